@@ -1,0 +1,135 @@
+# SRE-Space: a plain Makefile, no autotools.
+#
+#   make            build libsre.a and every tool in place (bin/sre-NAME)
+#   make check      deps, lint-man, unit tests and bats suites, then the
+#                   same suites again under ASan+UBSan; ends "N passed, N failed"
+#   make bench      speed and quality benchmarks (bench/*/run)
+#   make fuzz       libFuzzer targets (clang)
+#   make install    PREFIX, DESTDIR, BINDIR, MANDIR honoured
+
+VERSION   = 0.1.0
+PREFIX   ?= /usr/local
+BINDIR   ?= $(PREFIX)/bin
+MANDIR   ?= $(PREFIX)/share/man
+DESTDIR  ?=
+
+CC       ?= cc
+CFLAGS   ?= -O2 -g
+# Appended so that a user's CFLAGS cannot drop them.
+WARN      = -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes \
+            -Wmissing-prototypes -Wimplicit-fallthrough -Wvla -Werror
+HARDEN    = -D_FORTIFY_SOURCE=2 -fstack-protector-strong
+PKGS      = libbsd libcurl hiredis rdkafka lmdb yaml-0.1 libmicrohttpd
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+ALL_CFLAGS = $(CFLAGS) $(WARN) $(HARDEN) -D_GNU_SOURCE \
+             -DSRE_VERSION='"$(VERSION)"' -Ilib $(PKG_CFLAGS) -MMD -MP
+
+# Per-library link flags; tools pick what they use below.
+L_BSD     = $(shell pkg-config --libs libbsd 2>/dev/null)
+L_JQ      = -ljq
+L_CURL    = $(shell pkg-config --libs libcurl 2>/dev/null)
+L_REDIS   = $(shell pkg-config --libs hiredis 2>/dev/null)
+L_KAFKA   = $(shell pkg-config --libs rdkafka 2>/dev/null)
+L_LMDB    = $(shell pkg-config --libs lmdb 2>/dev/null)
+L_YAML    = $(shell pkg-config --libs yaml-0.1 2>/dev/null)
+L_MHD     = $(shell pkg-config --libs libmicrohttpd 2>/dev/null)
+L_BASE    = $(L_JQ) $(L_BSD) -lm
+
+# Build output for the sanitizer variant lives under build/asan.
+O        ?= .
+
+LIB_SRC   = $(sort $(wildcard lib/*.c))
+LIB_OBJ   = $(LIB_SRC:%.c=$(O)/%.o)
+LIBSRE    = $(O)/lib/libsre.a
+
+TOOL_SRC  = $(sort $(wildcard bin/sre-*.c))
+TOOLS     = $(TOOL_SRC:%.c=$(O)/%)
+UNIT_SRC  = $(sort $(wildcard tests/unit/test-*.c))
+UNITS     = $(UNIT_SRC:%.c=$(O)/%)
+
+# Link list per tool: the base, plus what a tool needs (set by name).
+LIBS_sre-bus    =
+LIBS_sre-replay =
+
+# Extra programs (examples, benchmarks, helpers) add themselves here.
+EXTRA_PROGS =
+-include examples/*/build.mk bench/*/build.mk tests/helpers/build.mk
+
+all: $(TOOLS) $(UNITS) $(EXTRA_PROGS)
+tools: $(TOOLS)
+units: $(UNITS)
+
+$(O)/lib/%.o: lib/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIBSRE): $(LIB_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@
+	ar rcs $@ $(LIB_OBJ)
+
+$(O)/bin/%: bin/%.c $(LIBSRE)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBSRE) $(LIBS_$*) $(L_BASE)
+
+$(O)/tests/unit/%: tests/unit/%.c $(LIBSRE)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBSRE) $(L_CURL) $(L_REDIS) \
+	    $(L_KAFKA) $(L_LMDB) $(L_YAML) $(L_BASE)
+
+-include $(LIB_OBJ:.o=.d) $(TOOLS:=.d) $(UNITS:=.d)
+
+# ---- tests -----------------------------------------------------------
+
+deps:
+	@sh deps/install.sh deps/build.txt
+
+ASAN_FLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+             -fno-sanitize-recover=all
+
+asan:
+	$(MAKE) O=build/asan CFLAGS='$(ASAN_FLAGS)' \
+	    LDFLAGS='-fsanitize=address,undefined' tools units
+
+check: deps
+	$(MAKE) all
+	$(MAKE) lint-man
+	$(MAKE) asan
+	sh tests/run
+
+lint-man:
+	@if ls man/*.[0-9] >/dev/null 2>&1; then \
+	    out=$$(mandoc -Tlint -W warning man/*.[0-9] 2>&1); \
+	    if [ -n "$$out" ]; then echo "$$out"; exit 1; fi; \
+	    echo "lint-man: $$(ls man/*.[0-9] | wc -l) pages clean"; fi
+
+lint: lint-man
+	sh tests/lint
+
+bench: all
+	@for r in bench/*/run; do [ -x "$$r" ] && "$$r" || exit 1; done
+
+fuzz:
+	$(MAKE) -C fuzz
+
+install: all
+	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
+	for t in $(TOOLS); do install -m 755 $$t $(DESTDIR)$(BINDIR)/; done
+	for m in man/*.[0-9]; do s=$${m##*.}; \
+	    install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
+
+uninstall:
+	for t in $(TOOLS); do rm -f $(DESTDIR)$(BINDIR)/$${t##*/}; done
+	for m in man/*.[0-9]; do s=$${m##*.}; \
+	    rm -f $(DESTDIR)$(MANDIR)/man$$s/$${m##*/}; done
+
+format-check:
+	clang-format --dry-run -Werror lib/*.[ch] bin/*.c
+
+clean:
+	rm -rf build lib/*.o lib/*.d lib/libsre.a $(TOOLS) $(TOOLS:=.d) \
+	    $(UNITS) $(UNITS:=.d) $(EXTRA_PROGS) $(EXTRA_PROGS:=.d)
+
+.PHONY: all tools units deps asan check lint-man lint bench fuzz install uninstall \
+        format-check clean

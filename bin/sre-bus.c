@@ -1,0 +1,160 @@
+/*
+ * sre-bus: move event lines from one bus end to another.
+ *
+ * Reads NDJSON from --in, checks each line (JSON object, and by default a
+ * valid event envelope as sre-events(7) defines it), and writes the lines
+ * it keeps to --out byte for byte.  --filter passes only some event types;
+ * --raw moves any JSON object (telemetry into a topic, say).  A bad line is
+ * reported with its number and skipped; the lines around it go on.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sre.h"
+
+#define MAX_TYPES 32
+
+static struct {
+	struct sre_common c;
+	int raw;
+	int ntypes;
+	char *types[MAX_TYPES];
+	unsigned long long filtered;
+} opt;
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp,
+	    "usage: sre-bus [-hqVv] [--filter TYPE[,TYPE...]] [-i URL] "
+	    "[--max-line N]\n"
+	    "               [-o URL] [--raw] [--state-dir DIR]\n"
+	    "  -i, --in URL       read from URL: -, file:PATH (default -)\n"
+	    "  -o, --out URL      write to URL (default -)\n"
+	    "      --filter LIST  pass only events of these types\n"
+	    "      --raw          pass any JSON object, not only events\n"
+	    "      --max-line N   longest line in bytes (default 16777216)\n"
+	    "  -q, --quiet        report errors only\n"
+	    "  -v, --verbose      report more\n"
+	    "  -h, --help         this help\n"
+	    "  -V, --version      print the version\n");
+}
+
+static int
+add_types(char *list)
+{
+	char *t;
+
+	while ((t = strsep(&list, ",")) != NULL) {
+		if (*t == '\0')
+			continue;
+		if (opt.ntypes == MAX_TYPES) {
+			sre_warnx("--filter: at most %d types", MAX_TYPES);
+			return -1;
+		}
+		if (!sre_event_type_known(t))
+			sre_notice("--filter: '%s' is not a type of "
+			    "sre-events(7); passing it anyway", t);
+		opt.types[opt.ntypes++] = t;
+	}
+	if (opt.ntypes == 0) {
+		sre_warnx("--filter: empty type list");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+wanted(const char *type)
+{
+	int i;
+
+	if (opt.ntypes == 0)
+		return 1;
+	for (i = 0; i < opt.ntypes; i++)
+		if (type != NULL && strcmp(opt.types[i], type) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+on_line(struct sre_stream *s, const char *line, size_t len, void *ctx)
+{
+	char err[512];
+	jv ev;
+
+	(void)ctx;
+	if (len == strspn(line, " \t\r"))
+		return 0;	/* blank lines carry nothing */
+	ev = sre_json_object(line, len, err, sizeof(err));
+	if (!jv_is_valid(ev)) {
+		sre_stream_reject(s, "%s", err);
+		return 0;
+	}
+	if (!opt.raw && sre_event_check(ev, err, sizeof(err)) < 0) {
+		sre_stream_reject(s, "%s", err);
+		jv_free(ev);
+		return 0;
+	}
+	if (wanted(sre_jv_str(ev, "type")))
+		sre_stream_emit(s, line, len);
+	else
+		opt.filtered++;
+	jv_free(ev);
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		SRE_COMMON_LONGOPTS,
+		{ "filter", required_argument, NULL, 'f' },
+		{ "raw", no_argument, NULL, 'r' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct sre_stream s;
+	int ch, ex;
+
+	sre_init("sre-bus");
+	sre_common_init(&opt.c);
+	while ((ch = getopt_long(argc, argv, SRE_COMMON_SHORTOPTS "f:r",
+	    longopts, NULL)) != -1) {
+		switch (sre_opt_common(&opt.c, ch, optarg)) {
+		case 1:
+			continue;
+		case -1:
+			return EX_USAGE;
+		}
+		switch (ch) {
+		case 'f':
+			if (add_types(optarg) < 0)
+				return EX_USAGE;
+			break;
+		case 'h':
+			usage(stdout);
+			return EX_OK;
+		case 'r':
+			opt.raw = 1;
+			break;
+		case 'V':
+			sre_print_version();
+			return EX_OK;
+		default:
+			usage(stderr);
+			return EX_USAGE;
+		}
+	}
+	if (optind != argc) {
+		sre_warnx("unexpected argument: %s", argv[optind]);
+		usage(stderr);
+		return EX_USAGE;
+	}
+	if ((ex = sre_stream_open(&s, &opt.c)) != EX_OK)
+		return ex;
+	ex = sre_stream_run(&s, on_line, NULL, NULL);
+	sre_info("%llu lines, %llu passed, %llu filtered, %llu rejected",
+	    s.lines, s.emitted, opt.filtered, s.rejected);
+	return ex;
+}

@@ -1,0 +1,288 @@
+/*
+ * sre-replay: replay recorded telemetry or events at a chosen speed.
+ *
+ * Reads an NDJSON recording (OTLP/JSON export lines, journalctl -o json,
+ * metric points or events) and writes its lines to --out.  With --speed N
+ * the gaps between records follow the recording's own timestamps divided
+ * by N; without it lines go out as fast as they can.  --rebase-time shifts
+ * every known timestamp so the first record happens now; --loop plays the
+ * recording again and again, each pass shifted by its length so event time
+ * keeps moving forward.  Lines are copied byte for byte apart from the
+ * digits of the timestamps (see retime.h); a line that is not a JSON
+ * object is reported and skipped.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <bsd/stdlib.h>
+
+#include "retime.h"
+#include "sre.h"
+
+static struct {
+	struct sre_common c;
+	double speed;		/* 0: as fast as possible */
+	int loop;
+	int rebase;
+	long long max_loops;	/* 0: for ever */
+} opt;
+
+/* Replay state across lines and passes. */
+struct replay {
+	struct sre_retime_buf buf;
+	int64_t t0_ns;		/* recording time of the first record */
+	int64_t tmin_ns, tmax_ns;	/* range seen in this pass */
+	int64_t delta_ns;	/* shift applied to this pass */
+	int64_t base_delta_ns;	/* the --rebase-time shift */
+	long long wall0_ns;	/* monotonic clock at the first record */
+	int started;
+	unsigned long long records;
+};
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp,
+	    "usage: sre-replay [-hqVv] [--loop] [--loops N] [-o URL] "
+	    "[--rebase-time]\n"
+	    "                  [--speed N] [-i URL | FILE]\n"
+	    "  -s, --speed N      pace records at N times the recorded speed\n"
+	    "                     (default: as fast as possible)\n"
+	    "  -l, --loop         replay again at the end, time moving on\n"
+	    "      --loops N      stop after N passes (implies --loop)\n"
+	    "  -r, --rebase-time  shift timestamps so the first record is now\n"
+	    "  -i, --in URL       read from URL (default -; FILE = file:FILE)\n"
+	    "  -o, --out URL      write to URL (default -)\n"
+	    "      --max-line N   longest line in bytes (default 16777216)\n"
+	    "  -q, --quiet        report errors only\n"
+	    "  -v, --verbose      report more\n"
+	    "  -h, --help         this help\n"
+	    "  -V, --version      print the version\n");
+}
+
+static long long
+mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* Sleep until the monotonic clock reads when_ns; 0, or -1 on a stop. */
+static int
+sleep_until(long long when_ns)
+{
+	struct timespec ts;
+
+	ts.tv_sec = when_ns / 1000000000LL;
+	ts.tv_nsec = when_ns % 1000000000LL;
+	while (!sre_stopping()) {
+		int rc = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts,
+		    NULL);
+
+		if (rc == 0)
+			return 0;
+		if (rc != EINTR)
+			return 0;
+	}
+	return -1;
+}
+
+static int
+on_line(struct sre_stream *s, const char *line, size_t len, void *ctx)
+{
+	struct replay *rp = ctx;
+	int64_t t_ns;
+	char err[256];
+
+	if (len == strspn(line, " \t\r"))
+		return 0;
+	if (sre_retime(line, len, 0, NULL, &t_ns, err, sizeof(err)) < 0) {
+		sre_stream_reject(s, "%s", err);
+		return 0;
+	}
+	if (t_ns != SRE_RETIME_NONE) {
+		if (!rp->started) {
+			rp->started = 1;
+			rp->t0_ns = t_ns;
+			rp->wall0_ns = mono_ns();
+			if (opt.rebase)
+				rp->base_delta_ns = (sre_now_ms() * 1000000LL) -
+				    t_ns;
+			rp->delta_ns = rp->base_delta_ns;
+			rp->tmin_ns = rp->tmax_ns = t_ns;
+		}
+		if (t_ns < rp->tmin_ns)
+			rp->tmin_ns = t_ns;
+		if (t_ns > rp->tmax_ns)
+			rp->tmax_ns = t_ns;
+		if (opt.speed > 0) {
+			/* Recorded offset from the first record, this pass's
+			 * shift included, scaled to wall time. */
+			double off = (double)(t_ns + rp->delta_ns -
+			    rp->base_delta_ns - rp->t0_ns) / opt.speed;
+			long long when = rp->wall0_ns + (long long)off;
+
+			if (when > mono_ns()) {
+				if (sre_bus_flush(s->out) != SRE_WRITE_OK)
+					return 0;	/* emit reports */
+				if (sleep_until(when) < 0)
+					return 0;
+			}
+		}
+	}
+	rp->records++;
+	if (rp->delta_ns == 0)
+		return sre_stream_emit(s, line, len), 0;
+	if (sre_retime(line, len, rp->delta_ns, &rp->buf, &t_ns, err,
+	    sizeof(err)) < 0) {
+		sre_warnx("%s", err);
+		return EX_OSERR;
+	}
+	sre_stream_emit(s, rp->buf.p, rp->buf.len);
+	return 0;
+}
+
+static int
+play(struct replay *rp, const char *url)
+{
+	struct sre_stream s;
+	struct sre_common c = opt.c;
+	long long pass;
+	int ex = EX_OK, ex1;
+
+	for (pass = 0; opt.max_loops == 0 || pass < opt.max_loops; pass++) {
+		unsigned long long before = rp->records;
+
+		c.in = url;
+		/* Each pass appends to the same output; "-" stays stdout. */
+		if ((ex1 = sre_stream_open(&s, &c)) != EX_OK)
+			return ex1;
+		ex1 = sre_stream_run(&s, on_line, NULL, rp);
+		if (ex1 != EX_OK && ex1 != EX_DATAERR)
+			return ex1;
+		if (ex1 == EX_DATAERR)
+			ex = EX_DATAERR;
+		if (s.epipe || sre_stopping() || !opt.loop)
+			break;
+		if (rp->records == before) {
+			sre_warnx("%s: nothing to replay", url);
+			break;
+		}
+		if (pass == 0 && strcmp(url, "-") == 0) {
+			sre_warnx("--loop needs a file, not standard input");
+			return EX_USAGE;
+		}
+		/* The next pass starts one mean gap after this one ended. */
+		if (rp->started) {
+			int64_t span = rp->tmax_ns - rp->tmin_ns;
+			int64_t gap = rp->records - before > 1 ?
+			    span / (int64_t)(rp->records - before - 1) :
+			    1000000000LL;
+
+			if (gap <= 0)
+				gap = 1000000;
+			rp->delta_ns += span + gap;
+		}
+	}
+	return ex;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		SRE_COMMON_LONGOPTS,
+		{ "loop", no_argument, NULL, 'l' },
+		{ "loops", required_argument, NULL, 'L' },
+		{ "rebase-time", no_argument, NULL, 'r' },
+		{ "speed", required_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct replay rp;
+	const char *errstr, *url;
+	char *end, *in = NULL;
+	int ch, ex;
+
+	sre_init("sre-replay");
+	sre_common_init(&opt.c);
+	while ((ch = getopt_long(argc, argv, SRE_COMMON_SHORTOPTS "lrs:",
+	    longopts, NULL)) != -1) {
+		switch (sre_opt_common(&opt.c, ch, optarg)) {
+		case 1:
+			continue;
+		case -1:
+			return EX_USAGE;
+		}
+		switch (ch) {
+		case 'h':
+			usage(stdout);
+			return EX_OK;
+		case 'l':
+			opt.loop = 1;
+			break;
+		case 'L':
+			opt.max_loops = strtonum(optarg, 1, LLONG_MAX, &errstr);
+			if (errstr != NULL) {
+				sre_warnx("--loops %s: %s", optarg, errstr);
+				return EX_USAGE;
+			}
+			opt.loop = 1;
+			break;
+		case 'r':
+			opt.rebase = 1;
+			break;
+		case 's':
+			errno = 0;
+			opt.speed = strtod(optarg, &end);
+			if (errno || end == optarg || *end != '\0' ||
+			    !isfinite(opt.speed) || opt.speed <= 0) {
+				sre_warnx("--speed %s: want a number above 0",
+				    optarg);
+				return EX_USAGE;
+			}
+			break;
+		case 'V':
+			sre_print_version();
+			return EX_OK;
+		default:
+			usage(stderr);
+			return EX_USAGE;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc > 1) {
+		sre_warnx("one recording at a time");
+		usage(stderr);
+		return EX_USAGE;
+	}
+	url = opt.c.in;
+	if (argc == 1) {
+		if (strcmp(opt.c.in, "-") != 0) {
+			sre_warnx("give either FILE or --in, not both");
+			return EX_USAGE;
+		}
+		if (strcmp(argv[0], "-") == 0)
+			url = "-";
+		else {
+			if (asprintf(&in, "file:%s", argv[0]) < 0) {
+				sre_warn("asprintf");
+				return EX_OSERR;
+			}
+			url = in;
+		}
+	}
+	memset(&rp, 0, sizeof(rp));
+	ex = play(&rp, url);
+	sre_info("%llu records replayed", rp.records);
+	sre_retime_buf_free(&rp.buf);
+	free(in);
+	return ex;
+}

@@ -1,0 +1,271 @@
+/* bus.c: URL dispatch for bus ends; the stdio and file back-ends. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "bus.h"
+
+struct fdbus {
+	struct sre_reader *r;
+	struct sre_writer *w;
+};
+
+static void *
+fd_open(const char *url, enum sre_bus_mode mode, size_t maxlen, char *err,
+    size_t errlen, int *ex)
+{
+	struct fdbus *f;
+	const char *path = NULL;
+	int fd;
+
+	if (strcmp(url, "-") != 0) {
+		path = url + 5;		/* "file:" */
+		if (*path == '\0') {
+			snprintf(err, errlen, "%s: empty path", url);
+			*ex = EX_USAGE;
+			return NULL;
+		}
+	}
+	if ((f = calloc(1, sizeof(*f))) == NULL) {
+		snprintf(err, errlen, "%s: %s", url, strerror(errno));
+		*ex = EX_OSERR;
+		return NULL;
+	}
+	if (mode == SRE_BUS_IN) {
+		if (path == NULL)
+			fd = STDIN_FILENO;
+		else if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			*ex = errno == ENOENT || errno == ENOTDIR ? EX_NOINPUT :
+			    EX_IOERR;
+			free(f);
+			return NULL;
+		}
+		f->r = sre_reader_new(fd, maxlen, path != NULL);
+	} else {
+		if (path == NULL)
+			fd = STDOUT_FILENO;
+		else if ((fd = open(path, O_WRONLY | O_CREAT | O_APPEND |
+		    O_CLOEXEC, 0666)) < 0) {
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			*ex = EX_CANTCREAT;
+			free(f);
+			return NULL;
+		}
+		f->w = sre_writer_new(fd, path != NULL);
+	}
+	if (f->r == NULL && f->w == NULL) {
+		snprintf(err, errlen, "%s: out of memory", url);
+		*ex = EX_OSERR;
+		free(f);
+		return NULL;
+	}
+	return f;
+}
+
+static int
+fd_read(void *be, const char **line, size_t *len, int timeout_ms)
+{
+	return sre_reader_next(((struct fdbus *)be)->r, line, len, timeout_ms);
+}
+
+static int
+fd_write(void *be, const char *line, size_t len)
+{
+	return sre_writer_line(((struct fdbus *)be)->w, line, len);
+}
+
+static int
+fd_flush(void *be)
+{
+	struct fdbus *f = be;
+
+	return f->w ? sre_writer_flush(f->w) : SRE_WRITE_OK;
+}
+
+static int
+fd_ack(void *be)
+{
+	(void)be;
+	return 0;
+}
+
+static int
+fd_ready(void *be)
+{
+	struct fdbus *f = be;
+
+	return f->r ? sre_reader_ready(f->r) : 0;
+}
+
+static unsigned long long
+fd_lineno(void *be)
+{
+	struct fdbus *f = be;
+
+	return f->r ? sre_reader_lineno(f->r) : 0;
+}
+
+static int
+fd_close(void *be)
+{
+	struct fdbus *f = be;
+	int rc;
+
+	sre_reader_free(f->r);
+	rc = sre_writer_free(f->w);
+	free(f);
+	return rc;
+}
+
+static const struct sre_bus_ops fd_ops = {
+	"file", fd_open, fd_read, fd_write, fd_flush, fd_ack, fd_ready,
+	fd_lineno, fd_close
+};
+
+#define MAX_BACKENDS 8
+static const struct sre_bus_ops *backends[MAX_BACKENDS] = { &fd_ops };
+static int nbackends = 1;
+
+int
+sre_bus_register(const struct sre_bus_ops *ops)
+{
+	int i;
+
+	for (i = 0; i < nbackends; i++)
+		if (strcmp(backends[i]->scheme, ops->scheme) == 0)
+			return 0;
+	if (nbackends == MAX_BACKENDS)
+		return -1;
+	backends[nbackends++] = ops;
+	return 0;
+}
+
+struct sre_bus {
+	const struct sre_bus_ops *ops;
+	void *be;
+	char *url;
+	char where[512];
+};
+
+struct sre_bus *
+sre_bus_open(const char *url, enum sre_bus_mode mode,
+    const struct sre_bus_opts *opts, char *err, size_t errlen, int *ex)
+{
+	const struct sre_bus_ops *ops = NULL;
+	const char *colon;
+	struct sre_bus *b;
+	size_t slen;
+	int i;
+
+	*ex = EX_OK;
+	if (url == NULL || *url == '\0') {
+		snprintf(err, errlen, "empty bus URL");
+		*ex = EX_USAGE;
+		return NULL;
+	}
+	if (strcmp(url, "-") == 0)
+		ops = &fd_ops;
+	else if ((colon = strchr(url, ':')) == NULL) {
+		snprintf(err, errlen, "%s: not a bus URL (use -, file:PATH, "
+		    "redis://HOST:PORT/STREAM or kafka://HOST:PORT/TOPIC)", url);
+		*ex = EX_USAGE;
+		return NULL;
+	} else {
+		slen = (size_t)(colon - url);
+		for (i = 0; i < nbackends; i++)
+			if (strlen(backends[i]->scheme) == slen &&
+			    strncmp(backends[i]->scheme, url, slen) == 0)
+				ops = backends[i];
+		if (ops == NULL) {
+			snprintf(err, errlen, "%s: unsupported bus scheme "
+			    "'%.*s'", url, (int)slen, url);
+			*ex = EX_CONFIG;
+			return NULL;
+		}
+	}
+	if ((b = calloc(1, sizeof(*b))) == NULL ||
+	    (b->url = strdup(url)) == NULL) {
+		free(b);
+		snprintf(err, errlen, "%s: out of memory", url);
+		*ex = EX_OSERR;
+		return NULL;
+	}
+	b->ops = ops;
+	b->be = ops->open(url, mode, opts ? opts->maxlen : 0, err, errlen, ex);
+	if (b->be == NULL) {
+		free(b->url);
+		free(b);
+		return NULL;
+	}
+	return b;
+}
+
+int
+sre_bus_read(struct sre_bus *b, const char **line, size_t *len,
+    int timeout_ms)
+{
+	return b->ops->read(b->be, line, len, timeout_ms);
+}
+
+int
+sre_bus_write(struct sre_bus *b, const char *line, size_t len)
+{
+	return b->ops->write(b->be, line, len);
+}
+
+int
+sre_bus_flush(struct sre_bus *b)
+{
+	return b->ops->flush(b->be);
+}
+
+int
+sre_bus_ack(struct sre_bus *b)
+{
+	return b->ops->ack(b->be);
+}
+
+int
+sre_bus_ready(struct sre_bus *b)
+{
+	return b->ops->ready(b->be);
+}
+
+const char *
+sre_bus_where(struct sre_bus *b)
+{
+	unsigned long long n = b->ops->lineno(b->be);
+
+	if (strcmp(b->url, "-") == 0)
+		snprintf(b->where, sizeof(b->where), "line %llu", n);
+	else if (strncmp(b->url, "file:", 5) == 0)
+		snprintf(b->where, sizeof(b->where), "%s:%llu", b->url + 5, n);
+	else
+		snprintf(b->where, sizeof(b->where), "%s: message %llu",
+		    b->url, n);
+	return b->where;
+}
+
+const char *
+sre_bus_url(const struct sre_bus *b)
+{
+	return b->url;
+}
+
+int
+sre_bus_close(struct sre_bus *b)
+{
+	int rc;
+
+	if (b == NULL)
+		return SRE_WRITE_OK;
+	rc = b->ops->close(b->be);
+	free(b->url);
+	free(b);
+	return rc;
+}
