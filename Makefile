@@ -51,6 +51,8 @@ UNITS     = $(UNIT_SRC:%.c=$(O)/%)
 LIBS_sre-bus    =
 LIBS_sre-replay =
 
+.DEFAULT_GOAL := all
+
 # Extra programs (examples, benchmarks, helpers) add themselves here.
 EXTRA_PROGS =
 -include examples/*/build.mk bench/*/build.mk tests/helpers/build.mk

@@ -1,0 +1,26 @@
+# SRE-Space: build and test on Debian 12, ship the tools on a slim image.
+# The package lists live in deps/ and are shared with `make deps`.
+
+FROM debian:12 AS build
+COPY deps/ /src/deps/
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+      $(grep -v '^#' /src/deps/build.txt) \
+ && rm -rf /var/lib/apt/lists/*
+COPY . /src
+WORKDIR /src
+RUN make clean && make check && make install DESTDIR=/out PREFIX=/usr/local
+
+FROM debian:12-slim
+COPY deps/runtime.txt /tmp/runtime.txt
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+      $(grep -v '^#' /tmp/runtime.txt) \
+ && rm -rf /var/lib/apt/lists/* /tmp/runtime.txt \
+ && useradd --system --create-home --home-dir /var/lib/sre --shell /usr/sbin/nologin sre
+COPY --from=build /out/usr/local/ /usr/local/
+USER sre
+WORKDIR /var/lib/sre
+ENV SRE_STATE_DIR=/var/lib/sre/state ENV=local
+# Events in on stdin, out on stdout: `docker run -i sre-space < events.ndjson`.
+CMD ["sre-bus"]
