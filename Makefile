@@ -1,7 +1,7 @@
 # SRE-Space: a plain Makefile, no autotools.
 #
 #   make            build libsre.a and every tool in place (bin/sre-NAME)
-#   make check      deps, lint-man, unit tests and bats suites, then the
+#   make check      deps, lint, lint-man, unit tests and bats suites, then the
 #                   same suites again under ASan+UBSan; ends "N passed, N failed"
 #   make bench      speed and quality benchmarks (bench/*/run)
 #   make fuzz       libFuzzer targets (clang)
@@ -94,6 +94,7 @@ asan:
 	    LDFLAGS='-fsanitize=address,undefined' tools units
 
 check: deps
+	sh tests/lint
 	$(MAKE) all
 	$(MAKE) lint-man
 	$(MAKE) asan
