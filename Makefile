@@ -50,12 +50,22 @@ UNITS     = $(UNIT_SRC:%.c=$(O)/%)
 # Link list per tool: the base, plus what a tool needs (set by name).
 LIBS_sre-bus    =
 LIBS_sre-replay =
+LIBS_sre-curate = $(L_LMDB)
+LIBS_sre-cag    = $(L_LMDB)
+
+# Bus back-ends a tool links: all by default; BUS_sre-NAME picks fewer
+# (a URL for a back-end a tool lacks is a configuration error).
+BUS_REDIS = $(O)/lib/bus-redis.o $(L_REDIS)
+BUS_KAFKA = $(O)/lib/bus-kafka.o $(L_KAFKA)
+BUS_ALL   = $(BUS_REDIS) $(BUS_KAFKA)
+BUS_OBJ   = $(O)/lib/bus-redis.o $(O)/lib/bus-kafka.o
 
 .DEFAULT_GOAL := all
 
 # Extra programs (examples, benchmarks, helpers) add themselves here.
 EXTRA_PROGS =
--include examples/*/build.mk bench/*/build.mk tests/helpers/build.mk
+-include examples/*/build.mk bench/*/build.mk tests/helpers/build.mk \
+    tests/mock/build.mk
 
 all: $(TOOLS) $(UNITS) $(EXTRA_PROGS)
 tools: $(TOOLS)
@@ -72,7 +82,8 @@ $(LIBSRE): $(LIB_OBJ)
 
 $(O)/bin/%: bin/%.c $(LIBSRE)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBSRE) $(LIBS_$*) $(L_BASE)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(or $(BUS_$*),$(BUS_ALL)) \
+	    $(LIBSRE) $(LIBS_$*) $(L_BASE)
 
 $(O)/tests/unit/%: tests/unit/%.c $(LIBSRE)
 	@mkdir -p $(@D)

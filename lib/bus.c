@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "bus.h"
+#include "diag.h"
 
 struct fdbus {
 	struct sre_reader *r;
@@ -124,12 +125,30 @@ fd_close(void *be)
 
 static const struct sre_bus_ops fd_ops = {
 	"file", fd_open, fd_read, fd_write, fd_flush, fd_ack, fd_ready,
-	fd_lineno, fd_close
+	fd_lineno, fd_close, NULL
 };
+
+/* Linked in by the tools whose link lists name them (see the Makefile). */
+extern const struct sre_bus_ops sre_bus_redis_ops __attribute__((weak));
+extern const struct sre_bus_ops sre_bus_kafka_ops __attribute__((weak));
 
 #define MAX_BACKENDS 8
 static const struct sre_bus_ops *backends[MAX_BACKENDS] = { &fd_ops };
 static int nbackends = 1;
+
+static void
+register_linked(void)
+{
+	static int done;
+
+	if (done)
+		return;
+	done = 1;
+	if (&sre_bus_redis_ops != NULL)
+		sre_bus_register(&sre_bus_redis_ops);
+	if (&sre_bus_kafka_ops != NULL)
+		sre_bus_register(&sre_bus_kafka_ops);
+}
 
 int
 sre_bus_register(const struct sre_bus_ops *ops)
@@ -163,6 +182,7 @@ sre_bus_open(const char *url, enum sre_bus_mode mode,
 	int i;
 
 	*ex = EX_OK;
+	register_linked();
 	if (url == NULL || *url == '\0') {
 		snprintf(err, errlen, "empty bus URL");
 		*ex = EX_USAGE;
@@ -181,6 +201,14 @@ sre_bus_open(const char *url, enum sre_bus_mode mode,
 			if (strlen(backends[i]->scheme) == slen &&
 			    strncmp(backends[i]->scheme, url, slen) == 0)
 				ops = backends[i];
+		if (ops == NULL && ((slen == 5 && strncmp(url, "redis", 5) ==
+		    0) || (slen == 5 && strncmp(url, "kafka", 5) == 0))) {
+			snprintf(err, errlen, "%s: %s was built without the "
+			    "%.*s back-end", url, sre_progname(), (int)slen,
+			    url);
+			*ex = EX_CONFIG;
+			return NULL;
+		}
 		if (ops == NULL) {
 			snprintf(err, errlen, "%s: unsupported bus scheme "
 			    "'%.*s'", url, (int)slen, url);
@@ -249,6 +277,14 @@ sre_bus_where(struct sre_bus *b)
 		snprintf(b->where, sizeof(b->where), "%s: message %llu",
 		    b->url, n);
 	return b->where;
+}
+
+const char *
+sre_bus_error(struct sre_bus *b)
+{
+	const char *e = b->ops->error ? b->ops->error(b->be) : NULL;
+
+	return e != NULL && *e != '\0' ? e : strerror(errno);
 }
 
 const char *

@@ -5,12 +5,14 @@
  *
  *	-		stdin (reading) or stdout (writing)
  *	file:PATH	a file; read from the start, written by appending
- *	redis://HOST:PORT/STREAM?group=G	Redis Streams (back-end to come)
- *	kafka://HOST:PORT/TOPIC?group=G		Kafka (back-end to come)
+ *	redis://HOST:PORT/STREAM?group=G	Redis Streams (bus-redis.c)
+ *	kafka://HOST:PORT/TOPIC?group=G		Kafka (bus-kafka.c)
  *
  * Every back-end implements struct sre_bus_ops; tools only see struct
- * sre_bus, so a new back-end is a new ops table registered in bus.c and
- * no tool changes.  Delivery is at-least-once: a reading end remembers
+ * sre_bus, so a new back-end is a new ops table known to bus.c and no
+ * tool changes.  The networked back-ends are weak references: a tool
+ * links them (and hiredis, librdkafka) only if its link list names them,
+ * and a URL for one it lacks is a configuration error.  Delivery is at-least-once: a reading end remembers
  * what it handed out and sre_bus_ack() confirms it once the output it led
  * to has been written (a no-op for pipes and files).
  */
@@ -41,6 +43,8 @@ struct sre_bus_ops {
 	int (*ready)(void *be);
 	unsigned long long (*lineno)(void *be);
 	int (*close)(void *be);
+	/* The back-end's last error in words, or NULL (optional). */
+	const char *(*error)(void *be);
 };
 
 struct sre_bus_opts {
@@ -75,6 +79,10 @@ int sre_bus_ready(struct sre_bus *b);
 /* For diagnostics: "line 12" on stdin, "PATH:12" for files. Borrowed,
  * valid until the next call. */
 const char *sre_bus_where(struct sre_bus *b);
+
+/* Words for the last failure: the back-end's, else strerror(errno).
+ * Borrowed. */
+const char *sre_bus_error(struct sre_bus *b);
 
 /* The name of the bus end as given ("-", "file:x"). Borrowed. */
 const char *sre_bus_url(const struct sre_bus *b);

@@ -59,7 +59,8 @@ out_failed(struct sre_stream *s, int rc)
 	if (rc == SRE_WRITE_EPIPE)
 		s->epipe = 1;
 	else if (!s->failed) {
-		sre_warn("writing output to %s failed", sre_bus_url(s->out));
+		sre_warnx("writing output to %s failed: %s",
+		    sre_bus_url(s->out), sre_bus_error(s->out));
 		s->failed = EX_IOERR;
 	}
 }
@@ -142,7 +143,8 @@ sre_stream_run(struct sre_stream *s, sre_line_fn on_line,
 			continue;
 		}
 		if (rc == SRE_READ_ERROR) {
-			sre_warn("reading %s failed", sre_bus_url(s->in));
+			sre_warnx("reading %s failed: %s", sre_bus_url(s->in),
+			    sre_bus_error(s->in));
 			s->failed = EX_IOERR;
 			break;
 		}

@@ -1,0 +1,110 @@
+#!/usr/bin/env bats
+# The Redis Streams bus back-end, against a real redis-server on loopback.
+
+load helper
+
+setup_file() {
+	export REDIS_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' \
+	    --appendonly no --daemonize no > "$BATS_FILE_TMPDIR/redis.log" 2>&1 3>&- &
+	echo $! > "$BATS_FILE_TMPDIR/redis.pid"
+	for i in $(seq 50); do
+		redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG && return 0
+		sleep 0.1
+	done
+	echo "redis-server did not start" >&2
+	return 1
+}
+
+teardown_file() {
+	kill "$(cat "$BATS_FILE_TMPDIR/redis.pid")" 2>/dev/null || true
+}
+
+F=$FIXTURES/bus
+
+url() {	# stream, then query
+	echo "redis://127.0.0.1:$REDIS_PORT/$1${2:+?$2}"
+}
+
+@test "redis: events written to a stream come back byte for byte through a group" {
+	run -0 --separate-stderr sre-bus --out "$(url rt1)" < "$F/events.ndjson"
+	[ "$(redis-cli -p "$REDIS_PORT" XLEN rt1)" -eq 7 ]
+	run -0 --separate-stderr sre-bus --in "$(url rt1 'group=a&drain=1')"
+	diff -u "$F/events.ndjson" <(printf '%s\n' "$output")
+	assert_no_sanitizer
+}
+
+@test "redis: acknowledged lines are not delivered again; another group gets them all" {
+	sre-bus --out "$(url ack1)" < "$F/events.ndjson"
+	run -0 --separate-stderr sre-bus --in "$(url ack1 'group=a&drain=1')"
+	[ "$(printf '%s\n' "$output" | wc -l)" -eq 7 ]
+	run -0 --separate-stderr sre-bus --in "$(url ack1 'group=a&drain=1')"
+	[ -z "$output" ]
+	[ "$(redis-cli -p "$REDIS_PORT" XPENDING ack1 a | head -1)" = 0 ]
+	run -0 --separate-stderr sre-bus --in "$(url ack1 'group=b&drain=1')"
+	[ "$(printf '%s\n' "$output" | wc -l)" -eq 7 ]
+}
+
+@test "redis: at-least-once: lines handed to a tool killed before acknowledging come again" {
+	# Seven 20 KB events: more than a pipe holds, so a consumer writing
+	# into a FIFO nobody drains blocks before it can acknowledge.
+	for i in 1 2 3 4 5 6 7; do
+		printf '{"v":1,"type":"audit","id":"big-%s","ts_ms":1,"source":"t","pad":"%s"}\n' "$i" "$(head -c 20000 /dev/zero | tr '\0' a)"
+	done > "$BATS_TEST_TMPDIR/big"
+	sre-bus --out "$(url alo)" < "$BATS_TEST_TMPDIR/big"
+	mkfifo "$BATS_TEST_TMPDIR/stuck"
+	exec 6<> "$BATS_TEST_TMPDIR/stuck"
+	sre-bus --in "$(url alo 'group=g&consumer=c1')" > "$BATS_TEST_TMPDIR/stuck" 2>/dev/null &
+	pid=$!
+	# Once some output arrives the consumer has read; it stays blocked.
+	timeout 20 head -c 1000 <&6 > /dev/null
+	[ "$(redis-cli -p "$REDIS_PORT" XPENDING alo g | head -1)" = 7 ]
+	kill -9 $pid
+	wait $pid || true
+	exec 6>&-
+	run -0 --separate-stderr sre-bus --in "$(url alo 'group=g&consumer=c1&drain=1')"
+	# All seven came again (quietly compared: the lines are 20 KB).
+	printf '%s\n' "$output" | cmp -s - "$BATS_TEST_TMPDIR/big"
+	[ "$(redis-cli -p "$REDIS_PORT" XPENDING alo g | head -1)" = 0 ]
+}
+
+@test "redis: bad lines in a stream are reported by message number; the rest flows" {
+	sre-bus --raw --out "$(url bad)" <<< '{"x":1}'
+	redis-cli -p "$REDIS_PORT" XADD bad '*' line 'not json' > /dev/null
+	sre-bus --out "$(url bad)" < <(sed -n 1p "$F/events.ndjson")
+	run -65 --separate-stderr sre-bus --in "$(url bad 'group=a&drain=1')"
+	[ "$output" = "$(sed -n 1p "$F/events.ndjson")" ]
+	[[ $stderr == *"$(url bad 'group=a&drain=1'): message 1: field 'v'"* ]]
+	[[ $stderr == *"message 2: not JSON"* ]]
+}
+
+@test "redis: streams are trimmed to about maxlen entries" {
+	for i in $(seq 3000); do sed -n 2p "$F/events.ndjson"; done > "$BATS_TEST_TMPDIR/many"
+	run -0 --separate-stderr sre-bus --out "$(url trim 'maxlen=100')" < "$BATS_TEST_TMPDIR/many"
+	n=$(redis-cli -p "$REDIS_PORT" XLEN trim)
+	[ "$n" -lt 1000 ]
+}
+
+@test "redis: an unreachable server is 69; a bad URL is 64" {
+	run -69 --separate-stderr sre-bus --in redis://127.0.0.1:1/x
+	[[ $stderr == "sre-bus: redis://127.0.0.1:1/x: 127.0.0.1:1: Connection refused" ]]
+	run -64 --separate-stderr sre-bus --in redis://127.0.0.1:6379
+	[[ $stderr == *"no /NAME"* ]]
+	run -64 --separate-stderr sre-bus --in redis://127.0.0.1:99999/x
+	[[ $stderr == *"port 99999"* ]]
+	run -64 --separate-stderr sre-bus --in 'redis://127.0.0.1:1/x?group=a;b'
+	[[ $stderr == *"bad query value for 'group'"* ]]
+}
+
+@test "redis: SIGTERM while waiting on a live stream exits 0 promptly" {
+	sre-bus --in "$(url live 'group=a')" > "$BATS_TEST_TMPDIR/out" 2> "$BATS_TEST_TMPDIR/err" &
+	pid=$!
+	sleep 0.3
+	sre-bus --out "$(url live)" < <(sed -n 1p "$F/events.ndjson")
+	for i in $(seq 50); do [ -s "$BATS_TEST_TMPDIR/out" ] && break; sleep 0.1; done
+	[ "$(cat "$BATS_TEST_TMPDIR/out")" = "$(sed -n 1p "$F/events.ndjson")" ]
+	kill -TERM $pid
+	rc=0; wait $pid || rc=$?
+	[ "$rc" -eq 0 ]
+	check_sanitizers "$BATS_TEST_TMPDIR/err"
+}
