@@ -27,13 +27,13 @@ static void
 usage(FILE *fp)
 {
 	fprintf(fp,
-	    "usage: sre-bus [-hqVv] [--filter TYPE[,TYPE...]] [-i URL] "
-	    "[--max-line N]\n"
-	    "               [-o URL] [--raw] [--state-dir DIR]\n"
+	    "usage: sre-bus [-hqrVv] [-f TYPE[,TYPE...]] [-i URL] "
+	    "[--max-line N] [-o URL]\n"
+	    "               [--state-dir DIR]\n"
 	    "  -i, --in URL       read from URL: -, file:PATH (default -)\n"
 	    "  -o, --out URL      write to URL (default -)\n"
-	    "      --filter LIST  pass only events of these types\n"
-	    "      --raw          pass any JSON object, not only events\n"
+	    "  -f, --filter LIST  pass only events of these types\n"
+	    "  -r, --raw          pass any JSON object, not only events\n"
 	    "      --max-line N   longest line in bytes (default 16777216)\n"
 	    "  -q, --quiet        report errors only\n"
 	    "  -v, --verbose      report more\n"

@@ -48,9 +48,9 @@ static void
 usage(FILE *fp)
 {
 	fprintf(fp,
-	    "usage: sre-replay [-hqVv] [--loop] [--loops N] [-o URL] "
-	    "[--rebase-time]\n"
-	    "                  [--speed N] [-i URL | FILE]\n"
+	    "usage: sre-replay [-hlqrVv] [--loops N] [--max-line N] [-o URL] "
+	    "[-s N]\n"
+	    "                  [--state-dir DIR] [-i URL | FILE]\n"
 	    "  -s, --speed N      pace records at N times the recorded speed\n"
 	    "                     (default: as fast as possible)\n"
 	    "  -l, --loop         replay again at the end, time moving on\n"
@@ -175,10 +175,6 @@ play(struct replay *rp, const char *url)
 			sre_warnx("%s: nothing to replay", url);
 			break;
 		}
-		if (pass == 0 && strcmp(url, "-") == 0) {
-			sre_warnx("--loop needs a file, not standard input");
-			return EX_USAGE;
-		}
 		/* The next pass starts one mean gap after this one ended. */
 		if (rp->started) {
 			int64_t span = rp->tmax_ns - rp->tmin_ns;
@@ -278,6 +274,10 @@ main(int argc, char *argv[])
 			}
 			url = in;
 		}
+	}
+	if (opt.loop && strcmp(url, "-") == 0) {
+		sre_warnx("--loop needs a file, not standard input");
+		return EX_USAGE;
 	}
 	memset(&rp, 0, sizeof(rp));
 	ex = play(&rp, url);

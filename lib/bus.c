@@ -41,8 +41,7 @@ fd_open(const char *url, enum sre_bus_mode mode, size_t maxlen, char *err,
 			fd = STDIN_FILENO;
 		else if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
 			snprintf(err, errlen, "%s: %s", path, strerror(errno));
-			*ex = errno == ENOENT || errno == ENOTDIR ? EX_NOINPUT :
-			    EX_IOERR;
+			*ex = EX_NOINPUT;	/* missing or unreadable */
 			free(f);
 			return NULL;
 		}

@@ -9,6 +9,7 @@
 
 #include "diag.h"
 #include "event.h"
+#include "retime.h"
 
 static const char *const types[] = {
 	"anomaly", "recovery", "topology", "diagnosis", "verdict", "action",
@@ -133,6 +134,27 @@ sre_json_object(const char *line, size_t len, char *err, size_t errlen)
 		    (size_t)((const char *)memchr(line, '\0', len) - line));
 		return jv_invalid();
 	}
+	/* libjq 1.6 is lenient (it takes nan, for one): check the grammar
+	 * strictly first, with messages that name the byte. */
+	{
+		char msg[256];
+		int64_t t;
+
+		if (sre_retime(line, len, 0, NULL, &t, msg, sizeof(msg)) < 0 &&
+		    strstr(msg, "not a JSON object") == NULL) {
+			const char *m = msg;
+
+			if (strncmp(m, "bad JSON ", 9) == 0)
+				m += 9;
+			else if (strncmp(m, "truncated JSON: ", 16) == 0) {
+				snprintf(err, errlen, "not JSON: truncated: %s",
+				    m + 16);
+				return jv_invalid();
+			}
+			snprintf(err, errlen, "not JSON: %s", m);
+			return jv_invalid();
+		}
+	}
 	v = jv_parse_sized(line, (int)(len > INT32_MAX ? INT32_MAX : len));
 	if (!jv_is_valid(v)) {
 		jv msg = jv_invalid_get_msg(v);
@@ -210,8 +232,10 @@ static const char *
 kind_of(jv obj, const char *key)
 {
 	jv m = member(obj, key);
-	const char *k = jv_is_valid(m) ? jv_kind_name(jv_get_kind(m)) :
-	    "missing";
+	const char *k = !jv_is_valid(m) ? "missing" :
+	    jv_get_kind(m) == JV_KIND_STRING && jv_string_length_bytes(
+	    jv_copy(m)) == 0 ? "an empty string" :
+	    jv_kind_name(jv_get_kind(m));
 
 	jv_free(m);
 	return k;
@@ -259,8 +283,9 @@ sre_event_check(jv ev, char *err, size_t errlen)
 	}
 	if (sre_event_type_has_incident(type) &&
 	    ((s = sre_jv_str(ev, "incident")) == NULL || *s == '\0')) {
-		snprintf(err, errlen, "field 'incident': a %s event needs a "
-		    "non-empty string, got %s", type, kind_of(ev, "incident"));
+		snprintf(err, errlen, "field 'incident': %s %s event needs a "
+		    "non-empty string, got %s", strchr("aeiou", type[0]) ?
+		    "an" : "a", type, kind_of(ev, "incident"));
 		return -1;
 	}
 	return 0;

@@ -8,7 +8,9 @@
 struct scan {
 	const char *s;
 	size_t len, pos;
-	int64_t delta_ns, first_ns;
+	int64_t delta_ns;
+	int64_t first_ns;	/* earliest point-in-time member */
+	int64_t first_start_ns;	/* earliest startTimeUnixNano */
 	struct sre_retime_buf *out;
 	size_t copied;		/* bytes of s already copied to out */
 	char *err;
@@ -21,10 +23,14 @@ static const struct {
 	int64_t unit;		/* nanoseconds per unit */
 } known[] = {
 	/* Negative units are shifted but do not date the record: a window
-	 * start says nothing about when the event happened. */
-	{ "startTimeUnixNano", 1 }, { "endTimeUnixNano", 1 },
+	 * start or a span's end says nothing about when the record began.
+	 * startTimeUnixNano dates a record only when nothing else does: on a
+	 * cumulative metric point it is the counter's start, not the
+	 * point's time. */
+	{ "startTimeUnixNano", 1 }, { "endTimeUnixNano", -1 },
 	{ "timeUnixNano", 1 }, { "observedTimeUnixNano", 1 },
-	{ "__REALTIME_TIMESTAMP", 1000 }, { "ts_ms", 1000000 },
+	{ "__REALTIME_TIMESTAMP", 1000 },
+	{ "_SOURCE_REALTIME_TIMESTAMP", 1000 }, { "ts_ms", 1000000 },
 	{ "window_start_ms", -1000000 }, { "window_end_ms", -1000000 },
 };
 
@@ -172,9 +178,10 @@ digits(const char *p, size_t n, int64_t *v)
 	return 0;
 }
 
-/* A known time value spans [a, b) of digits: note it, rewrite it. */
+/* A known time value spans [a, b) of digits: note it, rewrite it.
+ * is_start: it is a startTimeUnixNano. */
 static int
-time_value(struct scan *sc, size_t a, size_t b, int64_t unit)
+time_value(struct scan *sc, size_t a, size_t b, int64_t unit, int is_start)
 {
 	int64_t v, ns, shifted;
 	int dates = unit > 0;
@@ -183,12 +190,18 @@ time_value(struct scan *sc, size_t a, size_t b, int64_t unit)
 
 	if (!dates)
 		unit = -unit;
-	if (digits(sc->s + a, b - a, &v) < 0)
-		return 0;	/* not an integer: left alone */
+	/* Not an integer, or 0 (OTLP's "unknown"): left alone. */
+	if (digits(sc->s + a, b - a, &v) < 0 || v == 0)
+		return 0;
 	if (v > INT64_MAX / unit)
 		return 0;
 	ns = v * unit;
-	if (dates && (sc->first_ns == SRE_RETIME_NONE || ns < sc->first_ns))
+	if (dates && is_start) {
+		if (sc->first_start_ns == SRE_RETIME_NONE ||
+		    ns < sc->first_start_ns)
+			sc->first_start_ns = ns;
+	} else if (dates && (sc->first_ns == SRE_RETIME_NONE ||
+	    ns < sc->first_ns))
 		sc->first_ns = ns;
 	if (sc->out == NULL || sc->delta_ns == 0)
 		return 0;
@@ -205,13 +218,16 @@ time_value(struct scan *sc, size_t a, size_t b, int64_t unit)
 }
 
 static int64_t
-known_unit(const char *k, size_t n)
+known_unit(const char *k, size_t n, int *is_start)
 {
 	size_t i;
 
 	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-		if (strlen(known[i].key) == n && memcmp(known[i].key, k, n) == 0)
+		if (strlen(known[i].key) == n && memcmp(known[i].key, k, n) ==
+		    0) {
+			*is_start = i == 0;
 			return known[i].unit;
+		}
 	return 0;
 }
 
@@ -225,6 +241,7 @@ scan_object(struct scan *sc)
 	char stack[SRE_RETIME_MAX_DEPTH];
 	int depth = 0;
 	int64_t unit = 0;	/* set when the value is a known time */
+	int is_start = 0;
 	size_t a, b;
 	char c;
 
@@ -261,7 +278,7 @@ key:
 			return fail(sc, "expected a member name");
 		if (scan_string(sc, &a, &b) < 0)
 			return -1;
-		unit = known_unit(sc->s + a, b - a);
+		unit = known_unit(sc->s + a, b - a, &is_start);
 		skip_ws(sc);
 		if (sc->pos >= sc->len || sc->s[sc->pos] != ':')
 			return fail(sc, "expected ':'");
@@ -307,7 +324,7 @@ value:
 				return -1;
 			b = sc->pos;
 		}
-		if (unit != 0 && time_value(sc, a, b, unit) < 0)
+		if (unit != 0 && time_value(sc, a, b, unit, is_start) < 0)
 			return -1;
 		unit = 0;
 	}
@@ -322,7 +339,8 @@ sre_retime(const char *line, size_t len, int64_t delta_ns,
 {
 	struct scan sc = {
 		.s = line, .len = len, .delta_ns = delta_ns,
-		.first_ns = SRE_RETIME_NONE, .out = out, .err = err,
+		.first_ns = SRE_RETIME_NONE, .first_start_ns = SRE_RETIME_NONE,
+		.out = out, .err = err,
 		.errlen = errlen
 	};
 
@@ -339,7 +357,8 @@ sre_retime(const char *line, size_t len, int64_t delta_ns,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	*first_ns = sc.first_ns;
+	*first_ns = sc.first_ns != SRE_RETIME_NONE ? sc.first_ns :
+	    sc.first_start_ns;
 	return 0;
 }
 

@@ -9,11 +9,16 @@
  *
  *	nanoseconds	startTimeUnixNano endTimeUnixNano timeUnixNano
  *			observedTimeUnixNano
- *	microseconds	__REALTIME_TIMESTAMP (journalctl -o json)
+ *	microseconds	__REALTIME_TIMESTAMP _SOURCE_REALTIME_TIMESTAMP
+ *			(journalctl -o json)
  *	milliseconds	ts_ms window_start_ms window_end_ms
  *
- * wherever they appear, as strings of digits or as integers.  The
- * window_*_ms members are shifted but do not count as the record's time.  Every other
+ * wherever they appear, as strings of digits or as integers; 0 (OTLP's
+ * "unknown") is left alone.  A record's time is its earliest timeUnixNano,
+ * observedTimeUnixNano, journal timestamp or ts_ms; only when it has none
+ * of those, its earliest startTimeUnixNano (a span's start; on a metric
+ * point the start is the counter's, not the point's).  endTimeUnixNano and
+ * window_*_ms are shifted but never date a record.  Every other
  * byte is copied unchanged.
  */
 #ifndef SRE_RETIME_H
@@ -31,7 +36,7 @@ struct sre_retime_buf {
 };
 
 /*
- * Scan line (len bytes).  *first_ns receives the earliest time found
+ * Scan line (len bytes).  *first_ns receives the record's time as above
  * (converted to nanoseconds; SRE_RETIME_NONE if none).  When out is not
  * NULL the line is copied into out->p (grown with realloc as needed,
  * NUL terminated) with every known time shifted by delta_ns (converted to

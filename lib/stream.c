@@ -174,7 +174,9 @@ sre_stream_run(struct sre_stream *s, sre_line_fn on_line,
 	}
 	if (s->failed)
 		return s->failed;
-	if (s->epipe)
+	/* A closed output, or a stop asked for by SIGTERM/SIGINT, ends the
+	 * tool as it was asked to: 0. */
+	if (s->epipe || sre_stopping())
 		return EX_OK;
 	return s->rejected ? EX_DATAERR : EX_OK;
 }

@@ -15,7 +15,8 @@
  *
  * Exit codes (sysexits): EX_OK, EX_DATAERR when some line was rejected,
  * EX_IOERR when reading or writing failed.  A closed stdout ends the loop
- * quietly with EX_OK.  SIGTERM/SIGINT end it after the line in hand.
+ * quietly with EX_OK.  SIGTERM/SIGINT end it after the line in hand, with
+ * EX_OK.
  */
 #ifndef SRE_STREAM_H
 #define SRE_STREAM_H

@@ -95,6 +95,35 @@ F=$FIXTURES/bus
 	[[ $stderr == *"line 1: line too long"* ]]
 }
 
+@test "JSON that libjq would take but the grammar does not is rejected" {
+	run -65 --separate-stderr sre-bus --raw <<< '{"n":nan}'
+	[ "$stderr" = "sre-bus: line 1: not JSON: at byte 5: bad literal" ]
+	run -65 --separate-stderr sre-bus --raw <<< "{'a':1}"
+	[ -z "$output" ]
+}
+
+@test "SIGTERM after a rejected line still exits 0" {
+	fifo=$BATS_TEST_TMPDIR/fifo
+	mkfifo "$fifo"
+	sre-bus < "$fifo" > "$BATS_TEST_TMPDIR/out" 2> "$BATS_TEST_TMPDIR/err" &
+	pid=$!
+	exec 5> "$fifo"
+	echo 'garbage' >&5
+	sed -n 1p "$F/events.ndjson" >&5
+	for i in $(seq 50); do [ -s "$BATS_TEST_TMPDIR/out" ] && break; sleep 0.1; done
+	kill -TERM $pid
+	rc=0; wait $pid || rc=$?
+	exec 5>&-
+	[ "$rc" -eq 0 ]
+	grep -q 'line 1: not JSON' "$BATS_TEST_TMPDIR/err"
+}
+
+@test "an unreadable input file is 66" {
+	[ "$(id -u)" -ne 0 ] || skip "root reads everything"
+	touch "$BATS_TEST_TMPDIR/secret"; chmod 000 "$BATS_TEST_TMPDIR/secret"
+	run -66 --separate-stderr sre-bus --in "file:$BATS_TEST_TMPDIR/secret"
+}
+
 @test "deeply nested JSON is rejected, not a stack overflow" {
 	run -65 --separate-stderr sre-bus < <(python3 -c 'print("{\"a\":" * 100000)')
 	[[ $stderr == "sre-bus: line 1: not JSON: "* ]]

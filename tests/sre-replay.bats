@@ -143,3 +143,20 @@ F=$FIXTURES/replay
 	run -0 --separate-stderr bash -c 'sre-replay --loop "$1" 2>"$2" | head -n 3 >/dev/null; exit ${PIPESTATUS[0]}' _ "$F/traces.ndjson" "$BATS_TEST_TMPDIR/err"
 	[ ! -s "$BATS_TEST_TMPDIR/err" ]
 }
+
+@test "a metric point is dated by its time, not its counter's start; 0 means unknown" {
+	in='{"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"name":"reqs","sum":{"dataPoints":[{"startTimeUnixNano":"1600000000000000000","timeUnixNano":"1700000000000000000","asInt":"5"}]}}]}]}]}'
+	SRE_NOW=1800000000000 run -0 --separate-stderr sre-replay --rebase-time <<< "$in"
+	[ "$(jq -r '.resourceMetrics[0].scopeMetrics[0].metrics[0].sum.dataPoints[0] | .timeUnixNano + " " + .startTimeUnixNano' <<< "$output")" = "1800000000000000000 1700000000000000000" ]
+	in='{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"timeUnixNano":"0","observedTimeUnixNano":"1700000000000000000"}]}]}]}'
+	SRE_NOW=1800000000000 run -0 --separate-stderr sre-replay --rebase-time <<< "$in"
+	[ "$(jq -r '.resourceLogs[0].scopeLogs[0].logRecords[0] | .timeUnixNano + " " + .observedTimeUnixNano' <<< "$output")" = "0 1800000000000000000" ]
+	in='{"__REALTIME_TIMESTAMP":"1700000000000000","_SOURCE_REALTIME_TIMESTAMP":"1699999999000000","MESSAGE":"x"}'
+	SRE_NOW=1800000000000 run -0 --separate-stderr sre-replay --rebase-time <<< "$in"
+	[ "$output" = '{"__REALTIME_TIMESTAMP":"1800000001000000","_SOURCE_REALTIME_TIMESTAMP":"1800000000000000","MESSAGE":"x"}' ]
+}
+
+@test "--loop on standard input is refused before anything is read" {
+	run -64 --separate-stderr sre-replay --loop < "$F/traces.ndjson"
+	[ -z "$output" ]
+}
