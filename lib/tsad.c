@@ -1,0 +1,623 @@
+/*
+ * tsad.c: streaming single-series anomaly detector (see tsad.h).
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tsad.h"
+
+#define MAX_BINS	288	/* daily profile resolution, at most */
+#define MAX_BINS2	168	/* weekly profile resolution, at most */
+#define MIN_BINS	8
+#define SHORT_MAX	64
+#define SCORE_HALF	5.0	/* decades for a score of 0.5 */
+#define GRID_AT		100	/* points seen before the symbol grid is fixed */
+#define GRID_LEVELS	16	/* symbols across the range seen by then */
+#define CTX_LEN		4	/* symbols in a context */
+#define CTX_SLOTS	1024	/* context counters (hashed) */
+#define MAX_BACKOFF	4	/* refractory multiplier, at most */
+#define TAIL_AT		30	/* points seen before the tails learn */
+#define BINS_AT		16	/* points seen before the profile is sized */
+
+/* A robust running location and scale with bounded-step updates. */
+struct robust {
+	double loc;
+	double scale;
+};
+
+/*
+ * The upper tail of one surprise's distribution: running estimates of its
+ * 90th and 99th percentiles (bounded-step quantile tracking), between
+ * which an exponential tail is fitted.
+ */
+struct tail {
+	float q90;
+	float q99;
+	uint32_t n;
+};
+
+/* A seasonal profile: a robust running mean per phase bin of a period. */
+struct profile {
+	int64_t period;		/* ms; 0 when off */
+	uint16_t nbins;		/* 0 until sized */
+	uint16_t cap;
+	struct robust sc;	/* scale of the residual */
+	float *mean;		/* into the detector's arrays */
+	uint16_t *cnt;
+};
+
+struct sre_tsad {
+	struct sre_tsad_config cfg;
+	uint64_t n;
+	int64_t last_ts;
+	double last_v;
+	double last_r;		/* last residual */
+	double res;		/* smallest non-zero |change| seen */
+	double dt;		/* typical sampling interval, ms */
+	struct robust lvl;	/* the value */
+	struct robust chg;	/* the change of the residual */
+	struct robust sea;	/* the seasonal residual */
+	double spread_short;
+	double spread_long;
+	double cusum_pos;
+	double cusum_neg;
+	float avg[SRE_TSAD_NCOMP];	/* short running mean of each surprise */
+	struct tail inst[SRE_TSAD_NCOMP];
+	struct tail burst[SRE_TSAD_NCOMP];
+	double grid_lo;		/* symbol grid: origin, width */
+	double grid_w;
+	double grid_hi;
+	int32_t sym[CTX_LEN];	/* the last symbols, newest first */
+	uint32_t since_alarm;
+	float backoff;		/* refractory multiplier, 1..MAX_BACKOFF */
+	int armed;
+	struct profile day;
+	struct profile week;
+	uint8_t ctx[CTX_SLOTS];	/* how often each context was seen */
+	float day_mean[MAX_BINS];
+	uint16_t day_n[MAX_BINS];
+	float week_mean[MAX_BINS2];
+	uint16_t week_n[MAX_BINS2];
+};
+
+static const char *const comp_names[SRE_TSAD_NCOMP] = {
+	"level", "change", "season", "week", "spread", "drift", "novel"
+};
+
+/*
+ * The smallest meaningful step of each surprise: a z-score is noise below
+ * half a standard deviation, a log spread ratio below 0.2, a CUSUM below 1.
+ */
+static const double comp_unit[SRE_TSAD_NCOMP] = {
+	0.5, 0.5, 0.5, 0.5, 0.2, 1.0, 0.25
+};
+
+void
+sre_tsad_config_default(struct sre_tsad_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->threshold = 0.5;
+	cfg->hysteresis = 0.8;
+	cfg->warmup = 50;
+	cfg->refractory = 200;
+	cfg->period_ms = 86400000;
+	cfg->period2_ms = 0;
+	cfg->level_rate = 0.01;
+	cfg->lik_rate = 0.002;
+	cfg->short_len = 4;
+	cfg->damp = 0.1;
+	cfg->components = (1U << SRE_TSAD_NCOMP) - 1;
+}
+
+static int
+config_ok(const struct sre_tsad_config *c)
+{
+	if (!(c->threshold > 0 && c->threshold <= 1))
+		return 0;
+	if (!(c->hysteresis >= 0 && c->hysteresis <= 1))
+		return 0;
+	if (c->period_ms < 0 || c->period2_ms < 0)
+		return 0;
+	if (!(c->level_rate > 0 && c->level_rate < 1))
+		return 0;
+	if (!(c->lik_rate > 0 && c->lik_rate < 1))
+		return 0;
+	if (c->short_len < 1 || c->short_len > SHORT_MAX)
+		return 0;
+	if (!(c->damp >= 0 && c->damp <= 1))
+		return 0;
+	return 1;
+}
+
+struct sre_tsad *
+sre_tsad_new(const struct sre_tsad_config *cfg)
+{
+	struct sre_tsad_config def;
+	struct sre_tsad *d;
+
+	if (cfg == NULL) {
+		sre_tsad_config_default(&def);
+		cfg = &def;
+	}
+	if (!config_ok(cfg)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if ((d = malloc(sizeof(*d))) == NULL)
+		return NULL;
+	d->cfg = *cfg;
+	sre_tsad_reset(d);
+	return d;
+}
+
+void
+sre_tsad_free(struct sre_tsad *d)
+{
+	free(d);
+}
+
+void
+sre_tsad_reset(struct sre_tsad *d)
+{
+	struct sre_tsad_config cfg = d->cfg;
+
+	memset(d, 0, sizeof(*d));
+	d->cfg = cfg;
+	d->day.period = cfg.period_ms;
+	d->day.cap = MAX_BINS;
+	d->day.mean = d->day_mean;
+	d->day.cnt = d->day_n;
+	d->week.period = cfg.period2_ms;
+	d->week.cap = MAX_BINS2;
+	d->week.mean = d->week_mean;
+	d->week.cnt = d->week_n;
+	d->armed = 1;
+	d->since_alarm = UINT32_MAX;
+	d->backoff = 1;
+}
+
+uint64_t
+sre_tsad_count(const struct sre_tsad *d)
+{
+	return d->n;
+}
+
+size_t
+sre_tsad_bytes(void)
+{
+	return sizeof(struct sre_tsad);
+}
+
+const char *
+sre_tsad_component_name(int c)
+{
+	if (c < 0 || c >= SRE_TSAD_NCOMP)
+		return "?";
+	return comp_names[c];
+}
+
+static double
+clamp(double x, double lo, double hi)
+{
+	return x < lo ? lo : x > hi ? hi : x;
+}
+
+/* The scale used to divide by: never zero, never below the data's grain. */
+static double
+floor_scale(const struct sre_tsad *d, double scale, double loc)
+{
+	double f = 1e-9 * fabs(loc) + 1e-12;
+
+	if (d->res > 0 && 0.5 * d->res > f)
+		f = 0.5 * d->res;
+	return scale > f ? scale : f;
+}
+
+static double
+robust_z(const struct sre_tsad *d, const struct robust *r, double x)
+{
+	return (x - r->loc) / floor_scale(d, r->scale, r->loc);
+}
+
+/*
+ * Huber-style update: the location moves by at most rate * scale, the
+ * scale (a mean absolute deviation, made comparable to a standard
+ * deviation) grows by at most 5 * rate of itself per point.
+ */
+static void
+robust_update(const struct sre_tsad *d, struct robust *r, double x,
+    double rate, uint64_t n)
+{
+	double s, e;
+
+	if (n == 0) {
+		r->loc = x;
+		r->scale = 0;
+		return;
+	}
+	if (rate < 1.0 / (double)(n + 1))
+		rate = 1.0 / (double)(n + 1);
+	s = floor_scale(d, r->scale, r->loc);
+	e = x - r->loc;
+	if (r->scale > 0)
+		r->loc += rate * s * clamp(e / s, -1.0, 1.0);
+	else
+		r->loc += rate * e;
+	e = fabs(x - r->loc);
+	if (r->scale > 0 && e > 4 * s)
+		e = 4 * s;
+	r->scale += rate * (1.2533 * e - r->scale);
+}
+
+/* Learn u into a tail estimate (bounded steps: one value moves it little). */
+static void
+tail_learn(struct tail *t, double u, double rate, double unit)
+{
+	double s;
+
+	if (t->n == 0) {
+		t->q90 = t->q99 = (float)u;
+		t->n = 1;
+		return;
+	}
+	if (rate < 1.0 / (t->n + 1))
+		rate = 1.0 / (t->n + 1);
+	s = t->q99 > unit ? t->q99 : unit;
+	t->q90 += (float)(rate * s * (u > t->q90 ? 0.9 : -0.1));
+	t->q99 += (float)(rate * s * (u > t->q99 ? 0.99 : -0.01));
+	if (t->q90 < 0)
+		t->q90 = 0;
+	if (t->q99 < t->q90)
+		t->q99 = t->q90;
+	if (t->n < UINT32_MAX)
+		t->n++;
+}
+
+/*
+ * Tail probability of u: 1 up to the 90th percentile, then an exponential
+ * tail losing a decade per (q99 - q90).  1 while too little is known.
+ */
+static double
+tail_p(const struct tail *t, double u, double unit)
+{
+	double gap;
+
+	if (t->n < 20 || !(u > t->q90))
+		return 1;
+	gap = t->q99 - t->q90;
+	if (gap < 0.05 * t->q99)
+		gap = 0.05 * t->q99;
+	if (gap < unit)
+		gap = unit;
+	return 0.1 * pow(10, -(u - t->q90) / gap);
+}
+
+static int
+prof_bin(const struct profile *pf, int64_t ts_ms)
+{
+	int64_t ph;
+
+	ph = ts_ms % pf->period;
+	if (ph < 0)
+		ph += pf->period;
+	return (int)(ph * pf->nbins / pf->period);
+}
+
+/* Size a profile once the sampling interval is known. */
+static void
+prof_size(struct profile *pf, double dt)
+{
+	double b;
+
+	if (pf->period <= 0 || dt <= 0)
+		return;
+	b = floor((double)pf->period / dt + 0.5);
+	if (b < MIN_BINS)
+		return;		/* too coarse a sampling for this period */
+	pf->nbins = (uint16_t)(b > pf->cap ? pf->cap : b);
+}
+
+/* The profile's expectation at ts_ms, if it has one: returns the bin. */
+static int
+prof_expect(const struct profile *pf, int64_t ts_ms, double *e)
+{
+	int b;
+
+	if (pf->nbins == 0)
+		return -1;
+	b = prof_bin(pf, ts_ms);
+	if (pf->cnt[b] < 2)
+		return -1;
+	*e = pf->mean[b];
+	return b;
+}
+
+/* Learn x at ts_ms: about 4 periods of memory per bin, bounded steps. */
+static void
+prof_learn(const struct sre_tsad *d, struct profile *pf, int64_t ts_ms,
+    double x, double rate)
+{
+	double e, brate;
+	int b;
+
+	if (pf->nbins == 0)
+		return;
+	b = prof_bin(pf, ts_ms);
+	if (pf->cnt[b] == 0)
+		pf->mean[b] = (float)x;
+	else {
+		e = x - pf->mean[b];
+		if (pf->cnt[b] >= 2)
+			robust_update(d, &pf->sc, e, rate, d->n);
+		brate = 0.25;
+		if (brate < 1.0 / (pf->cnt[b] + 1))
+			brate = 1.0 / (pf->cnt[b] + 1);
+		if (pf->cnt[b] >= 2) {
+			double sc = floor_scale(d, pf->sc.scale, 0);
+			e = clamp(e, -3 * sc, 3 * sc);
+		}
+		pf->mean[b] += (float)(brate * e);
+	}
+	if (pf->cnt[b] < UINT16_MAX)
+		pf->cnt[b]++;
+}
+
+/*
+ * Symbol of x on the grid fixed after GRID_AT points (GRID_LEVELS symbols
+ * over the range seen so far); values outside the range get symbols of
+ * their own, so a new level is a new symbol.
+ */
+static int32_t
+grid_symbol(const struct sre_tsad *d, double x)
+{
+	double q = floor((x - d->grid_lo) / d->grid_w);
+
+	return (int32_t)clamp(q, -1e6, 1e6);
+}
+
+/* Slot of the context (the last CTX_LEN symbols, newest being s0). */
+static uint32_t
+ctx_slot(const struct sre_tsad *d, int32_t s0)
+{
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ (uint32_t)s0;
+	int i;
+
+	for (i = 0; i < CTX_LEN - 1; i++) {
+		h ^= (uint32_t)d->sym[i] + 0x9e3779b9U + (h << 6) + (h >> 2);
+		h *= 0xff51afd7ed558ccdULL;
+		h ^= h >> 33;
+	}
+	return (uint32_t)(h % CTX_SLOTS);
+}
+
+int
+sre_tsad_update(struct sre_tsad *d, int64_t ts_ms, double x,
+    struct sre_tsad_result *out)
+{
+	struct sre_tsad_result r;
+	double u[SRE_TSAD_NCOMP], pmin = 1, rate = d->cfg.level_rate;
+	double base, resid = 0, dr = 0, zr = 0;
+	int c, best = 0, learn = 1, have_season = 0, have_week = 0, nc = 0;
+	double eday = 0, eweek = 0;
+	int32_t sym = 0;
+	uint32_t slot = UINT32_MAX;
+
+	memset(&r, 0, sizeof(r));
+	if (out != NULL)
+		memset(out, 0, sizeof(*out));
+	if (!isfinite(x)) {
+		errno = EDOM;
+		return -1;
+	}
+	if (d->n > 0 && ts_ms < d->last_ts)
+		learn = 0;
+	for (c = 0; c < SRE_TSAD_NCOMP; c++)
+		u[c] = -1;	/* not available */
+
+	/*
+	 * The baseline: the weekly profile when it knows this phase, else
+	 * the daily one, else the level.
+	 */
+	base = d->n > 0 ? d->lvl.loc : x;
+	if (prof_expect(&d->day, ts_ms, &eday) >= 0) {
+		base = eday;
+		have_season = 1;
+	}
+	if (prof_expect(&d->week, ts_ms, &eweek) >= 0) {
+		base = eweek;
+		have_week = 1;
+	}
+	r.expected = base;
+	resid = x - base;
+
+	/* Surprises of this point against what was learnt before it. */
+	if (d->n > 0) {
+		u[SRE_TSAD_C_LEVEL] = fabs(robust_z(d, &d->lvl, x));
+		zr = robust_z(d, &d->lvl, x);
+		if (have_season) {
+			zr = robust_z(d, &d->day.sc, x - eday);
+			u[SRE_TSAD_C_SEASON] = fabs(zr);
+		}
+		if (have_week) {
+			zr = robust_z(d, &d->week.sc, x - eweek);
+			u[SRE_TSAD_C_WEEK] = fabs(zr);
+		}
+	}
+	if (d->n > 1) {
+		double a, ss, fl;
+
+		dr = resid - d->last_r;
+		u[SRE_TSAD_C_CHANGE] = fabs(robust_z(d, &d->chg, dr));
+		a = fabs(dr - d->chg.loc);
+		fl = floor_scale(d, 0, d->lvl.loc);
+		ss = d->spread_short + 0.1 * (a - d->spread_short);
+		u[SRE_TSAD_C_SPREAD] = fabs(log((ss + fl) /
+		    (d->spread_long + fl)));
+	}
+	if (d->n > 0) {
+		double z = clamp(zr, -4, 4);
+		double cp = d->cusum_pos + z - 0.5;
+		double cn = d->cusum_neg - z - 0.5;
+
+		u[SRE_TSAD_C_DRIFT] = cp > cn ? (cp > 0 ? cp : 0) :
+		    (cn > 0 ? cn : 0);
+	}
+
+	if (d->grid_w > 0 && d->n >= GRID_AT + CTX_LEN) {
+		sym = grid_symbol(d, x);
+		slot = ctx_slot(d, sym);
+		/* 1 for a never seen context, less the more it was seen. */
+		u[SRE_TSAD_C_NOVEL] = 1.0 / (1.0 + d->ctx[slot]);
+	}
+
+	for (c = 0; c < SRE_TSAD_NCOMP; c++) {
+		double p1, p2, a;
+
+		if (u[c] < 0 || !(d->cfg.components & (1U << c)))
+			continue;
+		if (u[c] > 1e9)
+			u[c] = 1e9;
+		a = d->avg[c] + (u[c] - d->avg[c]) / d->cfg.short_len;
+		p1 = tail_p(&d->inst[c], u[c], comp_unit[c]);
+		p2 = tail_p(&d->burst[c], a, comp_unit[c]);
+		nc += 2;
+		if (p1 < pmin) {
+			pmin = p1;
+			best = c;
+		}
+		if (p2 < pmin) {
+			pmin = p2;
+			best = c;
+		}
+		if (learn) {
+			/*
+			 * The tails learn once the baselines have settled,
+			 * from surprises capped at an absurd 100: the first
+			 * points, judged against almost nothing, say nothing.
+			 */
+			if (d->n >= TAIL_AT) {
+				tail_learn(&d->inst[c], u[c] < 100 ? u[c] :
+				    100, d->cfg.lik_rate, comp_unit[c]);
+				tail_learn(&d->burst[c], a < 100 ? a : 100,
+				    d->cfg.lik_rate, comp_unit[c]);
+			}
+			d->avg[c] = (float)a;
+		}
+	}
+	r.component = best;
+	if (d->n >= d->cfg.warmup && nc > 0) {
+		double lg = -log10(pmin * nc + 1e-300);
+
+		/* Decades of improbability, squashed: 5 -> 0.5, 20 -> 0.8. */
+		r.score = lg > 0 ? lg / (lg + SCORE_HALF) : 0;
+	}
+
+	/* Alarm with hysteresis and refractory period. */
+	if (d->since_alarm != UINT32_MAX)
+		d->since_alarm++;
+	if (!d->armed && r.score < d->cfg.threshold * d->cfg.hysteresis)
+		d->armed = 1;
+	r.event_score = r.score;
+	if (d->armed && d->since_alarm >= d->cfg.refractory * d->backoff) {
+		if (r.score >= d->cfg.threshold) {
+			/*
+			 * Alarms that come back soon after the quiet period
+			 * double it (up to 16 times): a series that keeps
+			 * alarming says less with every alarm.
+			 */
+			if (d->since_alarm != UINT32_MAX && d->since_alarm <
+			    3.0 * d->cfg.refractory * d->backoff) {
+				if (d->backoff < MAX_BACKOFF)
+					d->backoff *= 2;
+			} else
+				d->backoff = 1;
+			r.alarm = 1;
+			d->armed = 0;
+			d->since_alarm = 0;
+		}
+	} else
+		r.event_score = r.score * d->cfg.damp;
+
+	if (!learn)
+		goto done;
+
+	/* Learn from the point. */
+	if (d->n > 0) {
+		double a = fabs(x - d->last_v);
+
+		if (a > 0 && (d->res == 0 || a < d->res))
+			d->res = a;
+		if (ts_ms > d->last_ts) {
+			double g = (double)(ts_ms - d->last_ts);
+
+			if (d->dt == 0)
+				d->dt = g;
+			else
+				d->dt += 0.05 * d->dt *
+				    clamp((g - d->dt) / d->dt, -1, 1);
+		}
+	}
+	if (d->n > 1) {
+		double a = fabs(dr - d->chg.loc);
+		double cap = 4 * floor_scale(d, d->spread_long, d->lvl.loc);
+
+		d->spread_short += 0.1 * (a - d->spread_short);
+		if (d->n > 2 && a > cap)
+			a = cap;
+		d->spread_long += (rate > 1.0 / d->n ? rate : 1.0 / d->n) *
+		    (a - d->spread_long);
+	}
+	if (d->n > 0) {
+		double z = clamp(zr, -4, 4);
+
+		d->cusum_pos = (d->cusum_pos + z - 0.5) * 0.98;
+		d->cusum_neg = (d->cusum_neg - z - 0.5) * 0.98;
+		if (d->cusum_pos < 0)
+			d->cusum_pos = 0;
+		if (d->cusum_neg < 0)
+			d->cusum_neg = 0;
+	}
+	if (d->n + 1 == BINS_AT) {
+		prof_size(&d->day, d->dt);
+		prof_size(&d->week, d->dt);
+	}
+	prof_learn(d, &d->day, ts_ms, x, rate);
+	prof_learn(d, &d->week, ts_ms, x, rate);
+	/* The symbol grid: the range of the first GRID_AT points. */
+	if (d->n == 0)
+		d->grid_lo = d->grid_hi = x;
+	if (d->grid_w == 0) {
+		if (x < d->grid_lo)
+			d->grid_lo = x;
+		if (x > d->grid_hi)
+			d->grid_hi = x;
+		if (d->n + 1 == GRID_AT) {
+			d->grid_w = (d->grid_hi - d->grid_lo) / GRID_LEVELS;
+			if (d->grid_w <= 0)
+				d->grid_w = 1e-6 * fabs(d->grid_lo) + 1e-9;
+		}
+	} else {
+		if (slot == UINT32_MAX) {
+			sym = grid_symbol(d, x);
+			if (d->n >= GRID_AT + CTX_LEN)
+				slot = ctx_slot(d, sym);
+		}
+		if (slot != UINT32_MAX && d->ctx[slot] < UINT8_MAX)
+			d->ctx[slot]++;
+		memmove(d->sym + 1, d->sym, (CTX_LEN - 1) * sizeof(d->sym[0]));
+		d->sym[0] = sym;
+	}
+	if (d->n > 1)
+		robust_update(d, &d->chg, dr, rate, d->n - 1);
+	robust_update(d, &d->lvl, x, rate, d->n);
+	d->last_ts = ts_ms;
+	d->last_v = x;
+	d->last_r = resid;
+	d->n++;
+done:
+	if (out != NULL)
+		*out = r;
+	return 0;
+}

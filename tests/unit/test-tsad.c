@@ -1,0 +1,226 @@
+/*
+ * test-tsad.c: lib/tsad, the streaming single-series anomaly detector.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "tap.h"
+#include "tsad.h"
+
+#define STEP_MS 60000	/* one point a minute */
+
+/* A small deterministic generator: xorshift64*, then Box-Muller. */
+static uint64_t rng_state = 88172645463325252ULL;
+
+static double
+uniform(void)
+{
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	return ((rng_state * 2685821657736338717ULL) >> 11) * 0x1.0p-53;
+}
+
+static double
+gauss(void)
+{
+	double u = uniform(), v = uniform();
+
+	if (u < 1e-300)
+		u = 1e-300;
+	return sqrt(-2 * log(u)) * cos(2 * M_PI * v);
+}
+
+struct run {
+	long alarms;
+	long first;	/* index of the first alarm, -1 if none */
+};
+
+/* Feed points [from, to) of f(i) and count the alarms. */
+static struct run
+feed(struct sre_tsad *d, long from, long to, double (*f)(long))
+{
+	struct run r = { 0, -1 };
+	struct sre_tsad_result res;
+	long i;
+
+	for (i = from; i < to; i++) {
+		if (sre_tsad_update(d, (int64_t)i * STEP_MS, f(i), &res) != 0)
+			continue;
+		if (res.alarm) {
+			if (r.first < 0)
+				r.first = i;
+			r.alarms++;
+		}
+	}
+	return r;
+}
+
+static double
+noise(long i)
+{
+	(void)i;
+	return 100 + gauss();
+}
+
+static double
+step_up(long i)
+{
+	(void)i;
+	return 110 + gauss();
+}
+
+static double
+flat(long i)
+{
+	(void)i;
+	return 42;
+}
+
+static double
+flat_step(long i)
+{
+	(void)i;
+	return 43;
+}
+
+static double
+huge(long i)
+{
+	(void)i;
+	return 1e12;
+}
+
+/* A daily cycle sampled every minute, with a little noise. */
+static double
+daily(long i)
+{
+	return 50 + 20 * sin(2 * M_PI * (double)(i % 1440) / 1440) +
+	    0.5 * gauss();
+}
+
+/* The same cycle with its peak missing: the value stays at the mean. */
+static double
+daily_flat(long i)
+{
+	(void)i;
+	return 50 + 0.5 * gauss();
+}
+
+int
+main(void)
+{
+	struct sre_tsad_config cfg;
+	struct sre_tsad_result res;
+	struct sre_tsad *d;
+	struct run r;
+	uint64_t n;
+
+	/* Configuration. */
+	sre_tsad_config_default(&cfg);
+	ok(cfg.threshold > 0 && cfg.threshold <= 1, "default threshold %.2f",
+	    cfg.threshold);
+	cfg.threshold = 0;
+	errno = 0;
+	ok(sre_tsad_new(&cfg) == NULL && errno == EINVAL,
+	    "threshold 0 is refused with EINVAL");
+	sre_tsad_config_default(&cfg);
+	cfg.short_len = 0;
+	ok(sre_tsad_new(&cfg) == NULL && errno == EINVAL,
+	    "short_len 0 is refused with EINVAL");
+	sre_tsad_free(NULL);
+	ok(1, "sre_tsad_free(NULL) is harmless");
+
+	/* Memory: fixed, small, the same for every series. */
+	ok(sre_tsad_bytes() <= 8192, "bytes per series: %zu (<= 8192)",
+	    sre_tsad_bytes());
+	ok(4000 * sre_tsad_bytes() <= 32u << 20,
+	    "4000 series fit in 32 MB (%zu bytes)", 4000 * sre_tsad_bytes());
+
+	/* Stationary noise: no alarm after the warm-up. */
+	d = sre_tsad_new(NULL);
+	ok(d != NULL, "sre_tsad_new(NULL) gives the defaults");
+	r = feed(d, 0, 6000, noise);
+	ok(r.alarms == 0, "6000 points of stationary noise: %ld alarms "
+	    "(first at %ld)", r.alarms, r.first);
+
+	/* A step of 10 sigma: one alarm, within a few points. */
+	r = feed(d, 6000, 6150, step_up);
+	ok(r.alarms == 1, "a 10-sigma step raises one alarm (%ld)", r.alarms);
+	ok(r.first >= 6000 && r.first <= 6003,
+	    "the alarm comes within 3 points of the step (at %ld)", r.first);
+	sre_tsad_free(d);
+
+	/* One absurd value must not poison the baseline. */
+	d = sre_tsad_new(NULL);
+	feed(d, 0, 3000, noise);
+	r = feed(d, 3000, 3001, huge);
+	ok(r.alarms == 1, "a 1e12 spike alarms");
+	feed(d, 3001, 3400, noise);
+	sre_tsad_update(d, 3400 * (int64_t)STEP_MS, 100, &res);
+	ok(fabs(res.expected - 100) < 2,
+	    "after the spike the baseline is still ~100 (%.3g)", res.expected);
+	ok(res.score < 0.3, "and a normal point scores low (%.3f)", res.score);
+	r = feed(d, 3401, 4000, noise);
+	ok(r.alarms == 0, "no alarm on the noise after the spike (%ld)",
+	    r.alarms);
+	r = feed(d, 4000, 4100, step_up);
+	ok(r.alarms == 1 && r.first <= 4003,
+	    "a later 10-sigma step still alarms at once (at %ld)", r.first);
+	sre_tsad_free(d);
+
+	/* NaN and infinities are refused and change nothing. */
+	d = sre_tsad_new(NULL);
+	feed(d, 0, 500, noise);
+	n = sre_tsad_count(d);
+	errno = 0;
+	ok(sre_tsad_update(d, 500 * (int64_t)STEP_MS, NAN, &res) == -1 &&
+	    errno == EDOM, "NaN is refused with EDOM");
+	ok(res.score == 0 && res.alarm == 0, "and its result is zeroed");
+	ok(sre_tsad_update(d, 501 * (int64_t)STEP_MS, INFINITY, NULL) == -1,
+	    "+inf is refused");
+	ok(sre_tsad_update(d, 502 * (int64_t)STEP_MS, -INFINITY, NULL) == -1,
+	    "-inf is refused");
+	ok(sre_tsad_count(d) == n, "the point count did not move (%llu)",
+	    (unsigned long long)sre_tsad_count(d));
+	r = feed(d, 503, 1000, noise);
+	ok(r.alarms == 0, "the detector goes on quietly after them");
+
+	/* Time going backwards is scored, not learnt, and does not crash. */
+	ok(sre_tsad_update(d, 10 * (int64_t)STEP_MS, 100, &res) == 0 &&
+	    res.score >= 0 && res.score <= 1, "a late point is scored (%.3f)",
+	    res.score);
+	ok(sre_tsad_count(d) == n + 497, "but not learnt");
+	sre_tsad_free(d);
+
+	/* A flat series: quiet, then any change is news. */
+	d = sre_tsad_new(NULL);
+	r = feed(d, 0, 2000, flat);
+	ok(r.alarms == 0, "a flat line does not alarm (%ld)", r.alarms);
+	r = feed(d, 2000, 2100, flat_step);
+	ok(r.alarms == 1 && r.first <= 2002,
+	    "a step on a flat line alarms once (%ld, at %ld)", r.alarms,
+	    r.first);
+	sre_tsad_free(d);
+
+	/* A daily cycle: quiet once learnt; a missing peak alarms. */
+	d = sre_tsad_new(NULL);
+	feed(d, 0, 3 * 1440, daily);
+	r = feed(d, 3 * 1440, 8 * 1440, daily);
+	ok(r.alarms == 0, "days 4-8 of a learnt daily cycle: %ld alarms "
+	    "(first at %ld)", r.alarms, r.first);
+	r = feed(d, 8 * 1440 + 100, 8 * 1440 + 500, daily_flat);
+	ok(r.alarms >= 1 && r.first < 8 * 1440 + 300,
+	    "a flattened peak alarms (first at +%ld)",
+	    r.first - 8 * 1440 - 100);
+	sre_tsad_reset(d);
+	ok(sre_tsad_count(d) == 0, "reset forgets everything");
+	sre_tsad_free(d);
+
+	ok(sre_tsad_component_name(SRE_TSAD_C_LEVEL)[0] == 'l' &&
+	    sre_tsad_component_name(-1)[0] == '?', "component names");
+	return tap_done();
+}
