@@ -1,8 +1,9 @@
 # SRE-Space: a plain Makefile, no autotools.
 #
 #   make            build libsre.a and every tool in place (bin/sre-NAME)
-#   make check      deps, lint, lint-man, unit tests and bats suites, then the
-#                   same suites again under ASan+UBSan; ends "N passed, N failed"
+#   make check      deps, lint, lint-man, the fuzz corpus under ASan, unit
+#                   tests and bats suites, then the same suites again under
+#                   ASan+UBSan; ends "N passed, N failed"
 #   make bench      speed and quality benchmarks (bench/*/run)
 #   make fuzz       libFuzzer targets (clang)
 #   make install    PREFIX, DESTDIR, BINDIR, MANDIR honoured
@@ -52,6 +53,9 @@ LIBS_sre-bus    =
 LIBS_sre-replay =
 LIBS_sre-curate = $(L_LMDB)
 LIBS_sre-cag    = $(L_LMDB)
+LIBS_sre-guard  = $(L_LMDB) $(L_YAML)
+LIBS_sre-fix    = $(L_LMDB) $(L_YAML) $(L_CURL)
+LIBS_sre-escalate = $(L_LMDB) $(L_CURL)
 
 # Bus back-ends a tool links: all by default; BUS_sre-NAME picks fewer
 # (a URL for a back-end a tool lacks is a configuration error).
@@ -109,6 +113,7 @@ check: deps
 	$(MAKE) all
 	$(MAKE) lint-man
 	$(MAKE) asan
+	$(MAKE) -C fuzz regress
 	sh tests/run
 
 lint-man:
