@@ -58,6 +58,7 @@ struct ctx {
 	                                   message in hand */
 	size_t nmerged;
 	int ex; /* an EX_* code that ends the loop */
+	unsigned long long other; /* trace and metric lines passed over */
 };
 
 static void
@@ -435,8 +436,9 @@ on_line(struct sre_stream *s, const char *line, size_t len, void *ctx)
 			    "journal entry");
 		return 0;
 	default:
-		sre_stream_reject(
-		    s, "OTLP %s, not logs", sre_otlp_format_name(res.format));
+		/* Traces and metrics share streams with logs: not ours, and
+		 * not wrong either. */
+		x->other++;
 		return 0;
 	}
 }
@@ -729,9 +731,9 @@ main(int argc, char *argv[])
 		goto done;
 	ex = sre_stream_run(&s, on_line, on_idle, &x);
 	sre_logmine_stats(x.lm, &st);
-	sre_info("%llu lines, %llu rejected, %llu templates (%llu evicted, "
-	         "%llu merged)",
-	    s.lines, s.rejected, (unsigned long long)st.groups,
+	sre_info("%llu lines, %llu rejected, %llu not logs, %llu templates "
+	         "(%llu evicted, %llu merged)",
+	    s.lines, s.rejected, x.other, (unsigned long long)st.groups,
 	    (unsigned long long)st.evicted, (unsigned long long)st.merged);
 done:
 	sre_logmine_free(x.lm);
