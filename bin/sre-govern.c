@@ -93,14 +93,6 @@ seconds(const char *name, const char *arg, double min, double *out)
 	return 0;
 }
 
-static long long
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int
 read_pidfile(const char *path, pid_t *pid)
@@ -256,7 +248,7 @@ govern(struct sre_bus *out, char **cmd)
 		return EX_CANTCREAT;
 	}
 	memset(&st, 0, sizeof(st));
-	t0 = mono_ms();
+	t0 = sre_mono_ms();
 	sre_gov_fsm_init(&fsm, thr, low, (int64_t)(opt.hold_s * 1000),
 	    (int64_t)(opt.recover_s * 1000), t0);
 	st.threshold_bytes = thr;
@@ -266,7 +258,7 @@ govern(struct sre_bus *out, char **cmd)
 	for (;;) {
 		int changed;
 
-		now = mono_ms();
+		now = sre_mono_ms();
 		st.usage_bytes = sample(child, cgroup, &st.cpu_seconds);
 		if (st.usage_bytes < 0) {
 			sre_warnx("%s: the cgroup is gone", cgroup);

@@ -28,6 +28,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "bus.h"
+#include "event.h"
 #include "busurl.h"
 #include "sig.h"
 
@@ -169,14 +170,6 @@ k_open(const char *url, enum sre_bus_mode mode, size_t maxlen, char *err,
 	return k;
 }
 
-static long long
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int
 assigned(struct kbus *k)
@@ -238,7 +231,7 @@ static int
 k_read(void *be, const char **line, size_t *len, int timeout_ms)
 {
 	struct kbus *k = be;
-	long long deadline = timeout_ms < 0 ? -1 : mono_ms() + timeout_ms;
+	long long deadline = timeout_ms < 0 ? -1 : sre_mono_ms() + timeout_ms;
 	rd_kafka_message_t *m;
 	int wait;
 
@@ -251,7 +244,7 @@ k_read(void *be, const char **line, size_t *len, int timeout_ms)
 			return SRE_READ_STOP;
 		wait = POLL_MS;
 		if (deadline >= 0) {
-			long long left = deadline - mono_ms();
+			long long left = deadline - sre_mono_ms();
 
 			if (left <= 0)
 				return SRE_READ_TIMEOUT;

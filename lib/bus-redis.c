@@ -28,6 +28,7 @@
 #include <hiredis.h>
 
 #include "bus.h"
+#include "event.h"
 #include "busurl.h"
 #include "sig.h"
 
@@ -182,14 +183,6 @@ note_unacked(struct rbus *r, const char *id)
 	return 0;
 }
 
-static long long
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Fetch the next batch; 1 got entries, 0 none within block_ms, -1 error. */
 static int
@@ -244,7 +237,7 @@ static int
 r_read(void *be, const char **line, size_t *len, int timeout_ms)
 {
 	struct rbus *r = be;
-	long long deadline = timeout_ms < 0 ? -1 : mono_ms() + timeout_ms;
+	long long deadline = timeout_ms < 0 ? -1 : sre_mono_ms() + timeout_ms;
 	redisReply *e, *fields, *v;
 	size_t i;
 	int rc;
@@ -285,7 +278,7 @@ r_read(void *be, const char **line, size_t *len, int timeout_ms)
 			return SRE_READ_STOP;
 		{
 			long long left = deadline < 0 ? BLOCK_MS :
-			    deadline - mono_ms();
+			    deadline - sre_mono_ms();
 			int block = left > BLOCK_MS ? BLOCK_MS :
 			    left < 1 ? 1 : (int)left;
 
@@ -298,7 +291,7 @@ r_read(void *be, const char **line, size_t *len, int timeout_ms)
 		if (rc == 0) {
 			if (r->drain)
 				return SRE_READ_EOF;
-			if (deadline >= 0 && mono_ms() >= deadline)
+			if (deadline >= 0 && sre_mono_ms() >= deadline)
 				return SRE_READ_TIMEOUT;
 		}
 	}

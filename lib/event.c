@@ -58,6 +58,15 @@ sre_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int64_t
+sre_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* splitmix64: the deterministic stream used when SRE_SEED is set. */
 static uint64_t
 splitmix(uint64_t *s)

@@ -23,6 +23,10 @@
 /* Wall-clock time in unix epoch milliseconds, or SRE_NOW when set. */
 int64_t sre_now_ms(void);
 
+/* A monotonic clock in milliseconds, for timeouts and intervals (never
+ * pinned by SRE_NOW: durations stay real in tests). */
+int64_t sre_mono_ms(void);
+
 /*
  * Write a new unique id into out (at least SRE_ID_LEN + 1 bytes): a ULID,
  * Crockford base32, sortable by creation time.

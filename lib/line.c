@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "event.h"
 #include "line.h"
 #include "sig.h"
 
@@ -90,14 +91,6 @@ make_room(struct sre_reader *r)
 	return 0;
 }
 
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Read more bytes.  1 got some, 0 EOF, or a negative/other SRE_READ_*. */
 static int
@@ -112,7 +105,7 @@ fill(struct sre_reader *r, long long deadline)
 			return SRE_READ_STOP;
 		if (deadline >= 0) {
 			struct pollfd pfd = { .fd = r->fd, .events = POLLIN };
-			long long left = deadline - now_ms();
+			long long left = deadline - sre_mono_ms();
 			int pr;
 
 			if (left < 0)
@@ -150,7 +143,7 @@ int
 sre_reader_next(struct sre_reader *r, const char **line, size_t *len,
     int timeout_ms)
 {
-	long long deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	long long deadline = timeout_ms < 0 ? -1 : sre_mono_ms() + timeout_ms;
 	char *nl;
 	int rc;
 
