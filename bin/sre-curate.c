@@ -1,0 +1,756 @@
+/*
+ * sre-curate: the long-term memory of SRE-Space.
+ *
+ * Reads every event of the loop and keeps, in the LMDB store under the
+ * state directory, each incident's timeline and record.  When an incident
+ * closes (recovery after a fix: auto_resolved; escalation: escalated; no
+ * news within --timeout of event time: unresolved) it writes a Markdown
+ * post-mortem to <state-dir>/postmortems/, learns (a verified fix counts
+ * as a success of its fingerprint's CAG entry, a fix without recovery as
+ * a failure) and writes a `postmortem` event.  Applying the same events
+ * again changes nothing.
+ *
+ * Subcommands read the store: `report` (the reliability metrics), `search`
+ * (similar past incidents), `export` and `import` (NDJSON, lossless), and
+ * `gc --keep-days N`.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <bsd/stdlib.h>
+
+#include "curate.h"
+#include "sre.h"
+#include "store.h"
+
+#define OPT_INCIDENT	0x2001
+#define OPT_JSON	0x2002
+#define OPT_KEEP_DAYS	0x2003
+#define OPT_LIMIT	0x2004
+#define OPT_SINCE	0x2005
+#define OPT_TIMEOUT	0x2006
+#define OPT_TRUTH	0x2007
+#define OPT_UNTIL	0x2008
+
+static struct {
+	struct sre_common c;
+	const char *incident;
+	const char *truth;
+	int json;
+	long long keep_days;	/* -1: not given */
+	long long limit;
+	int64_t since, until;
+	int64_t timeout_ms;
+	struct sre_store *st;
+	struct sre_curate cur;
+	int64_t base_ms;	/* the event clock as events last moved it */
+	int64_t wall_at_base;	/* sre_now_ms() then */
+} opt;
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp,
+	    "usage: sre-curate [-hqVv] [-i URL] [--max-line N] [-o URL] "
+	    "[--state-dir DIR]\n"
+	    "                  [--timeout SECONDS]\n"
+	    "       sre-curate report [--json] [--since TIME] [--truth FILE] "
+	    "[--until TIME]\n"
+	    "       sre-curate search [--json] [--limit N] "
+	    "[--incident ID | TEXT ...]\n"
+	    "       sre-curate export [-o URL]\n"
+	    "       sre-curate import [-i URL]\n"
+	    "       sre-curate gc --keep-days N\n"
+	    "  -i, --in URL         read events (import: records) from URL "
+	    "(default -)\n"
+	    "  -o, --out URL        write postmortem events (export: records) "
+	    "to URL\n"
+	    "      --state-dir DIR  the store and post-mortems (default "
+	    "$SRE_STATE_DIR or .sre)\n"
+	    "      --timeout SEC    close an incident as unresolved after SEC "
+	    "seconds of\n"
+	    "                       event time without news (default 1800)\n"
+	    "      --json           report and search as JSON\n"
+	    "      --since TIME     report from TIME: epoch ms, YYYY-MM-DD"
+	    "[THH:MM[:SS]][Z],\n"
+	    "                       or -N[smhd] before now\n"
+	    "      --until TIME     report up to TIME (exclusive)\n"
+	    "      --truth FILE     NDJSON of known root causes, for cognitive "
+	    "accuracy\n"
+	    "      --limit N        search: at most N results (default 5)\n"
+	    "      --incident ID    search: incidents similar to this one\n"
+	    "      --keep-days N    gc: keep closed incidents of the last N "
+	    "days\n"
+	    "      --max-line N     longest line in bytes (default 16777216)\n"
+	    "  -q, --quiet          report errors only\n"
+	    "  -v, --verbose        report more\n"
+	    "  -h, --help           this help\n"
+	    "  -V, --version        print the version\n");
+}
+
+/* TIME: epoch ms, an ISO 8601 UTC date or time, or -N[smhd] ago. */
+static int
+parse_time(const char *s, int64_t *out)
+{
+	const char *errstr;
+	struct tm tm;
+	char *end;
+	long long n;
+	int y, mo, d, h = 0, mi = 0, sec = 0, k;
+
+	if (s[0] == '-') {
+		long long unit;
+
+		errno = 0;
+		n = strtoll(s + 1, &end, 10);
+		if (errno != 0 || end == s + 1 || n < 0 || n > 1000000000LL)
+			return -1;
+		switch (*end) {
+		case 's': unit = 1000; break;
+		case 'm': unit = 60000; break;
+		case 'h': unit = 3600000; break;
+		case 'd': unit = 86400000; break;
+		default: return -1;
+		}
+		if (end[1] != '\0')
+			return -1;
+		*out = sre_now_ms() - n * unit;
+		return 0;
+	}
+	if (strchr(s, '-') == NULL) {
+		n = strtonum(s, 0, INT64_MAX / 2, &errstr);
+		if (errstr != NULL)
+			return -1;
+		*out = n;
+		return 0;
+	}
+	/* YYYY-MM-DD, then THH:MM, then :SS, then Z; nothing else after. */
+	end = NULL;
+	if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &k) == 3) {
+		end = (char *)(uintptr_t)(s + k);
+		if (*end == 'T' && sscanf(end, "T%2d:%2d%n", &h, &mi, &k) == 2) {
+			end += k;
+			if (*end == ':' && sscanf(end, ":%2d%n", &sec, &k) == 1)
+				end += k;
+		}
+		if (*end == 'Z')
+			end++;
+	}
+	if (end == NULL || *end != '\0')
+		return -1;
+	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
+	    sec > 60 || y < 1970)
+		return -1;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	*out = (int64_t)timegm(&tm) * 1000;
+	return 0;
+}
+
+static int
+store_open(unsigned flags)
+{
+	struct sre_store_opts so = { flags, 0, 0 };
+	char err[1024];
+	int ex;
+
+	ex = sre_store_open(&opt.st, sre_state_dir(&opt.c), &so, err,
+	    sizeof(err));
+	if (ex != EX_OK) {
+		sre_warnx("cannot open the store: %s", err);
+		return ex;
+	}
+	if (sre_store_migrated(opt.st))
+		sre_notice("migrated the store %s from schema %d to %d",
+		    sre_store_path(opt.st), sre_store_migrated(opt.st),
+		    SRE_STORE_SCHEMA);
+	return EX_OK;
+}
+
+/* ---- the stream ------------------------------------------------------------ */
+
+/* Write out the postmortem events queued, flush, then let the outbox go. */
+static int
+deliver(struct sre_stream *s)
+{
+	jv pm = sre_curate_take(&opt.cur);
+	int i, n = jv_array_length(jv_copy(pm)), ex, rc;
+	char err[1024];
+
+	if (n == 0) {
+		jv_free(pm);
+		return 0;
+	}
+	for (i = 0; i < n; i++)
+		if (sre_stream_emit_jv(s, jv_array_get(jv_copy(pm), i)) < 0) {
+			jv_free(pm);
+			return 0;	/* the loop sees why */
+		}
+	/* Only what reached the output leaves the outbox. */
+	if ((rc = sre_bus_flush(s->out)) != SRE_WRITE_OK) {
+		if (rc == SRE_WRITE_EPIPE)
+			s->epipe = 1;
+		else if (!s->failed) {
+			sre_warn("writing output to %s failed",
+			    sre_bus_url(s->out));
+			s->failed = EX_IOERR;
+		}
+		jv_free(pm);
+		return 0;
+	}
+	if ((ex = sre_curate_delivered(&opt.cur, pm, err, sizeof(err))) !=
+	    EX_OK) {
+		sre_warnx("%s", err);
+		return ex;
+	}
+	return 0;
+}
+
+static int
+on_line(struct sre_stream *s, const char *line, size_t len, void *ctx)
+{
+	char err[1024];
+	int64_t before = opt.cur.clock_ms;
+	int ex;
+	jv ev;
+
+	(void)ctx;
+	if (len == strspn(line, " \t\r"))
+		return 0;
+	ev = sre_json_object(line, len, err, sizeof(err));
+	if (!jv_is_valid(ev)) {
+		sre_stream_reject(s, "%s", err);
+		return 0;
+	}
+	if (sre_event_check(ev, err, sizeof(err)) < 0) {
+		sre_stream_reject(s, "%s", err);
+		jv_free(ev);
+		return 0;
+	}
+	ex = sre_curate_event(&opt.cur, ev, err, sizeof(err));
+	jv_free(ev);
+	if (ex == EX_DATAERR) {
+		sre_stream_reject(s, "%s", err);
+		return 0;
+	}
+	if (ex != EX_OK) {
+		sre_warnx("%s", err);
+		return ex;
+	}
+	if (opt.cur.clock_ms != before) {
+		opt.base_ms = opt.cur.clock_ms;
+		opt.wall_at_base = sre_now_ms();
+	}
+	return deliver(s);
+}
+
+/* A quiet stream: event time goes on as the wall clock does, so stale
+ * incidents close even when nothing more arrives. */
+static int
+on_idle(struct sre_stream *s, int at_end, void *ctx)
+{
+	char err[1024];
+	int ex;
+
+	(void)ctx;
+	if (!at_end && opt.wall_at_base > 0) {
+		ex = sre_curate_tick(&opt.cur, opt.base_ms +
+		    (sre_now_ms() - opt.wall_at_base), err, sizeof(err));
+		if (ex != EX_OK) {
+			sre_warnx("%s", err);
+			return ex;
+		}
+	}
+	return deliver(s);
+}
+
+static int
+cmd_curate(void)
+{
+	struct sre_curate_opts co = { sre_state_dir(&opt.c), opt.timeout_ms };
+	struct sre_stream s;
+	char err[1024];
+	int ex;
+
+	if ((ex = store_open(0)) != EX_OK)
+		return ex;
+	if ((ex = sre_curate_init(&opt.cur, opt.st, &co, err,
+	    sizeof(err))) != EX_OK ||
+	    (ex = sre_curate_recover(&opt.cur, err, sizeof(err))) != EX_OK) {
+		sre_warnx("%s", err);
+		goto out;
+	}
+	if ((ex = sre_stream_open(&s, &opt.c)) != EX_OK)
+		goto out;
+	s.idle_ms = 1000;
+	if ((ex = deliver(&s)) == EX_OK)
+		ex = sre_stream_run(&s, on_line, on_idle, NULL);
+	else {
+		sre_bus_close(s.in);
+		sre_bus_close(s.out);
+	}
+	sre_info("%llu lines: %llu stored, %llu already stored, %llu "
+	    "ignored, %llu rejected; %llu incidents closed", s.lines,
+	    opt.cur.stored, opt.cur.duplicates, opt.cur.ignored, s.rejected,
+	    opt.cur.closed);
+out:
+	sre_curate_free(&opt.cur);
+	sre_store_close(opt.st);
+	return ex;
+}
+
+/* ---- report ------------------------------------------------------------------ */
+
+static int
+read_truth(jv *out)
+{
+	struct sre_bus_opts bo = { opt.c.max_line };
+	struct sre_bus *in;
+	char url[4200], err[1024];
+	const char *line;
+	size_t len;
+	int ex = EX_OK, rc;
+	jv t;
+
+	*out = jv_array();
+	if ((size_t)snprintf(url, sizeof(url), "file:%s", opt.truth) >=
+	    sizeof(url)) {
+		sre_warnx("--truth: path too long");
+		return EX_USAGE;
+	}
+	if ((in = sre_bus_open(url, SRE_BUS_IN, &bo, err, sizeof(err),
+	    &ex)) == NULL) {
+		sre_warnx("%s", err);
+		return ex;
+	}
+	while ((rc = sre_bus_read(in, &line, &len, -1)) == SRE_READ_LINE ||
+	    rc == SRE_READ_TOOLONG) {
+		if (rc == SRE_READ_TOOLONG) {
+			sre_warnx("%s: line too long", sre_bus_where(in));
+			ex = EX_DATAERR;
+			continue;
+		}
+		if (len == strspn(line, " \t\r"))
+			continue;
+		t = sre_json_object(line, len, err, sizeof(err));
+		if (!jv_is_valid(t)) {
+			sre_warnx("%s: %s", sre_bus_where(in), err);
+			ex = EX_DATAERR;
+			continue;
+		}
+		if ((sre_jv_str(t, "incident") == NULL &&
+		    sre_jv_str(t, "fingerprint") == NULL) ||
+		    (sre_jv_str(t, "service") == NULL &&
+		    sre_jv_str(t, "root_cause") == NULL)) {
+			sre_warnx("%s: want \"incident\" or \"fingerprint\", "
+			    "and \"service\"", sre_bus_where(in));
+			jv_free(t);
+			ex = EX_DATAERR;
+			continue;
+		}
+		*out = jv_array_append(*out, t);
+	}
+	if (rc == SRE_READ_ERROR) {
+		sre_warn("reading %s failed", opt.truth);
+		ex = EX_IOERR;
+	}
+	sre_bus_close(in);
+	return ex;
+}
+
+/* Print text to stdout and check that it got there. */
+static int
+print(const char *text)
+{
+	if (fputs(text, stdout) == EOF || fflush(stdout) == EOF) {
+		sre_warn("writing output failed");
+		return EX_IOERR;
+	}
+	return EX_OK;
+}
+
+static int
+print_jv(jv v)
+{
+	size_t n;
+	char *s = sre_jv_dump(v, &n);
+	int ex;
+
+	if (s == NULL) {
+		sre_warnx("out of memory");
+		return EX_OSERR;
+	}
+	ex = print(s);
+	free(s);
+	return ex == EX_OK ? print("\n") : ex;
+}
+
+static int
+cmd_report(void)
+{
+	char err[1024], *text;
+	jv truth = jv_null(), rep;
+	int ex;
+
+	if (opt.truth != NULL && (ex = read_truth(&truth)) != EX_OK) {
+		jv_free(truth);
+		return ex;
+	}
+	if ((ex = store_open(SRE_STORE_RDONLY)) != EX_OK) {
+		jv_free(truth);
+		return ex;
+	}
+	rep = sre_curate_report(opt.st, opt.since, opt.until, truth, err,
+	    sizeof(err), &ex);
+	jv_free(truth);
+	sre_store_close(opt.st);
+	if (!jv_is_valid(rep)) {
+		sre_warnx("%s", err);
+		return ex;
+	}
+	if (opt.json)
+		return print_jv(rep);
+	if ((text = sre_curate_report_text(rep)) == NULL) {
+		sre_warnx("out of memory");
+		return EX_OSERR;
+	}
+	ex = print(text);
+	free(text);
+	return ex;
+}
+
+/* ---- search ------------------------------------------------------------------- */
+
+static int
+print_hit(jv h)
+{
+	char line[2048];
+	const char *s;
+	double score = 0;
+
+	sre_jv_num(h, "score", &score);
+	s = sre_jv_str(h, "summary");
+	snprintf(line, sizeof(line), "%.3f  %-24s %-14s %-24s %s\n", score,
+	    sre_jv_str(h, "incident"), sre_jv_str(h, "outcome") ?
+	    sre_jv_str(h, "outcome") : "open", sre_jv_str(h, "fingerprint") ?
+	    sre_jv_str(h, "fingerprint") : "-", s != NULL ? s : "");
+	return print(line);
+}
+
+static int
+cmd_search(char **words, int nwords)
+{
+	struct sre_txn *t;
+	char err[1024], text[8192];
+	size_t off = 0;
+	int ex, i, n;
+	jv q, hits;
+
+	if (opt.incident == NULL && nwords == 0) {
+		sre_warnx("search: give --incident ID or some text");
+		return EX_USAGE;
+	}
+	if (opt.incident != NULL && nwords > 0) {
+		sre_warnx("search: give --incident ID or text, not both");
+		return EX_USAGE;
+	}
+	text[0] = '\0';
+	for (i = 0; i < nwords; i++) {
+		int w = snprintf(text + off, sizeof(text) - off, "%s%s",
+		    i ? " " : "", words[i]);
+
+		if (w < 0 || (size_t)w >= sizeof(text) - off) {
+			sre_warnx("search: text too long");
+			return EX_USAGE;
+		}
+		off += (size_t)w;
+	}
+	if ((ex = store_open(SRE_STORE_RDONLY)) != EX_OK)
+		return ex;
+	if ((ex = sre_store_read(opt.st, &t, err, sizeof(err))) != EX_OK) {
+		sre_warnx("%s", err);
+		sre_store_close(opt.st);
+		return ex;
+	}
+	if (opt.incident != NULL) {
+		q = sre_txn_incident_get(t, opt.incident);
+		if (jv_is_valid(q) && jv_get_kind(q) != JV_KIND_OBJECT) {
+			sre_warnx("search: no incident '%s' in the store",
+			    opt.incident);
+			jv_free(q);
+			sre_txn_end(t);
+			sre_store_close(opt.st);
+			return EX_NOINPUT;
+		}
+	} else
+		q = sre_store_text_features(text);
+	hits = jv_is_valid(q) ? sre_txn_similar(t, q, opt.incident,
+	    (int)opt.limit) : jv_invalid();
+	jv_free(q);
+	if (!jv_is_valid(hits)) {
+		sre_warnx("%s", sre_txn_error(t, &ex));
+		jv_free(hits);
+		sre_txn_end(t);
+		sre_store_close(opt.st);
+		return ex ? ex : EX_SOFTWARE;
+	}
+	sre_txn_end(t);
+	sre_store_close(opt.st);
+	n = jv_array_length(jv_copy(hits));
+	for (i = 0; i < n && ex == EX_OK; i++) {
+		jv h = jv_array_get(jv_copy(hits), i);
+
+		ex = opt.json ? print_jv(h) : print_hit(h);
+		if (!opt.json)
+			jv_free(h);
+	}
+	jv_free(hits);
+	return ex;
+}
+
+/* ---- export, import, gc --------------------------------------------------------- */
+
+static int
+export_line(const char *line, size_t len, void *ctx)
+{
+	struct sre_bus *out = ctx;
+
+	return sre_bus_write(out, line, len) == SRE_WRITE_OK ? 0 : EX_IOERR;
+}
+
+static int
+cmd_export(void)
+{
+	struct sre_bus_opts bo = { opt.c.max_line };
+	struct sre_bus *out;
+	char err[1024];
+	int ex, wc;
+
+	if ((ex = store_open(SRE_STORE_RDONLY)) != EX_OK)
+		return ex;
+	if ((out = sre_bus_open(opt.c.out, SRE_BUS_OUT, &bo, err, sizeof(err),
+	    &ex)) == NULL) {
+		sre_warnx("%s", err);
+		sre_store_close(opt.st);
+		return ex;
+	}
+	ex = sre_store_export(opt.st, export_line, out, err, sizeof(err));
+	wc = sre_bus_close(out);
+	sre_store_close(opt.st);
+	if (wc == SRE_WRITE_EPIPE)
+		return EX_OK;
+	if (wc != SRE_WRITE_OK || ex == EX_IOERR) {
+		sre_warn("writing output to %s failed", opt.c.out);
+		return EX_IOERR;
+	}
+	if (ex != EX_OK)
+		sre_warnx("%s", err);
+	return ex;
+}
+
+struct import {
+	jv rec;
+};
+
+static int
+import_fn(struct sre_txn *t, void *ctx)
+{
+	struct import *im = ctx;
+
+	return sre_txn_import(t, im->rec);
+}
+
+static int
+on_import(struct sre_stream *s, const char *line, size_t len, void *ctx)
+{
+	struct import im;
+	char err[1024];
+	int ex;
+
+	(void)ctx;
+	if (len == strspn(line, " \t\r"))
+		return 0;
+	im.rec = sre_json_object(line, len, err, sizeof(err));
+	if (!jv_is_valid(im.rec)) {
+		sre_stream_reject(s, "%s", err);
+		return 0;
+	}
+	ex = sre_store_write(opt.st, import_fn, &im, err, sizeof(err));
+	jv_free(im.rec);
+	if (ex == EX_DATAERR) {
+		sre_stream_reject(s, "%s", err);
+		return 0;
+	}
+	if (ex != EX_OK)
+		sre_warnx("%s", err);
+	return ex;
+}
+
+static int
+cmd_import(void)
+{
+	struct sre_stream s;
+	int ex;
+
+	if ((ex = store_open(0)) != EX_OK)
+		return ex;
+	if ((ex = sre_stream_open(&s, &opt.c)) == EX_OK)
+		ex = sre_stream_run(&s, on_import, NULL, NULL);
+	sre_info("%llu records read, %llu rejected", s.lines, s.rejected);
+	sre_store_close(opt.st);
+	return ex;
+}
+
+static int
+cmd_gc(void)
+{
+	struct sre_store_gc_stats gs;
+	char err[1024];
+	int ex;
+
+	if (opt.keep_days < 0) {
+		sre_warnx("gc: --keep-days N is required");
+		return EX_USAGE;
+	}
+	if ((ex = store_open(0)) != EX_OK)
+		return ex;
+	ex = sre_store_gc(opt.st, sre_now_ms() - opt.keep_days * 86400000LL,
+	    &gs, err, sizeof(err));
+	sre_store_close(opt.st);
+	if (ex != EX_OK) {
+		sre_warnx("gc: %s", err);
+		return ex;
+	}
+	sre_notice("gc: removed %lld incidents (%lld events), %lld samples, "
+	    "%lld window counters", gs.incidents, gs.events, gs.samples,
+	    gs.windows);
+	return EX_OK;
+}
+
+/* ---- main ----------------------------------------------------------------------- */
+
+static int
+number(const char *name, const char *arg, long long lo, long long hi,
+    long long *out)
+{
+	const char *errstr;
+
+	*out = strtonum(arg, lo, hi, &errstr);
+	if (errstr != NULL) {
+		sre_warnx("%s %s: %s (%lld to %lld)", name, arg, errstr, lo,
+		    hi);
+		return -1;
+	}
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		SRE_COMMON_LONGOPTS,
+		{ "incident", required_argument, NULL, OPT_INCIDENT },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "keep-days", required_argument, NULL, OPT_KEEP_DAYS },
+		{ "limit", required_argument, NULL, OPT_LIMIT },
+		{ "since", required_argument, NULL, OPT_SINCE },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "truth", required_argument, NULL, OPT_TRUTH },
+		{ "until", required_argument, NULL, OPT_UNTIL },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *cmd;
+	long long n;
+	int ch;
+
+	sre_init("sre-curate");
+	sre_common_init(&opt.c);
+	opt.keep_days = -1;
+	opt.limit = 5;
+	opt.until = INT64_MAX;
+	while ((ch = getopt_long(argc, argv, SRE_COMMON_SHORTOPTS, longopts,
+	    NULL)) != -1) {
+		switch (sre_opt_common(&opt.c, ch, optarg)) {
+		case 1:
+			continue;
+		case -1:
+			return EX_USAGE;
+		}
+		switch (ch) {
+		case 'h':
+			usage(stdout);
+			return EX_OK;
+		case 'V':
+			sre_print_version();
+			return EX_OK;
+		case OPT_INCIDENT:
+			opt.incident = optarg;
+			break;
+		case OPT_JSON:
+			opt.json = 1;
+			break;
+		case OPT_KEEP_DAYS:
+			if (number("--keep-days", optarg, 0, 1000000,
+			    &opt.keep_days) < 0)
+				return EX_USAGE;
+			break;
+		case OPT_LIMIT:
+			if (number("--limit", optarg, 1, 10000, &opt.limit) < 0)
+				return EX_USAGE;
+			break;
+		case OPT_SINCE:
+		case OPT_UNTIL:
+			if (parse_time(optarg, ch == OPT_SINCE ? &opt.since :
+			    &opt.until) < 0) {
+				sre_warnx("%s %s: not a time (epoch ms, "
+				    "YYYY-MM-DD[THH:MM[:SS]][Z] or -N[smhd])",
+				    ch == OPT_SINCE ? "--since" : "--until",
+				    optarg);
+				return EX_USAGE;
+			}
+			break;
+		case OPT_TIMEOUT:
+			if (number("--timeout", optarg, 1, 365LL * 86400,
+			    &n) < 0)
+				return EX_USAGE;
+			opt.timeout_ms = n * 1000;
+			break;
+		case OPT_TRUTH:
+			opt.truth = optarg;
+			break;
+		default:
+			usage(stderr);
+			return EX_USAGE;
+		}
+	}
+	cmd = optind < argc ? argv[optind++] : "";
+	if (strcmp(cmd, "search") == 0)
+		return cmd_search(argv + optind, argc - optind);
+	if (optind != argc) {
+		sre_warnx("unexpected argument: %s", argv[optind]);
+		usage(stderr);
+		return EX_USAGE;
+	}
+	if (*cmd == '\0')
+		return cmd_curate();
+	if (strcmp(cmd, "report") == 0)
+		return cmd_report();
+	if (strcmp(cmd, "export") == 0)
+		return cmd_export();
+	if (strcmp(cmd, "import") == 0)
+		return cmd_import();
+	if (strcmp(cmd, "gc") == 0)
+		return cmd_gc();
+	sre_warnx("unknown command: %s", cmd);
+	usage(stderr);
+	return EX_USAGE;
+}
