@@ -50,12 +50,15 @@ UNITS     = $(UNIT_SRC:%.c=$(O)/%)
 
 # Link list per tool: the base, plus what a tool needs (set by name).
 LIBS_sre-bus    =
+LIBS_sre-scout  = -lpthread
+LIBS_sre-jules  = $(L_LMDB) $(L_YAML)
+LIBS_sre-brain  = $(L_CURL) $(L_LMDB)
 LIBS_sre-replay =
 LIBS_sre-curate = $(L_LMDB)
 LIBS_sre-cag    = $(L_LMDB)
 LIBS_sre-guard  = $(L_LMDB) $(L_YAML)
 LIBS_sre-fix    = $(L_LMDB) $(L_YAML) $(L_CURL)
-LIBS_sre-escalate = $(L_LMDB) $(L_CURL)
+LIBS_sre-escalate = $(L_LMDB) $(L_YAML) $(L_CURL)
 
 # Bus back-ends a tool links: all by default; BUS_sre-NAME picks fewer
 # (a URL for a back-end a tool lacks is a configuration error).
@@ -137,6 +140,27 @@ install: all
 	for t in $(TOOLS); do install -m 755 $$t $(DESTDIR)$(BINDIR)/; done
 	for m in man/*.[0-9]; do s=$${m##*.}; \
 	    install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
+
+# systemd units (systemd/), apart from `make install`: make install-systemd
+# [UNITDIR=...].  /usr/local in the units becomes $(PREFIX); the example
+# EnvironmentFiles and pipelines/*.sh go to $(PREFIX)/share/sre.
+UNITDIR  ?= $(PREFIX)/lib/systemd/system
+SRE_UNITS = $(wildcard systemd/*.service systemd/*.timer systemd/*.target \
+            systemd/*.slice)
+install-systemd:
+	mkdir -p $(DESTDIR)$(UNITDIR) $(DESTDIR)$(PREFIX)/share/sre/pipelines
+	for u in $(SRE_UNITS); do d=$(DESTDIR)$(UNITDIR)/$${u##*/}; \
+	    sed -e 's|/usr/local/bin|$(BINDIR)|g' -e 's|/usr/local|$(PREFIX)|g' \
+	    $$u > $$d && chmod 644 $$d || exit 1; done
+	install -m 600 systemd/sre.env $(DESTDIR)$(PREFIX)/share/sre/sre.env
+	install -m 644 systemd/sre-tool.env $(DESTDIR)$(PREFIX)/share/sre/sre-tool.env
+	for p in pipelines/*.sh; do [ ! -f $$p ] || \
+	    install -m 755 $$p $(DESTDIR)$(PREFIX)/share/sre/pipelines/ || exit 1; done
+
+uninstall-systemd:
+	for u in $(SRE_UNITS); do rm -f $(DESTDIR)$(UNITDIR)/$${u##*/}; done
+
+.PHONY: install-systemd uninstall-systemd
 
 uninstall:
 	for t in $(TOOLS); do rm -f $(DESTDIR)$(BINDIR)/$${t##*/}; done

@@ -315,7 +315,8 @@ sre_jv_dump(jv v, size_t *len)
 	if ((out = malloc((size_t)n + 1)) != NULL) {
 		memcpy(out, jv_string_value(s), (size_t)n);
 		out[n] = '\0';
-		*len = (size_t)n;
+		if (len != NULL)
+			*len = (size_t)n;
 	}
 	jv_free(s);
 	return out;

@@ -71,7 +71,8 @@ int sre_jv_num(jv obj, const char *key, double *out);
 
 /*
  * The compact one-line JSON text of v, in a malloc'd string the caller
- * frees, its length in *len.  Consumes v.  NULL when out of memory.
+ * frees, its length in *len (len may be NULL).  Consumes v.  NULL when
+ * out of memory.
  */
 char *sre_jv_dump(jv v, size_t *len);
 

@@ -1,0 +1,50 @@
+/*
+ * evtime.h: durations, timestamps and the event clock.
+ *
+ * Tools that wait (sre-fix's verification window, sre-escalate's tiers)
+ * measure time in event time, as DESIGN.md asks, so that a replay at any
+ * speed decides as the live run would.  The event clock is the newest
+ * ts_ms seen, moved on by the wall-clock time elapsed since it was seen:
+ * in a live pipeline it runs with the wall clock between events; in a
+ * replay it follows the telemetry.  Before any event it is the wall clock
+ * (sre_now_ms(), which SRE_NOW pins in tests).
+ */
+#ifndef SRE_EVTIME_H
+#define SRE_EVTIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Parse a duration: a number followed by ms, s, m, h or d ("90s", "15m",
+ * "1h"); a bare number is seconds.  Returns 0 with *ms set, -1 when
+ * malformed, negative or over 10 years.
+ */
+int sre_duration_parse(const char *s, int64_t *ms);
+
+/* Write a duration in its largest whole unit ("15m", "90s", "1500ms"). */
+void sre_duration_fmt(int64_t ms, char *out, size_t outlen);
+
+/* "2023-11-14T22:13:20Z" (UTC, whole seconds) into out. */
+void sre_time_fmt(int64_t ms, char *out, size_t outlen);
+
+/*
+ * Parse "YYYY-MM-DD", "YYYY-MM-DDTHH:MM", "YYYY-MM-DDTHH:MM:SS" with an
+ * optional fraction, each with an optional "Z" (UTC is assumed).
+ * Returns 0 with *ms set, -1 when malformed.
+ */
+int sre_time_parse(const char *s, int64_t *ms);
+
+struct sre_evclock {
+	int64_t event_ms;	/* newest event time seen */
+	int64_t wall_ms;	/* wall-clock time when it was seen */
+	int set;
+};
+
+/* Take an event's ts_ms into account (older times do not move it). */
+void sre_evclock_see(struct sre_evclock *c, int64_t ts_ms);
+
+/* The event clock now. */
+int64_t sre_evclock_now(const struct sre_evclock *c);
+
+#endif
