@@ -1,0 +1,623 @@
+/*
+ * sre-scout: streaming anomaly detection and incident grouping.
+ *
+ * Reads telemetry (OTLP/JSON traces, metrics and logs, plain metric
+ * points, journal entries) from --in, judges it in event-time windows
+ * against learned baselines (lib/scout.c), and writes anomaly, recovery
+ * and topology events to --out.  Lines that are sre events already are
+ * passed on untouched; anything else that is not telemetry is reported
+ * and skipped.  Silences come from a file re-read when it changes; the
+ * governor's state file (<state-dir>/governor.json) turns degraded mode
+ * on and off: sampling drops and windows lengthen while it lasts.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bsd/stdlib.h>
+
+#include "govern.h"
+#include "scout-silence.h"
+#include "scout.h"
+#include "sre.h"
+
+static struct {
+	struct sre_common c;
+	struct sre_scout_config cfg;
+	const char *silences;
+	int silences_given;
+	double degraded_sample;
+	int64_t degraded_window;
+	int sample_given;
+} opt;
+
+#define NWHERE 64	/* lines in flight at most (lib/scout-par.c: fewer) */
+
+/* What the callbacks share. */
+struct ctx {
+	struct sre_stream *s;
+	char where[NWHERE][256];	/* "line N" of the lines in flight */
+	struct sre_scout *sc;
+	struct sre_silences *sil;
+	struct sre_gov_watch gw;
+	int gov;
+	int degraded;
+	uint64_t reject_line;
+	uint64_t polled_windows;
+	char silences_path[PATH_MAX];
+	char sil_err[1200], gov_err[700];	/* the last complaints */
+};
+
+enum {
+	O_DEGRADED_SAMPLE = 0x100, O_DEGRADED_WINDOW, O_HOLD, O_MAX_DURATION,
+	O_MAX_PENDING, O_MAX_SERIES, O_METRIC_THRESHOLD, O_MIN_SAMPLES,
+	O_RECOVER, O_SILENCES, O_THREADS, O_TOPOLOGY, O_WARMUP
+};
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp,
+	    "usage: sre-scout [-hqVv] [--degraded-sample RATE] "
+	    "[--degraded-window DURATION]\n"
+	    "                 [--hold N] [-i URL] [-l DURATION] "
+	    "[--max-duration DURATION]\n"
+	    "                 [--max-line N] [--max-pending N] "
+	    "[--max-series N]\n"
+	    "                 [--metric-threshold SCORE] [--min-samples N] "
+	    "[-o URL]\n"
+	    "                 [--recover N] [-s RATE] [--silences FILE] "
+	    "[--state-dir DIR]\n"
+	    "                 [-t Z] [--threads N] [--topology N] "
+	    "[-w DURATION]\n"
+	    "                 [--warmup DURATION]\n"
+	    "  -i, --in URL              read telemetry from URL (default -)\n"
+	    "  -o, --out URL             write events to URL (default -)\n"
+	    "  -w, --window DURATION     window length (default 10s)\n"
+	    "  -l, --lateness DURATION   allowed lateness (default 5s)\n"
+	    "      --warmup DURATION     raise nothing before (default 2m)\n"
+	    "  -s, --sample RATE         keep this share of traces (default 1;"
+	    " ENV=cloud 0.1)\n"
+	    "  -t, --threshold Z         robust z-score to raise (default 4.5)"
+	    "\n"
+	    "      --metric-threshold S  metric detector score to raise "
+	    "(default 0.6)\n"
+	    "      --min-samples N       spans per window to judge (default "
+	    "10)\n"
+	    "      --recover N           calm windows to recover (default 2)\n"
+	    "      --hold N              calm windows to end an incident "
+	    "(default 3)\n"
+	    "      --max-series N        series held at most (default 2000)\n"
+	    "      --max-pending N       spans held for self time (default "
+	    "32768)\n"
+	    "      --max-duration D      longer spans: no latency (default "
+	    "1h)\n"
+	    "      --silences FILE       silences (default "
+	    "<state-dir>/silences.ndjson)\n"
+	    "      --topology N          topology every N windows, 0 never "
+	    "(default 6)\n"
+	    "      --threads N           parser threads (default: processors"
+	    " - 1, at most 3)\n"
+	    "      --degraded-sample R   sampling when degraded (default 0.1)"
+	    "\n"
+	    "      --degraded-window D   window when degraded (default 3 "
+	    "windows)\n"
+	    "      --state-dir DIR       state (default $SRE_STATE_DIR or "
+	    ".sre)\n"
+	    "      --max-line N          longest line in bytes (default "
+	    "16777216)\n"
+	    "  -q, --quiet               report errors only\n"
+	    "  -v, --verbose             report more\n"
+	    "  -h, --help                this help\n"
+	    "  -V, --version             print the version\n");
+}
+
+/* "10s", "500ms", "2m", "1h", "1d"; a bare number is seconds. */
+static int
+duration(const char *name, const char *arg, int64_t min, int64_t *out)
+{
+	char *end;
+	double v, mult = 1000;
+
+	errno = 0;
+	v = strtod(arg, &end);
+	if (end == arg || errno != 0 || !(v >= 0))
+		goto bad;
+	if (strcmp(end, "ms") == 0)
+		mult = 1;
+	else if (strcmp(end, "s") == 0 || *end == '\0')
+		mult = 1000;
+	else if (strcmp(end, "m") == 0)
+		mult = 60000;
+	else if (strcmp(end, "h") == 0)
+		mult = 3600000;
+	else if (strcmp(end, "d") == 0)
+		mult = 86400000;
+	else
+		goto bad;
+	v *= mult;
+	if (v < (double)min || v > 1e13)
+		goto bad;
+	*out = (int64_t)v;
+	return 0;
+bad:
+	sre_warnx("%s %s: not a duration (such as 10s, 500ms, 2m, 1h)%s",
+	    name, arg, min > 0 ? " or too short" : "");
+	return -1;
+}
+
+static int
+count(const char *name, const char *arg, long long min, long long max,
+    uint32_t *out)
+{
+	const char *errstr;
+	long long v = strtonum(arg, min, max, &errstr);
+
+	if (errstr != NULL) {
+		sre_warnx("%s %s: %s (%lld to %lld)", name, arg, errstr, min,
+		    max);
+		return -1;
+	}
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static int
+real(const char *name, const char *arg, double min, double max, int open_min,
+    double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(arg, &end);
+	if (end == arg || *end != '\0' || errno != 0 || !isfinite(v) ||
+	    v < min || (open_min && v == min) || v > max) {
+		sre_warnx("%s %s: not a number in %s%g, %g]", name, arg,
+		    open_min ? "(" : "[", min, max);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/* ---- callbacks --------------------------------------------------------- */
+
+static int
+emit(void *arg, jv ev)
+{
+	struct ctx *x = arg;
+
+	return sre_stream_emit_jv(x->s, ev) < 0 ? -1 : 0;
+}
+
+static const char *
+where(struct ctx *x, uint64_t tag)
+{
+	return x->where[tag % NWHERE];
+}
+
+/* Lines are applied after they were read (parser threads): diagnostics
+ * name the line the engine gives back, not the reader's. */
+static void
+reject(struct ctx *x, uint64_t tag, const char *msg)
+{
+	if (x->reject_line != tag) {
+		/* The first rejection of a line counts the line. */
+		x->reject_line = tag;
+		x->s->rejected++;
+	}
+	sre_warnx("%s: %s", where(x, tag), msg);
+}
+
+static void
+report(void *arg, uint64_t tag, int rej, const char *msg)
+{
+	struct ctx *x = arg;
+
+	if (rej)
+		reject(x, tag, msg);
+	else
+		sre_notice("%s: %s", where(x, tag), msg);
+}
+
+/* Not telemetry: events pass on untouched, anything else is refused. */
+static void
+other(void *arg, uint64_t tag, const char *line, size_t len, int format,
+    const char *err)
+{
+	struct ctx *x = arg;
+	char msg[512];
+	jv ev;
+
+	if (format == SRE_OTLP_MALFORMED) {
+		snprintf(msg, sizeof(msg), "not JSON: %s", err);
+		reject(x, tag, msg);
+		return;
+	}
+	ev = sre_json_object(line, len, msg, sizeof(msg));
+	if (jv_is_valid(ev) && sre_event_check(ev, msg, sizeof(msg)) == 0)
+		sre_stream_emit(x->s, line, len);
+	else if (jv_is_valid(ev) && sre_jv_str(ev, "type") != NULL) {
+		char why[600];
+
+		snprintf(why, sizeof(why), "not a valid event: %s", msg);
+		reject(x, tag, why);
+	} else
+		reject(x, tag, "not telemetry (OTLP/JSON, a metric point, a "
+		    "journal entry) nor an event");
+	jv_free(ev);
+}
+
+static int
+silenced(void *arg, const char *service, const char *operation,
+    const char *signal, int64_t t_ms)
+{
+	struct ctx *x = arg;
+
+	return sre_silences_match(x->sil, service, operation, signal, t_ms);
+}
+
+/* Warn about a file once per distinct complaint. */
+static void
+complain(char *last, size_t len, const char *msg)
+{
+	if (strcmp(last, msg) == 0)
+		return;
+	snprintf(last, len, "%s", msg);
+	if (*msg != '\0')
+		sre_warnx("%s", msg);
+}
+
+static void
+poll_silences(struct ctx *x)
+{
+	char err[1024], msg[1100];
+	int rc;
+
+	rc = sre_silences_poll(x->sil, err, sizeof(err));
+	if (rc > 0) {
+		sre_info("silences: %zu in force", sre_silences_count(x->sil));
+		complain(x->sil_err, sizeof(x->sil_err), "");
+	} else if (rc < 0) {
+		/* The default file need not exist. */
+		if (!opt.silences_given && strstr(err, "No such file") != NULL)
+			return;
+		snprintf(msg, sizeof(msg), "%s (the silences in force stay)",
+		    err);
+		complain(x->sil_err, sizeof(x->sil_err), msg);
+	}
+}
+
+static void
+poll_governor(struct ctx *x)
+{
+	struct sre_gov_state st;
+	char err[512], msg[600];
+	double rate;
+	int rc;
+
+	if (!x->gov)
+		return;
+	memset(&st, 0, sizeof(st));
+	st.sample_rate = 1;	/* kept when the file names none */
+	rc = sre_gov_poll(&x->gw, &st, err, sizeof(err));
+	if (rc < 0 && err[0] != '\0') {
+		snprintf(msg, sizeof(msg), "governor: %s", err);
+		complain(x->gov_err, sizeof(x->gov_err), msg);
+	} else if (rc > 0)
+		complain(x->gov_err, sizeof(x->gov_err), "");
+	if (rc <= 0 || st.degraded == x->degraded)
+		return;
+	x->degraded = st.degraded;
+	if (st.degraded) {
+		/* The governor's rate when it names one, else ours. */
+		rate = st.sample_rate < 1 ? st.sample_rate :
+		    opt.degraded_sample;
+		if (rate > opt.cfg.sample_rate)
+			rate = opt.cfg.sample_rate;
+		sre_scout_set_sample_rate(x->sc, rate);
+		sre_scout_set_window(x->sc, opt.degraded_window);
+		sre_notice("governor: degraded: sampling %g, windows of %lld "
+		    "ms", rate, (long long)opt.degraded_window);
+	} else {
+		sre_scout_set_sample_rate(x->sc, opt.cfg.sample_rate);
+		sre_scout_set_window(x->sc, opt.cfg.window_ms);
+		sre_notice("governor: normal: sampling %g, windows of %lld ms",
+		    opt.cfg.sample_rate, (long long)opt.cfg.window_ms);
+	}
+}
+
+/* Re-read the silences and the governor's state once per window. */
+static void
+poll_files(struct ctx *x, int force)
+{
+	uint64_t w = sre_scout_stats(x->sc)->windows;
+
+	if (!force && w == x->polled_windows)
+		return;
+	x->polled_windows = w;
+	poll_silences(x);
+	poll_governor(x);
+}
+
+static int
+on_line(struct sre_stream *s, const char *line, size_t len, void *arg)
+{
+	struct ctx *x = arg;
+
+	if (len == strspn(line, " \t\r"))
+		return 0;	/* blank lines carry nothing */
+	snprintf(x->where[s->lines % NWHERE], sizeof(x->where[0]), "%s",
+	    sre_stream_where(s));
+	if (sre_scout_submit(x->sc, line, len, s->lines) < 0)
+		return s->epipe ? 0 : EX_SOFTWARE;
+	poll_files(x, 0);
+	return 0;
+}
+
+static int
+on_idle(struct sre_stream *s, int at_end, void *arg)
+{
+	struct ctx *x = arg;
+	int rc;
+
+	rc = at_end ? sre_scout_finish(x->sc) : sre_scout_idle(x->sc);
+	if (rc < 0)
+		return s->epipe ? 0 : EX_SOFTWARE;
+	if (!at_end)
+		poll_files(x, 1);
+	return 0;
+}
+
+static void
+summary(struct sre_scout *sc, const struct sre_stream *s)
+{
+	const struct sre_scout_stats *st = sre_scout_stats(sc);
+
+	sre_notice("%llu lines, %llu spans, %llu points, %llu log records, "
+	    "%llu rejected lines, %llu anomalies (%llu silenced), %llu "
+	    "recoveries, %llu incidents, %.2f anomalies per incident",
+	    s->lines, (unsigned long long)st->spans,
+	    (unsigned long long)st->points, (unsigned long long)st->logs,
+	    s->rejected, (unsigned long long)st->anomalies,
+	    (unsigned long long)st->silenced,
+	    (unsigned long long)st->recoveries,
+	    (unsigned long long)st->incidents,
+	    st->incidents ? (double)st->anomalies / (double)st->incidents : 0);
+	sre_info("%llu windows, %llu late, %llu sampled out, %llu without "
+	    "latency, %llu tolerated, %llu evicted, %llu dropped, %llu judged "
+	    "early; %u operations, %u edges, %u services, %u metric series",
+	    (unsigned long long)st->windows, (unsigned long long)st->late,
+	    (unsigned long long)st->sampled_out,
+	    (unsigned long long)st->no_latency,
+	    (unsigned long long)st->tolerated,
+	    (unsigned long long)st->evicted, (unsigned long long)st->dropped,
+	    (unsigned long long)st->early, st->series, st->edges, st->services,
+	    st->metrics);
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		SRE_COMMON_LONGOPTS,
+		{ "degraded-sample", required_argument, NULL,
+		    O_DEGRADED_SAMPLE },
+		{ "degraded-window", required_argument, NULL,
+		    O_DEGRADED_WINDOW },
+		{ "hold", required_argument, NULL, O_HOLD },
+		{ "lateness", required_argument, NULL, 'l' },
+		{ "max-duration", required_argument, NULL, O_MAX_DURATION },
+		{ "max-pending", required_argument, NULL, O_MAX_PENDING },
+		{ "max-series", required_argument, NULL, O_MAX_SERIES },
+		{ "metric-threshold", required_argument, NULL,
+		    O_METRIC_THRESHOLD },
+		{ "min-samples", required_argument, NULL, O_MIN_SAMPLES },
+		{ "recover", required_argument, NULL, O_RECOVER },
+		{ "sample", required_argument, NULL, 's' },
+		{ "silences", required_argument, NULL, O_SILENCES },
+		{ "threads", required_argument, NULL, O_THREADS },
+		{ "threshold", required_argument, NULL, 't' },
+		{ "topology", required_argument, NULL, O_TOPOLOGY },
+		{ "warmup", required_argument, NULL, O_WARMUP },
+		{ "window", required_argument, NULL, 'w' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct sre_scout_hooks hooks;
+	struct sre_stream s;
+	struct ctx x;
+	const char *env, *dir;
+	char err[512];
+	int ch, ex, lateness_given = 0, dw_given = 0, threads_given = 0;
+	uint32_t threads = 0;
+	long ncpu;
+
+	sre_init("sre-scout");
+	sre_common_init(&opt.c);
+	sre_scout_config_default(&opt.cfg);
+	opt.degraded_sample = 0.1;
+	memset(&x, 0, sizeof(x));
+	while ((ch = getopt_long(argc, argv, SRE_COMMON_SHORTOPTS "l:s:t:w:",
+	    longopts, NULL)) != -1) {
+		switch (sre_opt_common(&opt.c, ch, optarg)) {
+		case 1:
+			continue;
+		case -1:
+			return EX_USAGE;
+		}
+		switch (ch) {
+		case O_DEGRADED_SAMPLE:
+			if (real("--degraded-sample", optarg, 0, 1, 1,
+			    &opt.degraded_sample) < 0)
+				return EX_USAGE;
+			break;
+		case O_DEGRADED_WINDOW:
+			if (duration("--degraded-window", optarg, 1000,
+			    &opt.degraded_window) < 0)
+				return EX_USAGE;
+			dw_given = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return EX_OK;
+		case O_HOLD:
+			if (count("--hold", optarg, 0, 1000,
+			    &opt.cfg.incident_hold) < 0)
+				return EX_USAGE;
+			break;
+		case 'l':
+			if (duration("--lateness", optarg, 0,
+			    &opt.cfg.lateness_ms) < 0)
+				return EX_USAGE;
+			lateness_given = 1;
+			break;
+		case O_MAX_DURATION:
+			if (duration("--max-duration", optarg, 1,
+			    &opt.cfg.max_duration_ms) < 0)
+				return EX_USAGE;
+			break;
+		case O_MAX_PENDING:
+			if (count("--max-pending", optarg, 64, 1 << 24,
+			    &opt.cfg.max_pending) < 0)
+				return EX_USAGE;
+			break;
+		case O_MAX_SERIES:
+			if (count("--max-series", optarg, 16, 1000000,
+			    &opt.cfg.max_series) < 0)
+				return EX_USAGE;
+			break;
+		case O_METRIC_THRESHOLD:
+			if (real("--metric-threshold", optarg, 0, 1, 1,
+			    &opt.cfg.metric_threshold) < 0)
+				return EX_USAGE;
+			break;
+		case O_MIN_SAMPLES:
+			if (count("--min-samples", optarg, 1, 1000000,
+			    &opt.cfg.min_samples) < 0)
+				return EX_USAGE;
+			break;
+		case O_RECOVER:
+			if (count("--recover", optarg, 1, 200,
+			    &opt.cfg.recover_windows) < 0)
+				return EX_USAGE;
+			break;
+		case 's':
+			if (real("--sample", optarg, 0, 1, 1,
+			    &opt.cfg.sample_rate) < 0)
+				return EX_USAGE;
+			opt.sample_given = 1;
+			break;
+		case O_SILENCES:
+			opt.silences = optarg;
+			opt.silences_given = 1;
+			break;
+		case 't':
+			if (real("--threshold", optarg, 0, 1000, 1,
+			    &opt.cfg.threshold) < 0)
+				return EX_USAGE;
+			break;
+		case O_THREADS:
+			if (count("--threads", optarg, 0, 16,
+			    &threads) < 0)
+				return EX_USAGE;
+			threads_given = 1;
+			break;
+		case O_TOPOLOGY:
+			if (count("--topology", optarg, 0, 1000000,
+			    &opt.cfg.topology_every) < 0)
+				return EX_USAGE;
+			break;
+		case 'V':
+			sre_print_version();
+			return EX_OK;
+		case 'w':
+			if (duration("--window", optarg, 1000,
+			    &opt.cfg.window_ms) < 0)
+				return EX_USAGE;
+			break;
+		case O_WARMUP:
+			if (duration("--warmup", optarg, 0,
+			    &opt.cfg.warmup_ms) < 0)
+				return EX_USAGE;
+			break;
+		default:
+			usage(stderr);
+			return EX_USAGE;
+		}
+	}
+	if (optind != argc) {
+		sre_warnx("unexpected argument: %s", argv[optind]);
+		usage(stderr);
+		return EX_USAGE;
+	}
+	/* The profile: ENV=cloud samples a tenth of the traces. */
+	env = getenv("ENV");
+	if (!opt.sample_given && env != NULL && strcmp(env, "cloud") == 0)
+		opt.cfg.sample_rate = 0.1;
+	if (!lateness_given && opt.cfg.lateness_ms > opt.cfg.window_ms / 2)
+		opt.cfg.lateness_ms = opt.cfg.window_ms / 2;
+	if (lateness_given && opt.cfg.lateness_ms > 2 * opt.cfg.window_ms) {
+		sre_warnx("--lateness: at most twice the window");
+		return EX_USAGE;
+	}
+	if (!dw_given)
+		opt.degraded_window = 3 * opt.cfg.window_ms;
+	/* Parser threads: one per processor beyond ours, three at most. */
+	if (!threads_given) {
+		ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+		threads = ncpu > 1 ? (uint32_t)(ncpu > 4 ? 3 : ncpu - 1) : 0;
+	}
+	opt.cfg.threads = threads;
+	dir = sre_state_dir(&opt.c);
+	if (opt.silences == NULL) {
+		if ((size_t)snprintf(x.silences_path, sizeof(x.silences_path),
+		    "%s/silences.ndjson", dir) >= sizeof(x.silences_path)) {
+			sre_warnx("--state-dir: path too long");
+			return EX_USAGE;
+		}
+		opt.silences = x.silences_path;
+	}
+	if ((x.sil = sre_silences_new(opt.silences)) == NULL) {
+		sre_warnx("out of memory");
+		return EX_OSERR;
+	}
+	if (sre_silences_poll(x.sil, err, sizeof(err)) < 0) {
+		if (opt.silences_given) {
+			sre_warnx("%s", err);
+			sre_silences_free(x.sil);
+			return EX_CONFIG;
+		}
+		if (strstr(err, "No such file") == NULL)
+			complain(x.sil_err, sizeof(x.sil_err), err);
+	}
+	x.gov = sre_gov_watch_init(&x.gw, dir) == 0;
+	hooks.emit = emit;
+	hooks.report = report;
+	hooks.other = other;
+	hooks.silenced = silenced;
+	hooks.arg = &x;
+	if ((x.sc = sre_scout_new(&opt.cfg, &hooks, err, sizeof(err))) ==
+	    NULL) {
+		sre_warnx("%s", err);
+		sre_silences_free(x.sil);
+		return errno == ENOMEM ? EX_OSERR : EX_USAGE;
+	}
+	poll_governor(&x);
+	if ((ex = sre_stream_open(&s, &opt.c)) != EX_OK) {
+		sre_scout_free(x.sc);
+		sre_silences_free(x.sil);
+		return ex;
+	}
+	x.s = &s;
+	s.idle_ms = 250;	/* also how long a lone line may wait for a parser */
+	ex = sre_stream_run(&s, on_line, on_idle, &x);
+	summary(x.sc, &s);
+	sre_scout_free(x.sc);
+	sre_silences_free(x.sil);
+	return ex;
+}
