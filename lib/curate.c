@@ -655,13 +655,22 @@ apply_fn(struct sre_txn *t, void *ctx)
 	else if (strcmp(a->type, "action") == 0)
 		rec = on_action(rec, a->ev, a->ts);
 	else if (strcmp(a->type, "recovery") == 0) {
-		if (!has(rec, "recovered_ms"))
-			rec = set(rec, "recovered_ms", num(a->ts));
+		int64_t left;
+
 		if (!has(rec, "fingerprint") && str(a->ev, "fingerprint"))
 			rec = set(rec, "fingerprint", member(a->ev,
 			    "fingerprint"));
-		if (close_incident(t, a, &rec, "auto_resolved", a->ts) < 0)
-			goto fail;
+		/* sre-scout says how many of the incident's series are still
+		 * anomalous: the incident is over with the last of them. */
+		if (sre_jv_int(a->ev, "remaining", &left) < 0 || left < 0)
+			left = 0;
+		if (left == 0) {
+			if (!has(rec, "recovered_ms"))
+				rec = set(rec, "recovered_ms", num(a->ts));
+			if (close_incident(t, a, &rec, "auto_resolved",
+			    a->ts) < 0)
+				goto fail;
+		}
 	} else if (strcmp(a->type, "escalation") == 0) {
 		rec = on_escalation(rec, a->ev, a->ts);
 		if (close_incident(t, a, &rec, "escalated", a->ts) < 0)

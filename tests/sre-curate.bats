@@ -387,3 +387,18 @@ second 0" ]
 	check_sanitizers err
 	[ "$(jq -c '[.incident, .outcome, .ts_ms - '$now', .detect_ms]' out)" = '["quiet","unresolved",1000,500]' ]
 }
+
+@test "an incident closes with the last of its series to recover, not the first" {
+	{
+	printf '%s\n' '{"v":1,"type":"anomaly","id":"r-a1","incident":"inc-r","ts_ms":1700000000000,"source":"sre-scout","service":"quote-api","operation":"GET /q","signal":"latency","fingerprint":"fp-r","window_start_ms":1699999990000,"window_end_ms":1700000000000}'
+	printf '%s\n' '{"v":1,"type":"anomaly","id":"r-a2","incident":"inc-r","ts_ms":1700000001000,"source":"sre-scout","service":"pricing","operation":"GET /p","signal":"errors","fingerprint":"fp-r2","window_start_ms":1699999991000,"window_end_ms":1700000001000}'
+	printf '%s\n' '{"v":1,"type":"recovery","id":"r-r1","incident":"inc-r","ts_ms":1700000015000,"source":"sre-scout","service":"quote-api","operation":"GET /q","fingerprint":"fp-r","remaining":1}'
+	printf '%s\n' '{"v":1,"type":"recovery","id":"r-r2","incident":"inc-r","ts_ms":1700000030000,"source":"sre-scout","service":"pricing","operation":"GET /p","fingerprint":"fp-r2","remaining":0}'
+	} > in.ndjson
+	run -0 --separate-stderr sre-curate --state-dir st < in.ndjson
+	[ "$(printf '%s\n' "$output" | wc -l)" -eq 1 ]
+	[ "$(jq -c '[.outcome, .mttr_ms]' <<< "$output")" = '["auto_resolved",30000]' ]
+	# With only the partial recovery, the incident stays open.
+	run -0 --separate-stderr sre-curate --state-dir st2 < <(head -n 3 in.ndjson)
+	[ -z "$output" ]
+}
