@@ -9,7 +9,9 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 COPY . /src
 WORKDIR /src
-RUN make clean && make check && make install DESTDIR=/out PREFIX=/usr/local
+RUN make clean && make check && make install DESTDIR=/out PREFIX=/usr/local \
+ && mkdir -p /out/usr/local/share/sre \
+ && cp -R pipelines examples/policies /out/usr/local/share/sre/
 
 FROM debian:12-slim
 COPY deps/runtime.txt /tmp/runtime.txt
@@ -21,6 +23,9 @@ RUN apt-get update \
 COPY --from=build /out/usr/local/ /usr/local/
 USER sre
 WORKDIR /var/lib/sre
-ENV SRE_STATE_DIR=/var/lib/sre/state ENV=local
-# Events in on stdin, out on stdout: `docker run -i sre-space < events.ndjson`.
-CMD ["sre-bus"]
+ENV SRE_STATE_DIR=/var/lib/sre/state ENV=local \
+    SRE_GITOPS_REPO=/var/lib/sre/gitops
+# The local pipeline: telemetry in on stdin, the loop's events out on
+# stdout, a GitOps checkout mounted at /var/lib/sre/gitops:
+#   docker run -i -v $PWD/gitops:/var/lib/sre/gitops sre-space < traces.ndjson
+CMD ["sh", "/usr/local/share/sre/pipelines/local.sh"]

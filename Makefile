@@ -4,6 +4,7 @@
 #   make check      deps, lint, lint-man, the fuzz corpus under ASan, unit
 #                   tests and bats suites, then the same suites again under
 #                   ASan+UBSan; ends "N passed, N failed"
+#   make demo       the closed loop, end to end, narrated (examples/demo/run)
 #   make bench      speed and quality benchmarks (bench/*/run)
 #   make fuzz       libFuzzer targets (clang)
 #   make install    PREFIX, DESTDIR, BINDIR, MANDIR honoured
@@ -128,6 +129,11 @@ lint-man:
 lint: lint-man
 	sh tests/lint
 
+# The closed loop end to end on embedded defaults (examples/demo/run).
+demo: deps
+	$(MAKE) all
+	sh examples/demo/run
+
 bench: all
 	@for r in bench/*/run; do [ -x "$$r" ] && "$$r" || exit 1; done
 
@@ -174,5 +180,5 @@ clean:
 	rm -rf build lib/*.o lib/*.d lib/libsre.a $(TOOLS) $(TOOLS:=.d) \
 	    $(UNITS) $(UNITS:=.d) $(EXTRA_PROGS) $(EXTRA_PROGS:=.d)
 
-.PHONY: all tools units deps asan check lint-man lint bench fuzz install uninstall \
+.PHONY: all tools units deps demo asan check lint-man lint bench fuzz install uninstall \
         format-check clean
