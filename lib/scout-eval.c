@@ -627,6 +627,25 @@ carry_drop(struct op *o)
 	o->cwn = o->cwerr = 0;
 }
 
+/*
+ * Windows a series is judged over: 1 for a series with 3 * min_samples
+ * spans a window or more (a p95 of its own) and for a very sparse one
+ * (the carry gathers it); between the two, enough windows for about
+ * 3 * min_samples spans, POOL_MAX at most.
+ */
+static uint32_t
+pool_horizon(const struct op *o, const struct sre_scout_config *cfg)
+{
+	double want = 3.0 * cfg->min_samples;
+	uint32_t h;
+
+	if (o->windows < 2 || o->navg >= want ||
+	    o->navg * POOL_MAX < cfg->min_samples)
+		return 1;
+	h = (uint32_t)ceil(want / o->navg);
+	return h > POOL_MAX ? POOL_MAX : h;
+}
+
 static void
 judge_op(struct judge *j, uint32_t idx)
 {
@@ -640,7 +659,8 @@ judge_op(struct judge *j, uint32_t idx)
 	double ratio, p0, p, rate, base, x, tails, wn, werr, T = j->T;
 	struct sre_sketch *tot, *slf;
 	int ok50, ok95, oks, above, below, mature;
-	uint32_t n, e;
+	uint32_t n, e, h;
+	uint64_t k;
 
 	if (w->gen != j->g)
 		w = NULL;
@@ -666,7 +686,36 @@ judge_op(struct judge *j, uint32_t idx)
 	e = w != NULL ? w->err : 0;
 	wn = w != NULL ? w->wn : 0;
 	werr = w != NULL ? w->werr : 0;
-	if (w != NULL && o->cwin > 0) {
+	h = pool_horizon(o, cfg);
+	o->navg = o->windows <= 1 && w != NULL ? (float)n :
+	    0.9f * o->navg + 0.1f * (float)n;
+	if (w != NULL && h > 1) {
+		/*
+		 * A thin series (fewer than 3 * min_samples spans a window,
+		 * but at least min_samples over POOL_MAX windows) is judged
+		 * over the last h windows pooled, so that a tail quantile
+		 * has the spans it needs; the carry is not used.  One odd
+		 * window weighs on h pools in a row: raising takes h - 1
+		 * more windows above the threshold than a dense series.
+		 */
+		carry_drop(o);
+		n = e = 0;
+		wn = werr = 0;
+		for (k = 0; k < h && k < j->g; k++) {
+			const struct opwin *pw = &o->w[(j->g - k) % NSLOT];
+
+			if (pw->gen != j->g - k)
+				continue;
+			sre_sketch_merge(&o->ctotal, &pw->total);
+			sre_sketch_merge(&o->cself, &pw->self);
+			n += pw->n;
+			e += pw->err;
+			wn += pw->wn;
+			werr += pw->werr;
+		}
+		tot = &o->ctotal;
+		slf = &o->cself;
+	} else if (w != NULL && o->cwin > 0) {
 		sre_sketch_merge(&o->ctotal, &w->total);
 		sre_sketch_merge(&o->cself, &w->self);
 		tot = &o->ctotal;
@@ -676,7 +725,10 @@ judge_op(struct judge *j, uint32_t idx)
 		wn += o->cwn;
 		werr += o->cwerr;
 	}
-	if (w != NULL && n < cfg->min_samples) {
+	if (w != NULL && h > 1) {
+		if (n < cfg->min_samples)
+			tot = slf = NULL;
+	} else if (w != NULL && n < cfg->min_samples) {
 		if (o->cwin == 0) {
 			sre_sketch_merge(&o->ctotal, &w->total);
 			sre_sketch_merge(&o->cself, &w->self);
@@ -727,7 +779,7 @@ judge_op(struct judge *j, uint32_t idx)
 		below = (ok50 ? z50 : 0) < T / 2 && (tails < T ||
 		    (tails < 2 * T && c.s->h.calm + 1u < cfg->recover_windows));
 		ch = sre_hyst_step(&c.s->h, above, score >= 2 * T, below,
-		    cfg->raise_windows, cfg->recover_windows);
+		    cfg->raise_windows + h - 1, cfg->recover_windows);
 		if (!c.s->h.anomalous && !above) {
 			sre_baseline_learn(&o->b50, log(p50 + 0.01), LAT_FLOOR,
 			    LEARN_RATE, CLIP);
@@ -768,7 +820,7 @@ judge_op(struct judge *j, uint32_t idx)
 		    (!mature && o->berr.n > 0 && ratio >= 0.5 && e >= 10));
 		below = ratio - p0 < 0.02 || z < T / 2;
 		ch = sre_hyst_step(&c.s->h, above, z >= 2 * T &&
-		    ratio - p0 >= 0.1, below, cfg->raise_windows,
+		    ratio - p0 >= 0.1, below, cfg->raise_windows + h - 1,
 		    cfg->recover_windows);
 		if (!c.s->h.anomalous && !above)
 			sre_baseline_learn(&o->berr, ratio, 0.01, LEARN_RATE,

@@ -33,6 +33,7 @@
 #define SKETCH_BINS 256	/* buckets per sketch at most */
 #define SKETCH_KEEP 48	/* kept across windows */
 #define CARRY_MAX 6	/* windows a sparse series is carried at most */
+#define POOL_MAX 3	/* windows a thin series is judged over at most */
 
 enum { SIG_LAT, SIG_ERR, SIG_TPUT, NSIG_OP };
 enum { LVL_INFO, LVL_WARN, LVL_ERROR };
@@ -74,6 +75,7 @@ struct op {
 	size_t len;
 	uint64_t last_gen;	/* last window with data */
 	uint32_t windows;	/* windows with data */
+	float navg;		/* spans per window, running mean */
 	struct opwin w[NSLOT];
 	struct sre_baseline b50, b95, bself, berr, btput;
 	struct sig sig[NSIG_OP];
