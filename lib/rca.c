@@ -527,6 +527,8 @@ struct iedge {
 
 /* One anomaly's evidence of a service's own change. */
 #define MAXEV 8
+#define RELEASE_RECENT_MS (10 * 60 * 1000.0)	/* a version this new: a release */
+
 struct ev1 {
 	double o, b, score, support;
 	int self;		/* self time (else total latency) */
@@ -767,8 +769,17 @@ take_edge(struct dx *d, jv e)
 }
 
 /* Versions: a new one that carries the errors is a bad release. */
+/*
+ * A service's versions in an anomaly's window.  The newest is new if an
+ * older one shares the window with it (a rollout under way) or, when the
+ * rollout is complete, if it was first seen at most RELEASE_RECENT_MS
+ * before the window ended and the scout names the version it replaced
+ * (prev, the evidence's previous_version): the old error ratio is then
+ * the series' baseline (base_err, -1 when unknown).
+ */
 static void
-take_versions(struct cand *c, jv vers)
+take_versions(struct cand *c, jv vers, jv prev, double end_ms,
+    double base_err)
 {
 	int i, n = jv_array_length(jv_copy(vers));
 	const char *newest = NULL, *other = NULL;
@@ -809,6 +820,16 @@ take_versions(struct cand *c, jv vers)
 			}
 		}
 		jv_free(v);
+	}
+	if (other == NULL && jv_get_kind(prev) == JV_KIND_OBJECT &&
+	    end_ms > 0 && newest_ms >= end_ms - RELEASE_RECENT_MS) {
+		const char *pv = sre_jv_str(prev, "version");
+
+		if (pv != NULL && strcmp(pv, newest) != 0) {
+			other = pv;
+			ospans = 1;
+			oerr = base_err > 0 ? base_err : 0;
+		}
 	}
 	if (other == NULL || nspans < 1)
 		return;
@@ -1146,8 +1167,17 @@ take_anomaly(struct dx *d, jv ev)
 	if (sig == SIG_LOG)
 		c->logs = maxd(c->logs, sat(score / 6) * 0.3);
 	m = member_kind(evd, "versions", JV_KIND_ARRAY);
-	if (jv_get_kind(m) == JV_KIND_ARRAY)
-		take_versions(c, m);
+	if (jv_get_kind(m) == JV_KIND_ARRAY) {
+		jv prev = member_kind(evd, "previous_version", JV_KIND_OBJECT);
+		double be = -1;
+
+		if (obs_base(evd, "error_ratio", &o2, &b2) && b2 >= 0 &&
+		    b2 <= 1)
+			be = b2;
+		take_versions(c, m, prev, num_or(ev, "window_end_ms",
+		    num_or(ev, "ts_ms", 0)), be);
+		jv_free(prev);
+	}
 	jv_free(m);
 	m = member_kind(evd, "messages", JV_KIND_ARRAY);
 	if (jv_get_kind(m) == JV_KIND_ARRAY) {

@@ -280,6 +280,43 @@ ev_versions(const struct sre_scout *sc, uint32_t svc, uint64_t g)
 	return a;
 }
 
+/*
+ * The version the window's newest replaced, when it is not in the window
+ * itself (a rollout already complete): of the service's other known
+ * versions, the one first seen last before the newest.  jv_invalid()
+ * when there is none.
+ */
+static jv
+ev_prev_version(const struct sre_scout *sc, uint32_t svc, uint64_t g)
+{
+	const struct svc *s = &sc->svcs[svc];
+	const struct svcwin *w = sslot(s, g);
+	int i, k, in, newest = -1, prev = -1;
+	jv o;
+
+	if (w == NULL || w->nver == 0)
+		return jv_invalid();
+	for (i = 0; i < w->nver; i++)
+		if (newest < 0 || s->ver_first[w->ver[i].v] >
+		    s->ver_first[newest])
+			newest = w->ver[i].v;
+	for (k = 0; k < s->nver; k++) {
+		for (in = 0, i = 0; i < w->nver; i++)
+			if (w->ver[i].v == k)
+				in = 1;
+		if (in || s->ver_first[k] >= s->ver_first[newest])
+			continue;
+		if (prev < 0 || s->ver_first[k] > s->ver_first[prev])
+			prev = k;
+	}
+	if (prev < 0)
+		return jv_invalid();
+	o = jv_object();
+	o = set(o, "version", jv_string_sized(s->ver[prev], s->verlen[prev]));
+	o = set(o, "first_seen_ms", jv_number((double)s->ver_first[prev]));
+	return o;
+}
+
 static uint32_t
 tpl_find(const struct sre_scout *sc, uint32_t svc, uint64_t id)
 {
@@ -479,7 +516,7 @@ evidence(struct sre_scout *sc, const struct change *c, uint64_t g,
     const struct window *win)
 {
 	double secs = (double)(win->end - win->start) / 1000;
-	jv ev = jv_object(), tpl;
+	jv ev = jv_object(), tpl, prev;
 	const struct op *o;
 	const struct edge *e;
 	const struct edgewin *ew;
@@ -536,6 +573,11 @@ evidence(struct sre_scout *sc, const struct change *c, uint64_t g,
 	else
 		jv_free(tpl);
 	ev = set(ev, "versions", ev_versions(sc, c->svc, g));
+	prev = ev_prev_version(sc, c->svc, g);
+	if (jv_is_valid(prev))
+		ev = set(ev, "previous_version", prev);
+	else
+		jv_free(prev);
 	ev = set(ev, "sampled", jv_number(sc->rate));
 	return ev;
 }

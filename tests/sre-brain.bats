@@ -91,6 +91,8 @@ diag() {
 	}
 	check error pricing-engine errors '["restart","pricing-engine",{}]'
 	check release pricing-engine release '["rollback","pricing-engine",{"to":"2.2.0"}]'
+	check release-done pricing-engine release '["rollback","pricing-engine",{"to":"2.2.0"}]'
+	check release-old pricing-engine errors '["restart","pricing-engine",{}]'
 	check network quote-service network '["restart","quote-service",{}]'
 	check pool db-policy pool '["config","db-policy",{"key":"DB_POOL_SIZE","value":"40"}]'
 	check saturation pricing-engine saturation '["scale","pricing-engine",{"delta":2}]'

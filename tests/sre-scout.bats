@@ -370,6 +370,34 @@ none() {
 	some anomaly '.service == "partner-api" and .signal == "errors"' '.ts_ms >= 1700000150000'
 }
 
+@test "a rollout already complete: the evidence names the version it replaced" {
+	# 20 spans a second of svc 1.0 for 150 s, then 1.1 failing 40%.
+	python3 - "$T/in.ndjson" <<-'EOF'
+	import json, sys
+	out = open(sys.argv[1], "w")
+	t0 = 1700000000 * 10**9
+	for sec in range(240):
+	    ver = "1.0" if sec < 150 else "1.1"
+	    spans = []
+	    for j in range(20):
+	        k = sec * 20 + j
+	        st = t0 + sec * 10**9 + j * 5 * 10**7
+	        bad = ver == "1.1" and j % 5 < 2
+	        spans.append({"traceId": "%032x" % (k + 1), "spanId": "%016x" % (k + 1),
+	                      "name": "GET /x", "kind": 2,
+	                      "startTimeUnixNano": str(st), "endTimeUnixNano": str(st + 4 * 10**6),
+	                      "status": {"code": 2 if bad else 1}})
+	    res = {"attributes": [{"key": "service.name", "value": {"stringValue": "svc"}},
+	                          {"key": "service.version", "value": {"stringValue": ver}}]}
+	    out.write(json.dumps({"resourceSpans": [{"resource": res, "scopeSpans": [{"spans": spans}]}]}) + "\n")
+	EOF
+	scout
+	[ "$status" -eq 0 ]
+	some anomaly '.service == "svc" and .signal == "errors"' '(.evidence.versions | map(.version)) == ["1.1"] and .evidence.previous_version.version == "1.0" and .evidence.previous_version.first_seen_ms < 1700000010000'
+	sre-brain --no-pass --no-memory --state-dir "$T/state" < "$T/out" > "$T/diag"
+	jq -e -s 'map(select(.type == "diagnosis")) | .[0].proposal == {"action":"rollback","target":"svc","params":{"to":"1.0"}}' "$T/diag"
+}
+
 @test "metrics: a CPU fault shows in the culprit's gauge, inside the incident" {
 	# lib/tsad learns a gauge over a few dozen points: 15 minutes first.
 	gen -d 18m -r 3 -f cpu -c pricing-engine --fault-start 15m --fault-end 17m --metrics
