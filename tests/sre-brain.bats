@@ -427,6 +427,22 @@ EOF
 	[ "$(diag .llm.status | sort -u)" = '"ok"' ]
 }
 
+@test "LLM: the governor's file flips the concurrency to 1 and back while running" {
+	for i in 1 2 3 4 5 6 7 8; do
+		jq -c --arg i "$i" 'if .type == "anomaly" then .incident = "INC-\($i)" | .id = "\(.id)-\($i)" else . end' "$B/error.ndjson"
+	done > eight
+	mkdir -p gov
+	echo '{"mode":"degraded","llm_concurrency":1,"threshold_bytes":1}' > gov/governor.json
+	start_llm --mode slow --delay 0.3
+	{ head -n 28 eight; sleep 2; echo '{"mode":"normal","llm_concurrency":4,"threshold_bytes":1}' > gov/governor.json.tmp
+	  mv gov/governor.json.tmp gov/governor.json; sleep 2; tail -n +29 eight; } |
+	    sre-brain -v --llm --llm-concurrency 4 --settle 0 --state-dir gov --no-memory --no-pass > out 2> err
+	[ "$(grep -c '"type":"diagnosis"' out)" -eq 8 ]
+	[ "$(grep -o 'governor: [a-z]*, LLM concurrency [0-9]' err | tr '\n' ' ')" = "governor: degraded, LLM concurrency 1 governor: normal, LLM concurrency 4 " ]
+	[ "$(jq .peak "$LLMSTATS")" -ge 2 ]
+	check_sanitizers err
+}
+
 @test "LLM: configuration errors exit 78" {
 	run -78 --separate-stderr sre-brain --llm < /dev/null
 	[[ $stderr == *"OPENAI_API_KEY is needed"* ]]
