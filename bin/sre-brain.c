@@ -111,15 +111,6 @@ struct brain {
 	    llm_ok, llm_fallback, held, evicted;
 };
 
-static double
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1000 + (double)ts.tv_nsec / 1e6;
-}
-
 static void
 usage(FILE *fp)
 {
@@ -740,7 +731,7 @@ static void
 diagnose(struct brain *b, struct incident *i, int allow_llm)
 {
 	struct sre_rca_opts o;
-	double t0 = mono_ms(), dt;
+	double t0 = sre_mono_msf(), dt;
 	jv d, memory = jv_array(), fix = jv_null(), q, rcs, tmpl, top, notes;
 	char err[512], sentence[600];
 	const char *topsvc;
@@ -804,7 +795,7 @@ diagnose(struct brain *b, struct incident *i, int allow_llm)
 		    "proposed by sre-cag failed"));
 	d = jv_object_set(d, jv_string("notes"), notes);
 	d = jv_object_set(d, jv_string("anomalies"), jv_number(i->nanom));
-	dt = mono_ms() - t0;
+	dt = sre_mono_msf() - t0;
 	sre_info("incident %s: diagnosed in %.3f ms (%d anomalies)", i->id,
 	    dt, i->nanom);
 
@@ -982,7 +973,7 @@ llm_poll(struct brain *b)
 	if (b->llm == NULL)
 		return;
 	sre_llm_perform(b->llm);
-	b->llm_performed = mono_ms();
+	b->llm_performed = sre_mono_msf();
 	while (sre_llm_result(b->llm, &r) == 1) {
 		llm_done(b, &r);
 		sre_llm_result_free(&r);
@@ -995,7 +986,7 @@ governor(struct brain *b)
 {
 	struct sre_gov_state st;
 	char err[256];
-	double now = mono_ms();
+	double now = sre_mono_msf();
 	int rc, n;
 
 	if (b->llm == NULL || !b->gov_ok || now - b->gov_polled < 1000)
@@ -1279,7 +1270,7 @@ on_line(struct sre_stream *s, const char *line, size_t len, void *ctx)
 	    ts < 32503680000000LL && ts > b->clock)
 		b->clock = ts;
 	b->clock_input = b->clock;
-	b->mono_input = mono_ms();
+	b->mono_input = sre_mono_msf();
 	type = sre_jv_str(ev, "type");
 	incident = sre_jv_str(ev, "incident");
 	if (type == NULL)
@@ -1342,7 +1333,7 @@ out:
 	/* keep transfers moving while input flows, a few times a second
 	 * at most when nothing is due */
 	if (b->llm != NULL && sre_llm_pending(b->llm) > 0 &&
-	    mono_ms() - b->llm_performed >= 5)
+	    sre_mono_msf() - b->llm_performed >= 5)
 		llm_poll(b);
 	return 0;
 oom:
@@ -1401,7 +1392,7 @@ static int
 on_idle(struct sre_stream *s, int at_end, void *ctx)
 {
 	struct brain *b = ctx;
-	double now = mono_ms();
+	double now = sre_mono_msf();
 
 	if (at_end) {
 		finish_all(b);

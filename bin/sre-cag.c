@@ -66,15 +66,6 @@ usage(FILE *fp)
 	    "  -V, --version           print the version\n");
 }
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Open the store if it is there.  EX_OK (open or not there yet) or the
  * code of a store we must not use. */
 static int
@@ -84,7 +75,7 @@ try_open(int first)
 	char err[1024];
 	int ex;
 
-	opt.next_try = mono_ms() + RETRY_MS;
+	opt.next_try = sre_mono_ms() + RETRY_MS;
 	ex = sre_store_open(&opt.st, sre_state_dir(&opt.c), &so, err,
 	    sizeof(err));
 	if (ex == EX_OK) {
@@ -217,7 +208,7 @@ consider(struct sre_stream *s, const struct fields *f, const char *line,
 	jv entry, an;
 	int r, ex;
 
-	if (opt.st == NULL && (mono_ms() < opt.next_try ||
+	if (opt.st == NULL && (sre_mono_ms() < opt.next_try ||
 	    try_open(0) != EX_OK || opt.st == NULL))
 		return;
 	if ((ex = sre_store_read(opt.st, &t, err, sizeof(err))) != EX_OK) {

@@ -17,15 +17,6 @@ struct sre_brain_mem {
 	double last_try;	/* monotonic ms of the last open attempt */
 };
 
-static double
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1000 + (double)ts.tv_nsec / 1e6;
-}
-
 /* Open the store if it is there: EX_OK (open or absent) or a code. */
 static int
 try_open(struct sre_brain_mem *m, char *err, size_t errlen)
@@ -33,7 +24,7 @@ try_open(struct sre_brain_mem *m, char *err, size_t errlen)
 	struct sre_store_opts o = { .flags = SRE_STORE_RDONLY };
 	int ex;
 
-	m->last_try = mono_ms();
+	m->last_try = sre_mono_msf();
 	ex = sre_store_open(&m->st, m->dir, &o, err, errlen);
 	if (ex == EX_NOINPUT) {
 		m->st = NULL;
@@ -152,7 +143,7 @@ sre_brain_mem_lookup(struct sre_brain_mem *m, jv query, const char *exclude,
 	if (m == NULL || max <= 0)
 		return out;
 	if (m->st == NULL) {
-		if (mono_ms() - m->last_try < RETRY_MS)
+		if (sre_mono_msf() - m->last_try < RETRY_MS)
 			return out;
 		if (try_open(m, err, errlen) != EX_OK || m->st == NULL)
 			return out;

@@ -67,6 +67,15 @@ sre_mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+double
+sre_mono_msf(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1000 + (double)ts.tv_nsec / 1e6;
+}
+
 /* splitmix64: the deterministic stream used when SRE_SEED is set. */
 static uint64_t
 splitmix(uint64_t *s)

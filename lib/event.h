@@ -27,6 +27,9 @@ int64_t sre_now_ms(void);
  * pinned by SRE_NOW: durations stay real in tests). */
 int64_t sre_mono_ms(void);
 
+/* The same with the fraction of a millisecond, for measuring work. */
+double sre_mono_msf(void);
+
 /*
  * Write a new unique id into out (at least SRE_ID_LEN + 1 bytes): a ULID,
  * Crockford base32, sortable by creation time.

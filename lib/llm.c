@@ -7,6 +7,7 @@
 
 #include <curl/curl.h>
 
+#include "event.h"
 #include "llm.h"
 
 #ifndef SRE_VERSION
@@ -44,15 +45,6 @@ struct sre_llm {
 	struct req *head, *tail;	/* pending, oldest first */
 	struct req *done, *done_tail;	/* finished, not handed out */
 };
-
-static double
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1000 + (double)ts.tv_nsec / 1e6;
-}
 
 static int
 host_is_local(const char *host)
@@ -258,7 +250,7 @@ sre_llm_submit(struct sre_llm *l, uint64_t tag, const char *body,
 	r->tag = tag;
 	r->max = l->max_response;
 	r->state = Q_QUEUED;
-	r->t0 = mono_ms();
+	r->t0 = sre_mono_msf();
 	if (l->tail != NULL)
 		l->tail->next = r;
 	else
@@ -496,14 +488,14 @@ completed(struct sre_llm *l, struct req *r, CURLcode rc)
 		delay = (double)l->max_backoff_ms;
 	req_stop(l, r);
 	r->state = Q_WAIT;
-	r->next_ms = mono_ms() + delay;
+	r->next_ms = sre_mono_msf() + delay;
 }
 
 static void
 start_ready(struct sre_llm *l)
 {
 	struct req *r, *nx;
-	double now = mono_ms();
+	double now = sre_mono_msf();
 
 	for (r = l->head; r != NULL && l->running < l->concurrency; r = nx) {
 		nx = r->next;
@@ -573,7 +565,7 @@ sre_llm_result(struct sre_llm *l, struct sre_llm_result *out)
 	out->len = r->rlen;
 	r->resp = NULL;
 	out->attempts = r->attempts;
-	out->latency_ms = mono_ms() - r->t0;
+	out->latency_ms = sre_mono_msf() - r->t0;
 	snprintf(out->error, sizeof(out->error), "%s", r->error);
 	req_free(r);
 	return 1;
@@ -590,7 +582,7 @@ long
 sre_llm_timeout(struct sre_llm *l)
 {
 	struct req *r;
-	double now = mono_ms(), best = -1;
+	double now = sre_mono_msf(), best = -1;
 	long ct = -1;
 
 	if (l->done != NULL)

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "event.h"
 #include "scout-int.h"
 
 #define MIN_TIME_MS	946684800000LL	/* 2000-01-01 */
@@ -2023,15 +2024,6 @@ sre_scout_free(struct sre_scout *sc)
 	free(sc);
 }
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void
 sre__scout_begin(struct sre_scout *sc, uint64_t tag)
 {
@@ -2046,7 +2038,7 @@ sre__scout_end(struct sre_scout *sc, const char *line, size_t len,
     int format, const char *err)
 {
 	if (sc->max_moved)
-		sc->mono_at_max = mono_ms();
+		sc->mono_at_max = sre_mono_ms();
 	if (sc->gone)
 		return -1;
 	if ((format == SRE_OTLP_UNKNOWN || format == SRE_OTLP_MALFORMED) &&
@@ -2096,7 +2088,7 @@ sre_scout_idle(struct sre_scout *sc)
 		return -1;
 	if (!sc->have_time || sc->oldest == 0)
 		return 0;
-	now = sc->max_ms + (mono_ms() - sc->mono_at_max);
+	now = sc->max_ms + (sre_mono_ms() - sc->mono_at_max);
 	if (now < sc->stream_ms)
 		now = sc->stream_ms;
 	if (now <= sc->idle_max_ms)

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "event.h"
 #include "subproc.h"
 
 extern char **environ;
@@ -109,15 +110,6 @@ child_env(const struct sre_subproc *sp)
 	return env;
 }
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 close_fd(int *fd)
 {
@@ -204,7 +196,7 @@ spawn_failed:
 			close_fd(&pin[1]);
 	}
 	if (sp->timeout_ms > 0)
-		deadline = mono_ms() + sp->timeout_ms;
+		deadline = sre_mono_ms() + sp->timeout_ms;
 
 	while (pout[0] >= 0 || perr[0] >= 0) {
 		struct pollfd pfd[3];
@@ -219,7 +211,7 @@ spawn_failed:
 		if (pin[1] >= 0)
 			pfd[n++] = (struct pollfd){ pin[1], POLLOUT, 0 };
 		if (deadline) {
-			int64_t left = deadline - mono_ms();
+			int64_t left = deadline - sre_mono_ms();
 
 			if (left <= 0) {
 				kill(pid, SIGKILL);
