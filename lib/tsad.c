@@ -20,6 +20,9 @@
 #define MAX_BACKOFF	4	/* refractory multiplier, at most */
 #define TAIL_AT		30	/* points seen before the tails learn */
 #define BINS_AT		16	/* points seen before the profile is sized */
+#define TAIL_BINS	32	/* histogram bins of a surprise's tail */
+#define TAIL_PER_OCT	3	/* of them per doubling of the surprise */
+#define TAIL_FULL	100	/* points in a tail before its histogram is read */
 
 /* A robust running location and scale with bounded-step updates. */
 struct robust {
@@ -28,11 +31,18 @@ struct robust {
 };
 
 /*
- * The upper tail of one surprise's distribution: running estimates of its
- * 90th and 99th percentiles (bounded-step quantile tracking), between
- * which an exponential tail is fitted.
+ * The distribution of one surprise: a histogram of its past values, bin 0
+ * below a quarter of the surprise's unit, then TAIL_PER_OCT bins per
+ * doubling (the last bin open above), weights forgotten exponentially.
+ * Its 90th and 99th percentiles, between which an exponential tail is
+ * fitted, are read from it.  w[] are the weights, tot their sum.  Until
+ * it holds TAIL_FULL points its 99th percentile is little more than its
+ * largest value, so bounded-step estimates q90, q99 (which one value
+ * moves little) stand in.
  */
 struct tail {
+	float w[TAIL_BINS];
+	float tot;
 	float q90;
 	float q99;
 	uint32_t n;
@@ -105,7 +115,7 @@ sre_tsad_config_default(struct sre_tsad_config *cfg)
 	cfg->period_ms = 86400000;
 	cfg->period2_ms = 0;
 	cfg->level_rate = 0.01;
-	cfg->lik_rate = 0.002;
+	cfg->lik_rate = 0.0001;
 	cfg->short_len = 4;
 	cfg->damp = 0.1;
 	cfg->components = (1U << SRE_TSAD_NCOMP) - 1;
@@ -251,26 +261,80 @@ robust_update(const struct sre_tsad *d, struct robust *r, double x,
 	r->scale += rate * (1.2533 * e - r->scale);
 }
 
-/* Learn u into a tail estimate (bounded steps: one value moves it little). */
+/* Lower edge of bin k of a tail (k may be TAIL_BINS: the top's upper edge). */
+static double
+tail_edge(int k, double unit)
+{
+	if (k <= 0)
+		return 0;
+	return 0.25 * unit * exp2((double)(k - 1) / TAIL_PER_OCT);
+}
+
+/* Bin of u in a tail. */
+static int
+tail_bin(double u, double unit)
+{
+	double k;
+
+	if (!(u >= 0.25 * unit))
+		return 0;
+	k = 1 + floor(TAIL_PER_OCT * log2(u / (0.25 * unit)));
+	return k >= TAIL_BINS - 1 ? TAIL_BINS - 1 : (int)k;
+}
+
+/* The value exceeded by a fraction f of the weight (linear inside a bin). */
+static double
+tail_quant(const struct tail *t, double f, double unit)
+{
+	double acc = 0, want = f * t->tot, lo, hi;
+	int k;
+
+	for (k = TAIL_BINS - 1; k > 0; k--) {
+		if (acc + t->w[k] >= want)
+			break;
+		acc += t->w[k];
+	}
+	lo = tail_edge(k, unit);
+	hi = tail_edge(k + 1, unit);
+	if (t->w[k] <= 0)
+		return lo;
+	return hi - (want - acc) / t->w[k] * (hi - lo);
+}
+
+/*
+ * Learn u into a tail: its bin gains the share rate of the total weight
+ * (all past points weigh the same while rate < 1 / (n + 1)), which is
+ * decaying the others by 1 - rate; the weights grow instead of decaying
+ * and are scaled down now and then.  The stand-in estimates move by
+ * bounded steps.
+ */
 static void
 tail_learn(struct tail *t, double u, double rate, double unit)
 {
-	double s;
+	double inc, s;
+	int k;
 
-	if (t->n == 0) {
-		t->q90 = t->q99 = (float)u;
-		t->n = 1;
-		return;
-	}
 	if (rate < 1.0 / (t->n + 1))
 		rate = 1.0 / (t->n + 1);
-	s = t->q99 > unit ? t->q99 : unit;
-	t->q90 += (float)(rate * s * (u > t->q90 ? 0.9 : -0.1));
-	t->q99 += (float)(rate * s * (u > t->q99 ? 0.99 : -0.01));
-	if (t->q90 < 0)
-		t->q90 = 0;
-	if (t->q99 < t->q90)
-		t->q99 = t->q90;
+	if (t->n == 0)
+		t->q90 = t->q99 = (float)u;
+	else if (t->n < TAIL_FULL) {
+		s = t->q99 > unit ? t->q99 : unit;
+		t->q90 += (float)(rate * s * (u > t->q90 ? 0.9 : -0.1));
+		t->q99 += (float)(rate * s * (u > t->q99 ? 0.99 : -0.01));
+		if (t->q90 < 0)
+			t->q90 = 0;
+		if (t->q99 < t->q90)
+			t->q99 = t->q90;
+	}
+	inc = t->n == 0 ? 1 : rate * t->tot / (1 - rate);
+	t->w[tail_bin(u, unit)] += (float)inc;
+	t->tot += (float)inc;
+	if (t->tot > 1e30) {
+		for (k = 0; k < TAIL_BINS; k++)
+			t->w[k] /= t->tot;
+		t->tot = 1;
+	}
 	if (t->n < UINT32_MAX)
 		t->n++;
 }
@@ -282,16 +346,20 @@ tail_learn(struct tail *t, double u, double rate, double unit)
 static double
 tail_p(const struct tail *t, double u, double unit)
 {
-	double gap;
+	double gap, q90, q99;
 
-	if (t->n < 20 || !(u > t->q90))
+	if (t->n < 20)
 		return 1;
-	gap = t->q99 - t->q90;
-	if (gap < 0.05 * t->q99)
-		gap = 0.05 * t->q99;
+	q90 = t->n < TAIL_FULL ? t->q90 : tail_quant(t, 0.1, unit);
+	if (!(u > q90))
+		return 1;
+	q99 = t->n < TAIL_FULL ? t->q99 : tail_quant(t, 0.01, unit);
+	gap = q99 - q90;
+	if (gap < 0.05 * q99)
+		gap = 0.05 * q99;
 	if (gap < unit)
 		gap = unit;
-	return 0.1 * pow(10, -(u - t->q90) / gap);
+	return 0.1 * pow(10, -(u - q90) / gap);
 }
 
 static int

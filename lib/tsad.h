@@ -47,9 +47,11 @@
  * Each surprise, and its short running mean (over about cfg.short_len
  * points), is turned into a tail probability against its own history, in
  * the spirit of Numenta's anomaly likelihood but without assuming a
- * Gaussian: the 90th and 99th percentiles of the surprise are tracked
- * (bounded-step stochastic quantiles, learning rate cfg.lik_rate) and an
- * exponential tail is fitted between them.  A series that is always spiky
+ * Gaussian: the 90th and 99th percentiles of the surprise are read from a
+ * histogram of its past values (32 bins, 3 per doubling, forgetting at
+ * cfg.lik_rate per point: about the last 1 / lik_rate points; bounded-step
+ * estimates stand in for its first 100 points) and an exponential tail is
+ * fitted between them.  A series that is always spiky
  * does not alarm on every spike; a burst of spikes in a calm one does.
  * The smallest probability p, times the number of tests (Bonferroni),
  * gives L = -log10(p) decades and the score L / (L + 5): 0.5 is a one in
@@ -67,7 +69,7 @@
  * the state untouched; a point whose timestamp goes backwards is scored
  * but not learnt from.
  *
- * Memory: sre_tsad_bytes() (about 4.3 KB) per series, fixed.  Time: a few
+ * Memory: sre_tsad_bytes() (about 6.2 KB) per series, fixed.  Time: a few
  * hundred nanoseconds per point.
  */
 #ifndef SRE_TSAD_H
@@ -86,7 +88,7 @@ struct sre_tsad_config {
 	int64_t period_ms;	/* seasonal period; 0 disables; default 86400000 */
 	int64_t period2_ms;	/* second, longer period; 0 disables; default 0 */
 	double level_rate;	/* baseline learning rate per point; default 0.01 */
-	double lik_rate;	/* surprise-tail learning rate per point; default 0.002 */
+	double lik_rate;	/* surprise-tail forgetting rate per point; default 0.0001 */
 	uint32_t short_len;	/* points in the short running mean; 1..64, default 4 */
 	double damp;		/* factor applied to event_score in refractory; default 0.1 */
 	uint32_t components;	/* bit mask of 1 << SRE_TSAD_C_*; default all */

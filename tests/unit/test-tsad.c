@@ -94,6 +94,23 @@ huge(long i)
 	return 1e12;
 }
 
+/* Heavy-tailed noise: the cube of a Gaussian (kurtosis over 30). */
+static double
+heavy(long i)
+{
+	double g = gauss();
+
+	(void)i;
+	return 100 + g * g * g;
+}
+
+static double
+heavy_step(long i)
+{
+	(void)i;
+	return 130 + gauss();
+}
+
 /* A daily cycle sampled every minute, with a little noise. */
 static double
 daily(long i)
@@ -204,6 +221,21 @@ main(void)
 	ok(r.alarms == 1 && r.first <= 2002,
 	    "a step on a flat line alarms once (%ld, at %ld)", r.alarms,
 	    r.first);
+	sre_tsad_free(d);
+
+	/*
+	 * Heavy-tailed noise: its surprises' tails are learnt as they are,
+	 * so its big values do not alarm, and a step well beyond them still
+	 * does.
+	 */
+	d = sre_tsad_new(NULL);
+	feed(d, 0, 1000, heavy);
+	r = feed(d, 1000, 6000, heavy);
+	ok(r.alarms <= 1, "5000 more points of heavy-tailed noise: %ld "
+	    "alarms (first at %ld)", r.alarms, r.first);
+	r = feed(d, 6000, 6100, heavy_step);
+	ok(r.alarms >= 1 && r.first < 6020, "a step beyond it alarms (at "
+	    "+%ld)", r.first - 6000);
 	sre_tsad_free(d);
 
 	/* A daily cycle: quiet once learnt; a missing peak alarms. */
