@@ -22,6 +22,13 @@
  *    profile (a sweep over every distinct score);
  *  - normalised = 100 * (raw - null) / (perfect - null), null being the
  *    null detector's optimised raw score and perfect = windows * tp.
+ *
+ * The detector's own alarm threshold (cfg.threshold) decides where an
+ * alarm starts its quiet period, so it shapes the scores NAB sweeps.
+ * NAB fits one threshold per detector on the corpus; nab-run does the
+ * same with cfg.threshold (a grid, the best standard score; -F), unless
+ * it is given with -P threshold=X.  One configuration writes the results,
+ * so NAB's own scorer, sweeping its threshold on them, finds the same.
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -85,6 +92,8 @@ static struct {
 	int quiet;
 	int verbose;
 	int selftest;
+	int fit;		/* fit cfg.threshold on the corpus */
+	int thr_given;		/* -P threshold=... given */
 	struct sre_tsad_config cfg;
 } opt;
 
@@ -1081,11 +1090,37 @@ set_param(const char *kv)
 	die("-P %s: unknown parameter", kv);
 }
 
+/*
+ * Fit cfg.threshold as NAB fits a detector's threshold: over a grid, the
+ * one whose scores give the best optimised standard score; ties go to the
+ * higher threshold.
+ */
+static void
+fit_threshold(const struct corpus *c)
+{
+	double best = -1e300, bt = opt.cfg.threshold, t, v;
+	double **sc;
+	int k;
+
+	for (k = 70; k >= 20; k--) {
+		t = k / 100.0;
+		opt.cfg.threshold = t;
+		sc = run_detector(c, detect_tsad);
+		v = score_corpus(c, sc, &profiles[0]).score;
+		free_scores(c, sc);
+		if (v > best) {
+			best = v;
+			bt = t;
+		}
+	}
+	opt.cfg.threshold = bt;
+}
+
 static void
 usage(FILE *f)
 {
-	fputs("usage: nab-run [-qv] [-d nabdir] [-o outdir] [-n name] "
-	    "[-D tsad|null|perfect]\n"
+	fputs("usage: nab-run [-qv] [--no-fit] [-d nabdir] [-o outdir] "
+	    "[-n name] [-D tsad|null|perfect]\n"
 	    "               [-P key=value] [-s published-subset.csv]\n"
 	    "       nab-run --selftest [-d nabdir]\n", f);
 }
@@ -1096,11 +1131,12 @@ main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "selftest", no_argument, NULL, 'T' },
+		{ "no-fit", no_argument, NULL, 'N' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct corpus c;
 	struct pubbest pb[NPROFILES];
-	double **sc, **nul, null_raw[NPROFILES], t0, t1, t2, t3;
+	double **sc, **nul, null_raw[NPROFILES], t0, t0f, tf, t1, t2, t3;
 	void (*fn)(const struct series *, double *) = detect_tsad;
 	int ch, p;
 	size_t i, npts = 0;
@@ -1110,6 +1146,7 @@ main(int argc, char **argv)
 	opt.name = "sre";
 	opt.detector = "tsad";
 	sre_tsad_config_default(&opt.cfg);
+	opt.fit = 1;
 	while ((ch = getopt_long(argc, argv, "D:d:hn:o:P:qs:v", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
@@ -1128,8 +1165,13 @@ main(int argc, char **argv)
 		case 'o':
 			opt.outdir = optarg;
 			break;
+		case 'N':
+			opt.fit = 0;
+			break;
 		case 'P':
 			set_param(optarg);
+			if (strncmp(optarg, "threshold=", 10) == 0)
+				opt.thr_given = 1;
 			break;
 		case 'q':
 			opt.quiet = 1;
@@ -1166,16 +1208,20 @@ main(int argc, char **argv)
 		return rc;
 	}
 
+	t0f = now_s();
+	nul = run_detector(&c, detect_null);
+	for (p = 0; p < NPROFILES; p++)
+		null_raw[p] = score_corpus(&c, nul, &profiles[p]).score;
+	free_scores(&c, nul);
+
+	if (fn == detect_tsad && opt.fit && !opt.thr_given)
+		fit_threshold(&c);
+	tf = now_s();
 	t1 = now_s();
 	sc = run_detector(&c, fn);
 	t2 = now_s();
 	write_results(&c, sc, opt.outdir, opt.name);
 	read_results(&c, sc, opt.outdir, opt.name);
-
-	nul = run_detector(&c, detect_null);
-	for (p = 0; p < NPROFILES; p++)
-		null_raw[p] = score_corpus(&c, nul, &profiles[p]).score;
-	free_scores(&c, nul);
 
 	memset(pb, 0, sizeof(pb));
 	published_whole(opt.nabdir, pb);
@@ -1217,6 +1263,11 @@ main(int argc, char **argv)
 		printf("NAB v1.1 scores of '%s' (lib/tsad, %zu bytes per "
 		    "series) over %zu files, %zu windows, %zu points\n",
 		    opt.name, sre_tsad_bytes(), c.n, c.nwin, npts);
+		if (fn == detect_tsad)
+			printf("detector threshold %.2f (%s)\n",
+			    opt.cfg.threshold, opt.thr_given ? "given" :
+			    opt.fit ? "fitted on the corpus, standard profile;"
+			    " --no-fit keeps the default" : "the default");
 		printf("%-19s %6s %9s %8s | %-22s %5s | %-22s %5s\n",
 		    "profile", "ours", "threshold", "raw",
 		    "published best, 58", "ratio",
@@ -1241,9 +1292,10 @@ main(int argc, char **argv)
 			    pb[p].whole > 0 ? norm[p] / pb[p].whole : 0, s2,
 			    r2);
 		}
-		printf("time: load %.2fs, detect %.3fs (%.2f us/point), "
-		    "write+score %.2fs, total %.2fs\n", t1 - t0, t2 - t1,
-		    1e6 * (t2 - t1) / (double)npts, t3 - t2, t3 - t0);
+		printf("time: load %.2fs, fit %.2fs, detect %.3fs (%.2f "
+		    "us/point), write+score %.2fs, total %.2fs\n", t0f - t0,
+		    tf - t0f, t2 - t1, 1e6 * (t2 - t1) / (double)npts,
+		    t3 - t2, t3 - t0);
 		printf("results: %s/%s/<category>/%s_<file>.csv\n",
 		    opt.outdir, opt.name, opt.name);
 	}
