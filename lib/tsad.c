@@ -17,12 +17,12 @@
 #define GRID_LEVELS	16	/* symbols across the range seen by then */
 #define CTX_LEN		4	/* symbols in a context */
 #define CTX_SLOTS	1024	/* context counters (hashed) */
-#define MAX_BACKOFF	4	/* refractory multiplier, at most */
 #define TAIL_AT		30	/* points seen before the tails learn */
 #define BINS_AT		16	/* points seen before the profile is sized */
 #define TAIL_BINS	32	/* histogram bins of a surprise's tail */
 #define TAIL_PER_OCT	3	/* of them per doubling of the surprise */
 #define TAIL_FULL	100	/* points in a tail before its histogram is read */
+#define PROF_AT		2	/* periods a bin has seen before it is used */
 
 /* A robust running location and scale with bounded-step updates. */
 struct robust {
@@ -54,6 +54,11 @@ struct profile {
 	uint16_t nbins;		/* 0 until sized */
 	uint16_t cap;
 	struct robust sc;	/* scale of the residual */
+	double visit;		/* points per bin per period, >= 1 */
+	double acc;		/* sum of the residuals of this visit */
+	int64_t acc_ts;		/* time of its last point */
+	uint32_t acc_n;		/* its points, 0 when none */
+	int acc_bin;		/* the bin visited */
 	float *mean;		/* into the detector's arrays */
 	uint16_t *cnt;
 };
@@ -81,7 +86,9 @@ struct sre_tsad {
 	double grid_hi;
 	int32_t sym[CTX_LEN];	/* the last symbols, newest first */
 	uint32_t since_alarm;
-	float backoff;		/* refractory multiplier, 1..MAX_BACKOFF */
+	float week_w;		/* weight of the weekly correction, 0..1 */
+	float err_day;		/* mean |residual| of the daily baseline */
+	float err_week;		/* and of the daily plus weekly one */
 	int armed;
 	struct profile day;
 	struct profile week;
@@ -113,7 +120,7 @@ sre_tsad_config_default(struct sre_tsad_config *cfg)
 	cfg->warmup = 50;
 	cfg->refractory = 200;
 	cfg->period_ms = 86400000;
-	cfg->period2_ms = 0;
+	cfg->period2_ms = 604800000;
 	cfg->level_rate = 0.01;
 	cfg->lik_rate = 0.0001;
 	cfg->short_len = 4;
@@ -134,7 +141,7 @@ config_ok(const struct sre_tsad_config *c)
 		return 0;
 	if (!(c->lik_rate > 0 && c->lik_rate < 1))
 		return 0;
-	if (c->short_len < 1 || c->short_len > SHORT_MAX)
+	if (c->short_len > SHORT_MAX)
 		return 0;
 	if (!(c->damp >= 0 && c->damp <= 1))
 		return 0;
@@ -185,7 +192,6 @@ sre_tsad_reset(struct sre_tsad *d)
 	d->week.cnt = d->week_n;
 	d->armed = 1;
 	d->since_alarm = UINT32_MAX;
-	d->backoff = 1;
 }
 
 uint64_t
@@ -385,51 +391,84 @@ prof_size(struct profile *pf, double dt)
 	if (b < MIN_BINS)
 		return;		/* too coarse a sampling for this period */
 	pf->nbins = (uint16_t)(b > pf->cap ? pf->cap : b);
+	pf->visit = b / pf->nbins;
 }
 
-/* The profile's expectation at ts_ms, if it has one: returns the bin. */
+/*
+ * The profile's expectation at ts_ms, once its bin has seen PROF_AT
+ * periods (and at least 2 points): returns the bin, else -1.
+ */
 static int
 prof_expect(const struct profile *pf, int64_t ts_ms, double *e)
 {
+	double need = PROF_AT * pf->visit;
 	int b;
 
 	if (pf->nbins == 0)
 		return -1;
 	b = prof_bin(pf, ts_ms);
-	if (pf->cnt[b] < 2)
+	if (need > UINT16_MAX)
+		need = UINT16_MAX;
+	if (pf->cnt[b] < 2 || pf->cnt[b] < need)
 		return -1;
 	*e = pf->mean[b];
 	return b;
 }
 
-/* Learn x at ts_ms: about 4 periods of memory per bin, bounded steps. */
+/*
+ * Fold a visit of a bin into its mean: the mean of the visit's residuals
+ * moves it by its share of all the points seen (a plain mean at first),
+ * at least a quarter: about 4 periods of memory.  A bin learns once per
+ * visit, so its expectation holds still while it is being visited.
+ */
+static void
+prof_flush(struct profile *pf)
+{
+	double w;
+	uint32_t c;
+	int b = pf->acc_bin;
+
+	if (pf->acc_n == 0)
+		return;
+	c = pf->cnt[b];
+	w = (double)pf->acc_n / ((double)c + pf->acc_n);
+	if (w < 0.25)
+		w = 0.25;
+	pf->mean[b] += (float)(w * pf->acc / pf->acc_n);
+	c += pf->acc_n;
+	pf->cnt[b] = (uint16_t)(c > UINT16_MAX ? UINT16_MAX : c);
+	pf->acc = 0;
+	pf->acc_n = 0;
+}
+
+/* Learn x at ts_ms: residuals gathered per visit of a bin, bounded. */
 static void
 prof_learn(const struct sre_tsad *d, struct profile *pf, int64_t ts_ms,
     double x, double rate)
 {
-	double e, brate;
+	double e;
 	int b;
 
 	if (pf->nbins == 0)
 		return;
 	b = prof_bin(pf, ts_ms);
-	if (pf->cnt[b] == 0)
-		pf->mean[b] = (float)x;
-	else {
-		e = x - pf->mean[b];
-		if (pf->cnt[b] >= 2)
-			robust_update(d, &pf->sc, e, rate, d->n);
-		brate = 0.25;
-		if (brate < 1.0 / (pf->cnt[b] + 1))
-			brate = 1.0 / (pf->cnt[b] + 1);
-		if (pf->cnt[b] >= 2) {
-			double sc = floor_scale(d, pf->sc.scale, 0);
-			e = clamp(e, -3 * sc, 3 * sc);
-		}
-		pf->mean[b] += (float)(brate * e);
+	if (pf->acc_n > 0 && (b != pf->acc_bin ||
+	    ts_ms - pf->acc_ts > pf->period / 2))
+		prof_flush(pf);
+	e = x - (pf->cnt[b] > 0 ? pf->mean[b] : 0);
+	if (pf->cnt[b] >= 2) {
+		double sc;
+
+		robust_update(d, &pf->sc, e, rate, d->n);
+		sc = floor_scale(d, pf->sc.scale, 0);
+		e = clamp(e, -3 * sc, 3 * sc);
 	}
-	if (pf->cnt[b] < UINT16_MAX)
-		pf->cnt[b]++;
+	if (pf->cnt[b] == 0 && pf->acc_n == 0)
+		pf->mean[b] = 0;
+	pf->acc += e;
+	pf->acc_n++;
+	pf->acc_bin = b;
+	pf->acc_ts = ts_ms;
 }
 
 /*
@@ -485,17 +524,32 @@ sre_tsad_update(struct sre_tsad *d, int64_t ts_ms, double x,
 		u[c] = -1;	/* not available */
 
 	/*
-	 * The baseline: the weekly profile when it knows this phase, else
-	 * the daily one, else the level.
+	 * The baseline: the daily profile when it knows this phase, else
+	 * the level.  The weekly profile learns what the daily one misses
+	 * (the day of the week) and is added to it with a weight that
+	 * follows whether it predicts better: towards 1 while the mean
+	 * absolute residual with it is below the one without, towards 0
+	 * otherwise.  A series without a weekly rhythm, or one still
+	 * learning it, keeps the daily baseline and is not scored against
+	 * the week.
 	 */
 	base = d->n > 0 ? d->lvl.loc : x;
 	if (prof_expect(&d->day, ts_ms, &eday) >= 0) {
 		base = eday;
 		have_season = 1;
 	}
-	if (prof_expect(&d->week, ts_ms, &eweek) >= 0) {
-		base = eweek;
-		have_week = 1;
+	if (have_season && prof_expect(&d->week, ts_ms, &eweek) >= 0) {
+		if (learn) {
+			d->err_day += (float)(rate * (fabs(x - eday) -
+			    d->err_day));
+			d->err_week += (float)(rate * (fabs(x - eday -
+			    eweek) - d->err_week));
+			d->week_w += (float)(rate * ((d->err_week <
+			    d->err_day) - d->week_w));
+		}
+		base = eday + d->week_w * eweek;
+		eweek += eday;
+		have_week = d->week_w >= 0.5;
 	}
 	r.expected = base;
 	resid = x - base;
@@ -504,13 +558,12 @@ sre_tsad_update(struct sre_tsad *d, int64_t ts_ms, double x,
 	if (d->n > 0) {
 		u[SRE_TSAD_C_LEVEL] = fabs(robust_z(d, &d->lvl, x));
 		zr = robust_z(d, &d->lvl, x);
-		if (have_season) {
-			zr = robust_z(d, &d->day.sc, x - eday);
-			u[SRE_TSAD_C_SEASON] = fabs(zr);
-		}
 		if (have_week) {
 			zr = robust_z(d, &d->week.sc, x - eweek);
 			u[SRE_TSAD_C_WEEK] = fabs(zr);
+		} else if (have_season) {
+			zr = robust_z(d, &d->day.sc, x - eday);
+			u[SRE_TSAD_C_SEASON] = fabs(zr);
 		}
 	}
 	if (d->n > 1) {
@@ -541,23 +594,40 @@ sre_tsad_update(struct sre_tsad *d, int64_t ts_ms, double x,
 	}
 
 	for (c = 0; c < SRE_TSAD_NCOMP; c++) {
-		double p1, p2, a;
+		double p1, p2, a = 0;
+		int late;
 
 		if (u[c] < 0 || !(d->cfg.components & (1U << c)))
 			continue;
 		if (u[c] > 1e9)
 			u[c] = 1e9;
-		a = d->avg[c] + (u[c] - d->avg[c]) / d->cfg.short_len;
-		p1 = tail_p(&d->inst[c], u[c], comp_unit[c]);
-		p2 = tail_p(&d->burst[c], a, comp_unit[c]);
-		nc += 2;
-		if (p1 < pmin) {
-			pmin = p1;
-			best = c;
+		/*
+		 * A component that came on late (a profile that just
+		 * learnt its period, the pattern grid) says nothing until
+		 * its tail holds TAIL_FULL of its own surprises: a few
+		 * dozen are no history to judge the next one by.
+		 */
+		late = d->inst[c].n < TAIL_FULL &&
+		    d->inst[c].n + TAIL_AT + TAIL_FULL < d->n;
+		if (!late) {
+			p1 = tail_p(&d->inst[c], u[c], comp_unit[c]);
+			nc++;
+			if (p1 < pmin) {
+				pmin = p1;
+				best = c;
+			}
 		}
-		if (p2 < pmin) {
-			pmin = p2;
-			best = c;
+		if (d->cfg.short_len > 0) {
+			a = d->avg[c] + (u[c] - d->avg[c]) /
+			    d->cfg.short_len;
+			p2 = tail_p(&d->burst[c], a, comp_unit[c]);
+			if (!late) {
+				nc++;
+				if (p2 < pmin) {
+					pmin = p2;
+					best = c;
+				}
+			}
 		}
 		if (learn) {
 			/*
@@ -568,8 +638,10 @@ sre_tsad_update(struct sre_tsad *d, int64_t ts_ms, double x,
 			if (d->n >= TAIL_AT) {
 				tail_learn(&d->inst[c], u[c] < 100 ? u[c] :
 				    100, d->cfg.lik_rate, comp_unit[c]);
-				tail_learn(&d->burst[c], a < 100 ? a : 100,
-				    d->cfg.lik_rate, comp_unit[c]);
+				if (d->cfg.short_len > 0)
+					tail_learn(&d->burst[c], a < 100 ?
+					    a : 100, d->cfg.lik_rate,
+					    comp_unit[c]);
 			}
 			d->avg[c] = (float)a;
 		}
@@ -588,19 +660,13 @@ sre_tsad_update(struct sre_tsad *d, int64_t ts_ms, double x,
 	if (!d->armed && r.score < d->cfg.threshold * d->cfg.hysteresis)
 		d->armed = 1;
 	r.event_score = r.score;
-	if (d->armed && d->since_alarm >= d->cfg.refractory * d->backoff) {
+	/*
+	 * The quiet period does not grow when alarms recur: lengthening it
+	 * (doubling it up to 4 times) silenced the anomalies that follow a
+	 * false alarm and lost more on NAB than the alarms it saved.
+	 */
+	if (d->armed && d->since_alarm >= d->cfg.refractory) {
 		if (r.score >= d->cfg.threshold) {
-			/*
-			 * Alarms that come back soon after the quiet period
-			 * double it (up to 16 times): a series that keeps
-			 * alarming says less with every alarm.
-			 */
-			if (d->since_alarm != UINT32_MAX && d->since_alarm <
-			    3.0 * d->cfg.refractory * d->backoff) {
-				if (d->backoff < MAX_BACKOFF)
-					d->backoff *= 2;
-			} else
-				d->backoff = 1;
 			r.alarm = 1;
 			d->armed = 0;
 			d->since_alarm = 0;
@@ -652,7 +718,8 @@ sre_tsad_update(struct sre_tsad *d, int64_t ts_ms, double x,
 		prof_size(&d->week, d->dt);
 	}
 	prof_learn(d, &d->day, ts_ms, x, rate);
-	prof_learn(d, &d->week, ts_ms, x, rate);
+	if (have_season)
+		prof_learn(d, &d->week, ts_ms, x - eday, rate);
 	/* The symbol grid: the range of the first GRID_AT points. */
 	if (d->n == 0)
 		d->grid_lo = d->grid_hi = x;

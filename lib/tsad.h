@@ -33,9 +33,17 @@
  *   season	the value against a profile by phase of the period
  *		(cfg.period_ms, a day by default; up to 288 bins sized from
  *		the sampling interval, each a robust running mean of about 4
- *		periods).  A changed cycle: a missing peak, a flat day.
- *   week	the same with a second, longer period (cfg.period2_ms; off
- *		by default: it did not help on NAB).
+ *		periods that learns once per visit, so that it holds still
+ *		while visited; a bin is used once it has seen 2 periods).
+ *		A changed cycle: a missing peak, a flat day.
+ *   week	the value against the daily profile plus a second, longer
+ *		one (cfg.period2_ms, a week by default; up to 168 bins)
+ *		learnt from what the daily profile leaves: the day of the
+ *		week.  Used, and scored, only where the series has such a
+ *		rhythm: the weekly correction is weighed in while its
+ *		mean absolute residual is below the daily one's, and then
+ *		replaces the season surprise.  A holiday, a weekday that
+ *		looks like a Sunday.
  *   spread	|log| of the short-run mean absolute change over its long-run
  *		level.  Changes in variance: a flat-lined sensor, jitter.
  *   drift	a two-sided CUSUM of the residual z-score.  Slow drifts and
@@ -45,26 +53,29 @@
  *		counted in 1024 hashed 8-bit counters.  Unseen sequences.
  *
  * Each surprise, and its short running mean (over about cfg.short_len
- * points), is turned into a tail probability against its own history, in
- * the spirit of Numenta's anomaly likelihood but without assuming a
- * Gaussian: the 90th and 99th percentiles of the surprise are read from a
- * histogram of its past values (32 bins, 3 per doubling, forgetting at
- * cfg.lik_rate per point: about the last 1 / lik_rate points; bounded-step
- * estimates stand in for its first 100 points) and an exponential tail is
- * fitted between them.  A series that is always spiky
- * does not alarm on every spike; a burst of spikes in a calm one does.
- * The smallest probability p, times the number of tests (Bonferroni),
- * gives L = -log10(p) decades and the score L / (L + 5): 0.5 is a one in
- * 10^5 event, 0.8 one in 10^20.  The score never saturates, so it ranks.
+ * points; 0 drops these second tests), is turned into a tail probability
+ * against its own history, in the spirit of Numenta's anomaly likelihood
+ * but without assuming a Gaussian: the 90th and 99th percentiles of the
+ * surprise are read from a histogram of its past values (32 bins, 3 per
+ * doubling, forgetting at cfg.lik_rate per point: about the last
+ * 1 / lik_rate points; bounded-step estimates stand in for its first 100
+ * points) and an exponential tail is fitted between them.  A series that
+ * is always spiky does not alarm on every spike; a burst of spikes in a
+ * calm one does.  A component that comes on late (a profile once it has
+ * learnt its period, the pattern grid) is not tested until its tail holds
+ * 100 of its own surprises.  The smallest probability p, times the number
+ * of tests (Bonferroni), gives L = -log10(p) decades and the score
+ * L / (L + 5): 0.5 is a one in 10^5 event, 0.8 one in 10^20.  The score
+ * never saturates, so it ranks.
  *
  * Warm-up: for cfg.warmup points the score is 0; the surprise tails learn
  * from the 30th point, the pattern grid is fixed at the 100th.
  * Alarm: the score reaching cfg.threshold raises one alarm; no new alarm is
  * raised until the score has fallen below cfg.threshold * cfg.hysteresis
- * and cfg.refractory points have passed; an alarm that comes back within
- * 3 quiet periods doubles the quiet period (up to 4 times).  event_score
- * is the score, damped (times cfg.damp) while no alarm may be raised: it
- * is high only where an anomaly starts, which is what NAB rewards.
+ * and cfg.refractory points have passed (a fixed quiet period: alarms
+ * that recur do not lengthen it).  event_score is the score, damped
+ * (times cfg.damp) while no alarm may be raised: it is high only where an
+ * anomaly starts, which is what NAB rewards.
  * NaN and infinite values are rejected (return -1, errno EDOM) and leave
  * the state untouched; a point whose timestamp goes backwards is scored
  * but not learnt from.
@@ -86,10 +97,11 @@ struct sre_tsad_config {
 	uint32_t warmup;	/* points scored 0 while learning; default 50 */
 	uint32_t refractory;	/* points after an alarm with no new alarm; default 200 */
 	int64_t period_ms;	/* seasonal period; 0 disables; default 86400000 */
-	int64_t period2_ms;	/* second, longer period; 0 disables; default 0 */
+	int64_t period2_ms;	/* second, longer period; 0 disables; default 604800000 */
 	double level_rate;	/* baseline learning rate per point; default 0.01 */
 	double lik_rate;	/* surprise-tail forgetting rate per point; default 0.0001 */
-	uint32_t short_len;	/* points in the short running mean; 1..64, default 4 */
+	uint32_t short_len;	/* points in the short running mean; 0..64
+				   (0: no short-mean tests), default 4 */
 	double damp;		/* factor applied to event_score in refractory; default 0.1 */
 	uint32_t components;	/* bit mask of 1 << SRE_TSAD_C_*; default all */
 };

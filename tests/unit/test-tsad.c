@@ -127,6 +127,22 @@ daily_flat(long i)
 	return 50 + 0.5 * gauss();
 }
 
+/* A daily cycle whose weekends (days 5 and 6 of 7) are 20 lower. */
+static double
+weekly(long i)
+{
+	long day = i / 1440 % 7;
+
+	return daily(i) - (day >= 5 ? 20 : 0);
+}
+
+/* The same with a holiday: a weekday (day 2 of week 6) like a weekend. */
+static double
+weekly_holiday(long i)
+{
+	return daily(i) - 20;
+}
+
 int
 main(void)
 {
@@ -135,6 +151,7 @@ main(void)
 	struct sre_tsad *d;
 	struct run r;
 	uint64_t n;
+	long t;
 
 	/* Configuration. */
 	sre_tsad_config_default(&cfg);
@@ -145,9 +162,13 @@ main(void)
 	ok(sre_tsad_new(&cfg) == NULL && errno == EINVAL,
 	    "threshold 0 is refused with EINVAL");
 	sre_tsad_config_default(&cfg);
-	cfg.short_len = 0;
+	cfg.short_len = 65;
 	ok(sre_tsad_new(&cfg) == NULL && errno == EINVAL,
-	    "short_len 0 is refused with EINVAL");
+	    "short_len 65 is refused with EINVAL");
+	cfg.short_len = 0;
+	d = sre_tsad_new(&cfg);
+	ok(d != NULL, "short_len 0 (no short-mean tests) is accepted");
+	sre_tsad_free(d);
 	sre_tsad_free(NULL);
 	ok(1, "sre_tsad_free(NULL) is harmless");
 
@@ -169,6 +190,27 @@ main(void)
 	ok(r.alarms == 1, "a 10-sigma step raises one alarm (%ld)", r.alarms);
 	ok(r.first >= 6000 && r.first <= 6003,
 	    "the alarm comes within 3 points of the step (at %ld)", r.first);
+	sre_tsad_free(d);
+
+	/*
+	 * Spikes 300 points apart, each 10 times the last: each is news and,
+	 * the quiet period being 200 points, raises its own alarm; alarms
+	 * that recur do not lengthen the quiet period.
+	 */
+	d = sre_tsad_new(NULL);
+	feed(d, 0, 3000, noise);
+	{
+		long k, got = 0;
+
+		for (k = 0; k < 5; k++) {
+			sre_tsad_update(d, (3000 + 300 * k) * (int64_t)STEP_MS,
+			    100 + 1e3 * pow(10, k), &res);
+			got += res.alarm;
+			feed(d, 3001 + 300 * k, 3300 + 300 * k, noise);
+		}
+		ok(got == 5, "5 growing spikes 300 points apart: %ld alarms",
+		    got);
+	}
 	sre_tsad_free(d);
 
 	/* One absurd value must not poison the baseline. */
@@ -250,6 +292,30 @@ main(void)
 	    r.first - 8 * 1440 - 100);
 	sre_tsad_reset(d);
 	ok(sre_tsad_count(d) == 0, "reset forgets everything");
+	sre_tsad_free(d);
+
+	/*
+	 * A weekly rhythm: once learnt (2 weeks), the weekends are
+	 * expected and quiet; a weekday like a weekend alarms.
+	 */
+	d = sre_tsad_new(NULL);
+	feed(d, 0, 4 * 7 * 1440, weekly);
+	r = feed(d, 4 * 7 * 1440, 5 * 7 * 1440 + 2 * 1440, weekly);
+	ok(r.alarms == 0, "week 5 of a learnt weekly rhythm: %ld alarms "
+	    "(first at %ld)", r.alarms, r.first);
+	sre_tsad_update(d, (5 * 7 * 1440 + 2 * 1440) * (int64_t)STEP_MS,
+	    weekly(5 * 7 * 1440 + 2 * 1440), &res);
+	t = (5 * 7 + 5) * 1440 + 720;	/* Saturday noon of week 6 */
+	ok(fabs(res.expected - (50 + 0)) < 5,
+	    "a weekday is expected as a weekday (%.1f)", res.expected);
+	r = feed(d, 5 * 7 * 1440 + 2 * 1440 + 1, 5 * 7 * 1440 + 3 * 1440,
+	    weekly_holiday);
+	ok(r.alarms >= 1, "a weekday like a weekend alarms (first at +%ld "
+	    "min)", r.first - (5 * 7 * 1440 + 2 * 1440));
+	feed(d, 5 * 7 * 1440 + 3 * 1440, t, weekly);
+	sre_tsad_update(d, (int64_t)t * STEP_MS, weekly(t), &res);
+	ok(fabs(res.expected - (50 - 20)) < 5,
+	    "a weekend is expected as a weekend (%.1f)", res.expected);
 	sre_tsad_free(d);
 
 	ok(sre_tsad_component_name(SRE_TSAD_C_LEVEL)[0] == 'l' &&
