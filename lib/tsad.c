@@ -54,7 +54,7 @@ struct profile {
 	uint16_t nbins;		/* 0 until sized */
 	uint16_t cap;
 	struct robust sc;	/* scale of the residual */
-	double visit;		/* points per bin per period, >= 1 */
+	uint16_t need;		/* points of PROF_AT periods in a bin, >= 2 */
 	double acc;		/* sum of the residuals of this visit */
 	int64_t acc_ts;		/* time of its last point */
 	uint32_t acc_n;		/* its points, 0 when none */
@@ -383,7 +383,7 @@ prof_bin(const struct profile *pf, int64_t ts_ms)
 static void
 prof_size(struct profile *pf, double dt)
 {
-	double b;
+	double b, need;
 
 	if (pf->period <= 0 || dt <= 0)
 		return;
@@ -391,25 +391,23 @@ prof_size(struct profile *pf, double dt)
 	if (b < MIN_BINS)
 		return;		/* too coarse a sampling for this period */
 	pf->nbins = (uint16_t)(b > pf->cap ? pf->cap : b);
-	pf->visit = b / pf->nbins;
+	need = ceil(PROF_AT * b / pf->nbins);	/* b / nbins >= 1 */
+	pf->need = (uint16_t)(need > UINT16_MAX ? UINT16_MAX : need);
 }
 
 /*
  * The profile's expectation at ts_ms, once its bin has seen PROF_AT
- * periods (and at least 2 points): returns the bin, else -1.
+ * periods: returns the bin, else -1.
  */
 static int
 prof_expect(const struct profile *pf, int64_t ts_ms, double *e)
 {
-	double need = PROF_AT * pf->visit;
 	int b;
 
 	if (pf->nbins == 0)
 		return -1;
 	b = prof_bin(pf, ts_ms);
-	if (need > UINT16_MAX)
-		need = UINT16_MAX;
-	if (pf->cnt[b] < 2 || pf->cnt[b] < need)
+	if (pf->cnt[b] < pf->need)
 		return -1;
 	*e = pf->mean[b];
 	return b;
@@ -455,7 +453,7 @@ prof_learn(const struct sre_tsad *d, struct profile *pf, int64_t ts_ms,
 	if (pf->acc_n > 0 && (b != pf->acc_bin ||
 	    ts_ms - pf->acc_ts > pf->period / 2))
 		prof_flush(pf);
-	e = x - (pf->cnt[b] > 0 ? pf->mean[b] : 0);
+	e = x - pf->mean[b];	/* 0 until the bin's first visit is folded */
 	if (pf->cnt[b] >= 2) {
 		double sc;
 
@@ -463,8 +461,6 @@ prof_learn(const struct sre_tsad *d, struct profile *pf, int64_t ts_ms,
 		sc = floor_scale(d, pf->sc.scale, 0);
 		e = clamp(e, -3 * sc, 3 * sc);
 	}
-	if (pf->cnt[b] == 0 && pf->acc_n == 0)
-		pf->mean[b] = 0;
 	pf->acc += e;
 	pf->acc_n++;
 	pf->acc_bin = b;
@@ -609,6 +605,9 @@ sre_tsad_update(struct sre_tsad *d, int64_t ts_ms, double x,
 		 */
 		late = d->inst[c].n < TAIL_FULL &&
 		    d->inst[c].n + TAIL_AT + TAIL_FULL < d->n;
+		if (d->cfg.short_len > 0)
+			a = d->avg[c] + (u[c] - d->avg[c]) /
+			    d->cfg.short_len;
 		if (!late) {
 			p1 = tail_p(&d->inst[c], u[c], comp_unit[c]);
 			nc++;
@@ -617,16 +616,12 @@ sre_tsad_update(struct sre_tsad *d, int64_t ts_ms, double x,
 				best = c;
 			}
 		}
-		if (d->cfg.short_len > 0) {
-			a = d->avg[c] + (u[c] - d->avg[c]) /
-			    d->cfg.short_len;
+		if (!late && d->cfg.short_len > 0) {
 			p2 = tail_p(&d->burst[c], a, comp_unit[c]);
-			if (!late) {
-				nc++;
-				if (p2 < pmin) {
-					pmin = p2;
-					best = c;
-				}
+			nc++;
+			if (p2 < pmin) {
+				pmin = p2;
+				best = c;
 			}
 		}
 		if (learn) {

@@ -26,8 +26,8 @@
  * The detector's own alarm threshold (cfg.threshold) decides where an
  * alarm starts its quiet period, so it shapes the scores NAB sweeps.
  * NAB fits one threshold per detector on the corpus; nab-run does the
- * same with cfg.threshold (a grid, the best standard score; -F), unless
- * it is given with -P threshold=X.  One configuration writes the results,
+ * same with cfg.threshold (a grid, the best standard score), unless
+ * --no-fit is given or it is set with -P threshold=X.  One configuration writes the results,
  * so NAB's own scorer, sweeping its threshold on them, finds the same.
  */
 #include <ctype.h>
@@ -1136,7 +1136,7 @@ main(int argc, char **argv)
 	};
 	struct corpus c;
 	struct pubbest pb[NPROFILES];
-	double **sc, **nul, null_raw[NPROFILES], t0, t0f, tf, t1, t2, t3;
+	double **sc, **nul, null_raw[NPROFILES], t0, t0f, t1, t2, t3;
 	void (*fn)(const struct series *, double *) = detect_tsad;
 	int ch, p;
 	size_t i, npts = 0;
@@ -1216,7 +1216,6 @@ main(int argc, char **argv)
 
 	if (fn == detect_tsad && opt.fit && !opt.thr_given)
 		fit_threshold(&c);
-	tf = now_s();
 	t1 = now_s();
 	sc = run_detector(&c, fn);
 	t2 = now_s();
@@ -1294,7 +1293,7 @@ main(int argc, char **argv)
 		}
 		printf("time: load %.2fs, fit %.2fs, detect %.3fs (%.2f "
 		    "us/point), write+score %.2fs, total %.2fs\n", t0f - t0,
-		    tf - t0f, t2 - t1, 1e6 * (t2 - t1) / (double)npts,
+		    t1 - t0f, t2 - t1, 1e6 * (t2 - t1) / (double)npts,
 		    t3 - t2, t3 - t0);
 		printf("results: %s/%s/<category>/%s_<file>.csv\n",
 		    opt.outdir, opt.name, opt.name);
