@@ -5,7 +5,11 @@
 # examples).  Both default to this checkout.
 bats_require_minimum_version 1.5.0
 
-SRE_ROOT=${SRE_ROOT:-$(cd "$BATS_TEST_DIRNAME/.." && pwd)}
+if [ -z "${SRE_ROOT:-}" ]; then
+	# tests/NAME.bats or tests/security/NAME.bats: the root holds Makefile.
+	SRE_ROOT=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
+	[ -f "$SRE_ROOT/Makefile" ] || SRE_ROOT=$(cd "$SRE_ROOT/.." && pwd)
+fi
 SRE_BIN=${SRE_BIN:-$SRE_ROOT}
 PATH=$SRE_BIN/bin:$PATH
 FIXTURES=$SRE_ROOT/tests/fixtures
