@@ -548,7 +548,10 @@ cmd_export(void)
 	sre_store_close(opt.st);
 	if (wc == SRE_WRITE_EPIPE)
 		return EX_OK;
-	if (wc != SRE_WRITE_OK || ex == EX_IOERR) {
+	/* "export stopped": export_line could not write; any other error
+	 * is the store's, and says so itself. */
+	if (wc != SRE_WRITE_OK || (ex != EX_OK &&
+	    strcmp(err, "export stopped") == 0)) {
 		sre_warn("writing output to %s failed", opt.c.out);
 		return EX_IOERR;
 	}

@@ -6,13 +6,16 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sysexits.h>
+#include <unistd.h>
 
 #include <bsd/stdlib.h>
 #include <lmdb.h>
 
+#include "diag.h"
 #include "event.h"
 #include "store.h"
 
@@ -66,6 +69,95 @@ struct sre_txn {
 	char err[512];
 };
 
+/* ---- damage ------------------------------------------------------------
+ *
+ * LMDB keeps no checksums and trusts its file: a truncated data.mdb makes
+ * a read fault with SIGBUS, a damaged page can make one fault with
+ * SIGSEGV.  No store, damaged or not, may end a tool by a signal, so
+ * while a transaction is open (and while the environment is opened) a
+ * handler turns such a fault into the message below and exit 74.  A
+ * fault anywhere else, or at an address in the first page outside LMDB
+ * (a null pointer: our bug, not the file's), goes on to the handler that was
+ * there before, so sanitizers and core dumps still see real bugs.
+ */
+static volatile sig_atomic_t guard_depth, guard_in_lmdb;
+static int guard_rc;
+/* Call into LMDB with the guard told so (a fault at any address then
+ * is the file's doing: LMDB follows damaged offsets from null too). */
+#define LMDB(call) (guard_in_lmdb++, guard_rc = (call), guard_in_lmdb--, \
+	guard_rc)
+static char guard_msg[sizeof(((struct sre_store *)0)->dir) + 256];
+static size_t guard_len;
+static struct sigaction guard_prev_bus, guard_prev_segv;
+static int guard_installed;
+
+static void
+guard_handler(int sig, siginfo_t *si, void *uc)
+{
+	struct sigaction *prev = sig == SIGBUS ? &guard_prev_bus :
+	    &guard_prev_segv;
+
+	if (guard_depth > 0 && (guard_in_lmdb > 0 ||
+	    (uintptr_t)si->si_addr >= 4096)) {
+		ssize_t w = write(STDERR_FILENO, guard_msg, guard_len);
+
+		(void)w;
+		_exit(EX_IOERR);
+	}
+	if (prev->sa_flags & SA_SIGINFO) {
+		prev->sa_sigaction(sig, si, uc);
+		return;
+	}
+	/* Back to what was there; returning re-runs the faulting access,
+	 * which then meets it. */
+	sigaction(sig, prev, NULL);
+}
+
+/* Arm the guard for st (its message names st's directory). */
+static void
+guard_enter(const struct sre_store *st)
+{
+	struct sigaction sa;
+	int n;
+
+	if (!guard_installed) {
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_sigaction = guard_handler;
+		sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+		sigemptyset(&sa.sa_mask);
+		if (sigaction(SIGBUS, &sa, &guard_prev_bus) == 0 &&
+		    sigaction(SIGSEGV, &sa, &guard_prev_segv) == 0)
+			guard_installed = 1;
+	}
+	n = snprintf(guard_msg, sizeof(guard_msg), "%s: %s: the store is "
+	    "damaged (reading it faulted); move it away and restore it "
+	    "with sre-curate import\n", sre_progname(), st->dir);
+	guard_len = n < 0 ? 0 : (size_t)n >= sizeof(guard_msg) ?
+	    sizeof(guard_msg) - 1 : (size_t)n;
+	guard_depth++;
+}
+
+/* LMDB's own assertions fail on damaged pages: report, never abort. */
+static void
+damaged(MDB_env *env, const char *msg)
+{
+	(void)env;
+	(void)msg;
+	if (guard_len > 0) {
+		ssize_t w = write(STDERR_FILENO, guard_msg, guard_len);
+
+		(void)w;
+	}
+	_exit(EX_IOERR);
+}
+
+static void
+guard_leave(void)
+{
+	if (guard_depth > 0)
+		guard_depth--;
+}
+
 /* ---- errors --------------------------------------------------------- */
 
 static int
@@ -86,6 +178,8 @@ ex_of(int rc)
 	case MDB_CORRUPTED:
 	case MDB_PAGE_NOTFOUND:
 	case MDB_PANIC:
+	case MDB_CURSOR_FULL:	/* a tree deeper than LMDB builds: damage */
+	case MDB_BAD_VALSIZE:	/* our keys are checked: a damaged page */
 		return EX_IOERR;
 	case ENOMEM:
 		return EX_OSERR;
@@ -103,6 +197,12 @@ why(int rc)
 		return "the store reached its maximum size";
 	case MDB_INVALID:
 		return "not an LMDB store";
+	case MDB_CORRUPTED:
+	case MDB_PAGE_NOTFOUND:
+	case MDB_CURSOR_FULL:
+	case MDB_BAD_VALSIZE:
+		return "the store is damaged; move it away and restore it "
+		    "with sre-curate import";
 	}
 	return mdb_strerror(rc);
 }
@@ -245,7 +345,7 @@ static int
 get(struct sre_txn *t, int db, const void *k, size_t kn, MDB_val *v)
 {
 	MDB_val key = { kn, (void *)(uintptr_t)k };
-	int rc = mdb_get(t->txn, t->st->dbi[db], &key, v);
+	int rc = LMDB(mdb_get(t->txn, t->st->dbi[db], &key, v));
 
 	if (rc == MDB_NOTFOUND)
 		return 0;
@@ -265,7 +365,7 @@ put(struct sre_txn *t, int db, const void *k, size_t kn, const void *v,
 
 	if (writable(t) < 0)
 		return -1;
-	rc = mdb_put(t->txn, t->st->dbi[db], &key, &val, flags);
+	rc = LMDB(mdb_put(t->txn, t->st->dbi[db], &key, &val, flags));
 	if (rc == MDB_KEYEXIST)
 		return 1;
 	if (rc != 0)
@@ -284,7 +384,7 @@ del(struct sre_txn *t, int db, const void *k, size_t kn, const void *v,
 
 	if (writable(t) < 0)
 		return -1;
-	rc = mdb_del(t->txn, t->st->dbi[db], &key, v != NULL ? &val : NULL);
+	rc = LMDB(mdb_del(t->txn, t->st->dbi[db], &key, v != NULL ? &val : NULL));
 	if (rc == MDB_NOTFOUND)
 		return 0;
 	if (rc != 0)
@@ -311,7 +411,7 @@ seek(struct sre_txn *t, MDB_cursor *c, const void *k, size_t kn,
 
 	key->mv_size = kn;
 	key->mv_data = (void *)(uintptr_t)k;
-	rc = mdb_cursor_get(c, key, val, kn ? MDB_SET_RANGE : MDB_FIRST);
+	rc = LMDB(mdb_cursor_get(c, key, val, kn ? MDB_SET_RANGE : MDB_FIRST));
 	if (rc == MDB_NOTFOUND)
 		return 0;
 	if (rc != 0)
@@ -323,7 +423,7 @@ static int
 step(struct sre_txn *t, MDB_cursor *c, MDB_val *key, MDB_val *val,
     MDB_cursor_op op)
 {
-	int rc = mdb_cursor_get(c, key, val, op);
+	int rc = LMDB(mdb_cursor_get(c, key, val, op));
 
 	if (rc == MDB_NOTFOUND)
 		return 0;
@@ -332,7 +432,7 @@ step(struct sre_txn *t, MDB_cursor *c, MDB_val *key, MDB_val *val,
 	return 1;
 }
 
-/* Parse a stored JSON value; a value that is not JSON is damage. */
+/* Parse a stored JSON object; anything else is damage. */
 static jv
 parse(struct sre_txn *t, int db, const MDB_val *v)
 {
@@ -344,10 +444,12 @@ parse(struct sre_txn *t, int db, const MDB_val *v)
 		return jv_invalid();
 	}
 	j = jv_parse_sized(v->mv_data, (int)v->mv_size);
-	if (!jv_is_valid(j)) {
+	/* Every database that holds JSON holds objects. */
+	if (jv_get_kind(j) != JV_KIND_OBJECT) {
 		jv_free(j);
 		sre_txn_fail(t, EX_IOERR, "%s: %s: a stored value is not "
-		    "JSON (damaged store?)", t->st->dir, dbs[db].name);
+		    "a JSON object (damaged store?)", t->st->dir,
+		    dbs[db].name);
 		return jv_invalid();
 	}
 	return j;
@@ -580,7 +682,7 @@ setup_write(struct sre_txn *t, void *ctx)
 
 	/* An environment with no named database at all is new. */
 	if ((rc = mdb_dbi_open(t->txn, NULL, 0, &main)) != 0 ||
-	    (rc = mdb_stat(t->txn, main, &ms)) != 0)
+	    (rc = LMDB(mdb_stat(t->txn, main, &ms))) != 0)
 		return dberr(t, rc, "main database");
 	rc = mdb_dbi_open(t->txn, "meta", ms.ms_entries == 0 ? MDB_CREATE : 0,
 	    &st->dbi[DB_META]);
@@ -625,7 +727,7 @@ setup_read(struct sre_store *st, char *err, size_t errlen)
 	/* No named database at all: the writer has not committed its
 	 * first transaction yet. */
 	if (mdb_dbi_open(t->txn, NULL, 0, &main) == 0 &&
-	    mdb_stat(t->txn, main, &ms) == 0 && ms.ms_entries == 0) {
+	    LMDB(mdb_stat(t->txn, main, &ms)) == 0 && ms.ms_entries == 0) {
 		snprintf(err, errlen, "no store at %s yet (it is being "
 		    "created)", st->dir);
 		sre_txn_end(t);
@@ -651,12 +753,38 @@ setup_read(struct sre_store *st, char *err, size_t errlen)
 		return ex;
 	}
 	/* Committing makes the handles usable by later transactions. */
-	rc = mdb_txn_commit(t->txn);
+	rc = LMDB(mdb_txn_commit(t->txn));
 	t->txn = NULL;
 	sre_txn_end(t);
 	if (rc != 0) {
 		snprintf(err, errlen, "%s: %s", st->dir, why(rc));
 		return ex_of(rc);
+	}
+	return EX_OK;
+}
+
+/*
+ * A data file shorter than the pages its meta page counts was truncated
+ * (a full disk, a bad copy): reading it would fault.  Refuse it here.
+ */
+static int
+check_size(struct sre_store *st, const char *data, char *err, size_t errlen)
+{
+	MDB_envinfo info;
+	MDB_stat ms;
+	struct stat sb;
+	unsigned long long need;
+
+	if (mdb_env_info(st->env, &info) != 0 ||
+	    mdb_env_stat(st->env, &ms) != 0 || stat(data, &sb) < 0)
+		return EX_OK;	/* nothing to compare: the reads will say */
+	need = ((unsigned long long)info.me_last_pgno + 1) * ms.ms_psize;
+	if ((unsigned long long)sb.st_size < need) {
+		snprintf(err, errlen, "%s: the store is damaged: data.mdb has "
+		    "%lld bytes, its pages need %llu (truncated?); move it "
+		    "away and restore it with sre-curate import", st->dir,
+		    (long long)sb.st_size, need);
+		return EX_IOERR;
 	}
 	return EX_OK;
 }
@@ -723,12 +851,16 @@ sre_store_open(struct sre_store **out, const char *state_dir,
 		free(st);
 		return ex_of(rc);
 	}
+	mdb_env_set_assert(st->env, damaged);
 	mdb_env_set_maxdbs(st->env, DB_N + 4);
 	mdb_env_set_mapsize(st->env, map);
 	flags = MDB_NOTLS | MDB_NOMETASYNC;
 	if (st->flags & SRE_STORE_RDONLY)
 		flags |= MDB_RDONLY;
-	if ((rc = mdb_env_open(st->env, st->dir, flags, 0666)) != 0) {
+	guard_enter(st);
+	rc = mdb_env_open(st->env, st->dir, flags, 0666);
+	guard_leave();
+	if (rc != 0) {
 		/* Read-only, an empty data file is a store being created
 		 * (LMDB fails to write its first pages: EBADF). */
 		if ((rc == ENOENT || rc == EBADF) &&
@@ -747,10 +879,12 @@ sre_store_open(struct sre_store **out, const char *state_dir,
 	}
 	/* Reader slots of processes that died (kill -9) are freed. */
 	mdb_reader_check(st->env, &dead);
-	if (st->flags & SRE_STORE_RDONLY)
-		ex = setup_read(st, err, errlen);
-	else
-		ex = sre_store_write(st, setup_write, st, err, errlen);
+	if ((ex = check_size(st, data, err, errlen)) == EX_OK) {
+		if (st->flags & SRE_STORE_RDONLY)
+			ex = setup_read(st, err, errlen);
+		else
+			ex = sre_store_write(st, setup_write, st, err, errlen);
+	}
 	if (ex != EX_OK) {
 		mdb_env_close(st->env);
 		free(st);
@@ -799,7 +933,7 @@ begin(struct sre_store *st, unsigned flags, MDB_txn **txn)
 	int rc, tries;
 
 	for (tries = 0; tries < 8; tries++) {
-		rc = mdb_txn_begin(st->env, NULL, flags, txn);
+		rc = LMDB(mdb_txn_begin(st->env, NULL, flags, txn));
 		if (rc != MDB_MAP_RESIZED)
 			return rc;
 		/* Another process grew the map: adopt its size. */
@@ -821,8 +955,8 @@ grow(struct sre_store *st)
 	return mdb_env_set_mapsize(st->env, want) == 0 ? 0 : -1;
 }
 
-int
-sre_store_write(struct sre_store *st, sre_store_fn fn, void *ctx, char *err,
+static int
+store_write(struct sre_store *st, sre_store_fn fn, void *ctx, char *err,
     size_t errlen)
 {
 	struct sre_txn t;
@@ -850,7 +984,7 @@ sre_store_write(struct sre_store *st, sre_store_fn fn, void *ctx, char *err,
 			    "write failed");
 			return t.ex != 0 ? t.ex : EX_SOFTWARE;
 		}
-		rc = mdb_txn_commit(t.txn);
+		rc = LMDB(mdb_txn_commit(t.txn));
 		if (rc == MDB_MAP_FULL && grow(st) == 0)
 			continue;
 		if (rc != 0) {
@@ -862,6 +996,18 @@ sre_store_write(struct sre_store *st, sre_store_fn fn, void *ctx, char *err,
 	}
 	snprintf(err, errlen, "%s: the store cannot grow", st->dir);
 	return EX_IOERR;
+}
+
+int
+sre_store_write(struct sre_store *st, sre_store_fn fn, void *ctx, char *err,
+    size_t errlen)
+{
+	int ex;
+
+	guard_enter(st);
+	ex = store_write(st, fn, ctx, err, errlen);
+	guard_leave();
+	return ex;
 }
 
 int
@@ -878,7 +1024,9 @@ sre_store_read(struct sre_store *st, struct sre_txn **out, char *err,
 	}
 	t->st = st;
 	t->rdonly = 1;
+	guard_enter(st);
 	if ((rc = begin(st, MDB_RDONLY, &t->txn)) != 0) {
+		guard_leave();
 		snprintf(err, errlen, "%s: %s", st->dir, why(rc));
 		free(t);
 		return ex_of(rc);
@@ -895,6 +1043,7 @@ sre_txn_end(struct sre_txn *t)
 	if (t->txn != NULL)
 		mdb_txn_abort(t->txn);
 	free(t);
+	guard_leave();
 }
 
 /* ---- events and timelines ------------------------------------------------ */
@@ -1373,7 +1522,7 @@ sre_txn_incident_del(struct sre_txn *t, const char *id)
 			r = -1;
 			break;
 		}
-		if ((rc = mdb_cursor_del(c, 0)) != 0) {
+		if ((rc = LMDB(mdb_cursor_del(c, 0))) != 0) {
 			r = dberr(t, rc, "timelines");
 			break;
 		}
@@ -1452,7 +1601,7 @@ long long
 sre_txn_incident_count(struct sre_txn *t)
 {
 	MDB_stat ms;
-	int rc = mdb_stat(t->txn, t->st->dbi[DB_INCIDENTS], &ms);
+	int rc = LMDB(mdb_stat(t->txn, t->st->dbi[DB_INCIDENTS], &ms));
 
 	if (rc != 0)
 		return dberr(t, rc, "incidents");
@@ -1514,7 +1663,7 @@ term_df(struct sre_txn *t, MDB_cursor *c, const char *term)
 
 	if ((r = step(t, c, &k, &v, MDB_SET)) <= 0)
 		return r;
-	if ((rc = mdb_cursor_count(c, &count)) != 0)
+	if ((rc = LMDB(mdb_cursor_count(c, &count))) != 0)
 		return dberr(t, rc, "similarity");
 	return (long long)count;
 }
@@ -1612,7 +1761,13 @@ cand_norm(struct sre_txn *t, MDB_cursor *c, jv rec, long long n, double *out)
 static jv
 copy_member(jv out, jv rec, const char *name)
 {
-	jv m = jv_object_get(jv_copy(rec), jv_string(name));
+	jv m;
+
+	/* An index entry whose record is gone (a damaged store) gives
+	 * null: nothing to copy. */
+	if (jv_get_kind(rec) != JV_KIND_OBJECT)
+		return out;
+	m = jv_object_get(jv_copy(rec), jv_string(name));
 
 	if (jv_is_valid(m) && jv_get_kind(m) != JV_KIND_NULL)
 		return jv_object_set(out, jv_string(name), m);
@@ -2611,7 +2766,7 @@ gc_batch(struct sre_txn *t, void *ctx, int db)
 			    (int64_t)be64_get(nul + 1) >= g->before)
 				continue;
 		}
-		if ((rc = mdb_cursor_del(c, 0)) != 0) {
+		if ((rc = LMDB(mdb_cursor_del(c, 0))) != 0) {
 			r = dberr(t, rc, dbs[db].name);
 			break;
 		}
