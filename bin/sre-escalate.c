@@ -485,8 +485,11 @@ on_line(struct sre_stream *s, const char *line, size_t len, void *ctx)
 	}
 	type = sre_jv_str(ev, "type");
 	inc = sre_jv_str(ev, "incident");
-	if (sre_jv_int(ev, "ts_ms", &ts) == 0)
-		sre_evclock_see(&opt.clock, ts);
+	if (sre_jv_int(ev, "ts_ms", &ts) == 0 &&
+	    sre_evclock_see(&opt.clock, ts) < 0)
+		sre_warnx("%s: ts_ms %lld is far ahead of the event clock and "
+		    "the wall clock: not taken for timers",
+		    sre_stream_where(s), (long long)ts);
 	why[0] = '\0';
 	if (inc != NULL && strcmp(type, "verdict") == 0 &&
 	    (st = sre_jv_str(ev, "decision")) != NULL &&

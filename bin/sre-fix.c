@@ -824,8 +824,11 @@ act(struct sre_stream *s, jv v)
 	int dry, rc, ex;
 
 	memset(&m, 0, sizeof(m));
+	/* The stamps a fix writes (restartedAt) never run ahead of the
+	 * event clock, whatever time the verdict claims. */
 	if (sre_jv_int(v, "ts_ms", &ts) < 0)
-		ts = sre_now_ms();
+		ts = sre_evclock_now(&opt.clock);
+	ts = sre_evclock_clamp(&opt.clock, ts);
 	prop = jv_object_get(jv_copy(v), jv_string("proposal"));
 	dr = jv_object_get(jv_copy(v), jv_string("dry_run"));
 	dry = opt.dry_run || jv_get_kind(dr) == JV_KIND_TRUE;
@@ -1272,8 +1275,11 @@ on_line(struct sre_stream *s, const char *line, size_t len, void *ctx)
 	}
 	type = sre_jv_str(ev, "type");
 	inc = sre_jv_str(ev, "incident");
-	if (sre_jv_int(ev, "ts_ms", &ts) == 0)
-		sre_evclock_see(&opt.clock, ts);
+	if (sre_jv_int(ev, "ts_ms", &ts) == 0 &&
+	    sre_evclock_see(&opt.clock, ts) < 0)
+		sre_warnx("%s: ts_ms %lld is far ahead of the event clock and "
+		    "the wall clock: not taken for timers",
+		    sre_stream_where(s), (long long)ts);
 	if (strcmp(type, "recovery") == 0 && inc != NULL) {
 		int had = 0;
 

@@ -125,14 +125,28 @@ sre_time_parse(const char *s, int64_t *ms)
 	return 0;
 }
 
-void
+int
 sre_evclock_see(struct sre_evclock *c, int64_t ts_ms)
 {
+	int64_t now = sre_evclock_now(c), wall = sre_now_ms();
+
+	if (ts_ms > now && ts_ms - now > SRE_EVCLOCK_LEAP_MS &&
+	    ts_ms > wall && ts_ms - wall > SRE_EVCLOCK_LEAP_MS)
+		return -1;
 	if (!c->set || ts_ms > c->event_ms) {
 		c->event_ms = ts_ms;
-		c->wall_ms = sre_now_ms();
+		c->wall_ms = wall;
 		c->set = 1;
 	}
+	return 0;
+}
+
+int64_t
+sre_evclock_clamp(const struct sre_evclock *c, int64_t ts_ms)
+{
+	int64_t now = sre_evclock_now(c);
+
+	return ts_ms > now ? now : ts_ms;
 }
 
 int64_t

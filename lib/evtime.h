@@ -41,8 +41,26 @@ struct sre_evclock {
 	int set;
 };
 
-/* Take an event's ts_ms into account (older times do not move it). */
-void sre_evclock_see(struct sre_evclock *c, int64_t ts_ms);
+/*
+ * How far an event may move the clock at once.  An event time more than
+ * this ahead of both the event clock and the wall clock is not taken:
+ * one forged line with a far-future ts_ms must not make every timer due
+ * (every pending fix reverted, every tier paged).  Telemetry from the
+ * past (a replay, a backfill) moves the clock freely; a replay faster
+ * than real time moves it in small steps, each within the bound.
+ */
+#define SRE_EVCLOCK_LEAP_MS (5LL * 60 * 1000)
+
+/*
+ * Take an event's ts_ms into account (older times do not move it).
+ * Returns 0, or -1 when ts_ms is too far ahead (see above) and was not
+ * taken: the caller reports it.
+ */
+int sre_evclock_see(struct sre_evclock *c, int64_t ts_ms);
+
+/* ts_ms, or the event clock now if ts_ms is ahead of it: a time fit to
+ * write (a restart stamp) from a time an event claims. */
+int64_t sre_evclock_clamp(const struct sre_evclock *c, int64_t ts_ms);
 
 /* The event clock now. */
 int64_t sre_evclock_now(const struct sre_evclock *c);

@@ -77,7 +77,7 @@ esc() {	# esc ID INCIDENT [TS]: a verdict that escalates
 	    esc V3 inc-2 1700000600000)
 	[ "$(escalations | jq -r .incident | tr '\n' ' ')" = "inc-1 inc-2 " ]
 	# After the interval, a new report is a new notice; across a restart.
-	run -0 --separate-stderr "${E[@]}" --interval 30m < <(esc V4 inc-1 1700001900000)
+	run -0 --separate-stderr "${E[@]}" --interval 30m < <(tick 1700001900000; esc V4 inc-1 1700001900000)
 	[ "$(escalations | jq -r .trigger)" = V4 ]
 }
 

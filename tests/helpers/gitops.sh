@@ -73,9 +73,14 @@ recovery() {	# recovery ID INCIDENT TS
 	    fingerprint:"fp-\($inc)"}'
 }
 
-tick() {	# tick TS: an event that only moves the event clock
-	jq -cn --argjson ts "$1" '{v:1, type:"x-tick", id:"tick-\($ts)",
-	    ts_ms:$ts, source:"test"}'
+# tick TS: events that only move the event clock, up to TS.  A tool takes
+# no event more than 5 minutes ahead of its clock and of the wall clock
+# (SRE_NOW here), so event time passes as a live stream passes it: one
+# event every 4 minutes from SRE_NOW on.
+tick() {
+	jq -cn --argjson now "$SRE_NOW" --argjson ts "$1" '
+	    [range($now + 240000; $ts; 240000)] + [$ts] | .[] |
+	    {v:1, type:"x-tick", id:"tick-\(.)", ts_ms:., source:"test"}'
 }
 
 start_hub() {

@@ -90,3 +90,51 @@ PY
 	run -74 --separate-stderr sre-guard --state-dir "$STATE" < /dev/null
 	[[ $stderr == *"store is damaged"* ]]
 }
+
+actions() {
+	printf '%s\n' "$output" | jq -c 'select(.type == "action")'
+}
+
+at() {	# at TS: one event of no interest but its time
+	jq -cn --argjson ts "$1" '{v:1, type:"x-tick", id:"at-\($ts)",
+	    ts_ms:$ts, source:"test"}'
+}
+
+@test "one far-future event does not revert every pending fix" {
+	make_repo
+	F=(sre-fix --repo "$WORK" --state-dir "$STATE" --verify-window 10m)
+	run -0 --separate-stderr "${F[@]}" < <(
+	    diag D-inc-1 inc-1 scale quote-api '{"replicas":4}' | sign_events
+	    verdict V1 inc-1 scale quote-api '{"replicas":4}' | sign_events)
+	[ "$(actions | jq -r .status)" = committed ]
+	before=$(git -C "$REMOTE" rev-parse sre/inc-1)
+	# Year 287396, then a minute later in the stream's own time.
+	run -0 --separate-stderr "${F[@]}" < <(
+	    at 9007199254740000; tick 1700000060000)
+	[ -z "$(actions)" ]
+	[[ $stderr == *"line 1: ts_ms 9007199254740000 is far ahead of the event clock and the wall clock: not taken for timers"* ]]
+	[ "$(git -C "$REMOTE" rev-parse sre/inc-1)" = "$before" ]
+	# Time that really passes still reverts it.
+	run -0 --separate-stderr "${F[@]}" < <(tick 1700000700000)
+	[ "$(actions | jq -r .status)" = reverted ]
+}
+
+@test "a verdict from the far future writes no far-future restart stamp" {
+	make_repo
+	run -0 --separate-stderr sre-fix --repo "$WORK" --state-dir "$STATE" < <(
+	    diag D-inc-1 inc-1 restart quote-api '{}' | sign_events
+	    verdict V1 inc-1 restart quote-api '{}' 9007199254740000 | sign_events)
+	[ "$(actions | jq -r .status)" = committed ]
+	stamp=$(git -C "$REMOTE" show sre/inc-1:services/quote-api/deployment.yaml |
+	    sed -n 's/.*sre-space\/restartedAt: *"\{0,1\}\([^"]*\)"\{0,1\}$/\1/p')
+	# The event clock: the diagnosis' time, not the verdict's.
+	[ "$stamp" = "2023-11-14T22:13:21Z" ]
+}
+
+@test "one far-future event does not page every tier" {
+	run -0 --separate-stderr sre-escalate --state-dir "$STATE" --tier 0:stderr --tier 15m:stderr < <(
+	    jq -cn '{v:1,type:"verdict",id:"V1",incident:"inc-1",ts_ms:1700000000000,source:"sre-guard",decision:"escalate",reasons:["people change databases"],rules:["db"],proposal:{action:"observe",target:"db",params:{}}}' | sign_events
+	    at 9007199254740000)
+	[ "$(printf '%s\n' "$output" | jq -r 'select(.type == "escalation") | .tier' | tr '\n' ' ')" = "0 " ]
+	[[ $stderr == *"not taken for timers"* ]]
+}
