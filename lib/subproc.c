@@ -87,7 +87,19 @@ listed(const char *entry, const char *const *names, int with_value)
 	return 0;
 }
 
-/* The child's environment: ours, minus what is unset or replaced. */
+/*
+ * Secrets our tools read from the environment.  No child needs them (git
+ * is given no credential through the environment, sendmail none), so
+ * none inherits them unless the caller sets one on purpose.
+ */
+static const char *const secrets[] = {
+	"GITHUB_PERSONAL_ACCESS_TOKEN", "GITHUB_TOKEN", "GH_TOKEN",
+	"OPENAI_API_KEY", "SRE_CONTROL_KEY", "SRE_API_TOKEN",
+	"SRE_INGEST_TOKEN", "SRE_WEBHOOK_URL", NULL
+};
+
+/* The child's environment: ours, minus secrets and what is unset or
+ * replaced. */
 static char **
 child_env(const struct sre_subproc *sp)
 {
@@ -101,7 +113,8 @@ child_env(const struct sre_subproc *sp)
 	if ((env = calloc(n + 1, sizeof(*env))) == NULL)
 		return NULL;
 	for (i = 0; environ != NULL && environ[i] != NULL; i++)
-		if (!listed(environ[i], sp->env_unset, 0) &&
+		if (!listed(environ[i], secrets, 0) &&
+		    !listed(environ[i], sp->env_unset, 0) &&
 		    !listed(environ[i], sp->env_set, 1))
 			env[k++] = environ[i];
 	for (i = 0; sp->env_set != NULL && sp->env_set[i] != NULL; i++)

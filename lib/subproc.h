@@ -4,7 +4,9 @@
  * Untrusted strings (branch names, commit messages, paths from a patch)
  * reach git and sendmail only as argv elements or on standard input, so
  * no shell ever parses them.  The child gets the parent's environment
- * with some names set or removed, its own working directory, SIGPIPE,
+ * with some names set or removed (and never the secrets the tools read:
+ * GITHUB_PERSONAL_ACCESS_TOKEN, OPENAI_API_KEY, SRE_CONTROL_KEY and the
+ * like, unless env_set names one), its own working directory, SIGPIPE,
  * SIGINT and SIGTERM back at their defaults, an empty signal mask, and no
  * file descriptor of ours beyond 0-2.
  *

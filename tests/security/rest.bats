@@ -138,3 +138,30 @@ at() {	# at TS: one event of no interest but its time
 	[ "$(printf '%s\n' "$output" | jq -r 'select(.type == "escalation") | .tier' | tr '\n' ' ')" = "0 " ]
 	[[ $stderr == *"not taken for timers"* ]]
 }
+
+@test "no git or sendmail child inherits a token or a key" {
+	make_repo
+	mkdir -p "$BATS_TEST_TMPDIR/spy"
+	# A git that writes down its environment, then is git.
+	printf '#!/bin/sh\nenv >> "%s"\nexec %s "$@"\n' "$BATS_TEST_TMPDIR/git.env" \
+	    "$(command -v git)" > "$BATS_TEST_TMPDIR/spy/git"
+	printf '#!/bin/sh\nenv >> "%s"\ncat > /dev/null\n' "$BATS_TEST_TMPDIR/mail.env" \
+	    > "$BATS_TEST_TMPDIR/sendmail"
+	chmod +x "$BATS_TEST_TMPDIR/spy/git" "$BATS_TEST_TMPDIR/sendmail"
+	export GITHUB_PERSONAL_ACCESS_TOKEN=$TOKEN OPENAI_API_KEY=sk-SECRETkey \
+	    SRE_API_TOKEN=api-SECRET
+	PATH=$BATS_TEST_TMPDIR/spy:$PATH run -0 --separate-stderr \
+	    sre-fix --repo "$WORK" --state-dir "$STATE" --no-push < <(
+	    diag D-inc-1 inc-1 scale quote-api '{"replicas":4}' | sign_events
+	    verdict V1 inc-1 scale quote-api '{"replicas":4}' | sign_events)
+	[ "$(actions | jq -r .status)" = committed ]
+	[ -s "$BATS_TEST_TMPDIR/git.env" ]
+	run -0 --separate-stderr sre-escalate --state-dir "$STATE" \
+	    --mail oncall@example.com --sendmail "$BATS_TEST_TMPDIR/sendmail" < <(
+	    jq -cn '{v:1,type:"verdict",id:"V9",incident:"inc-9",ts_ms:1700000000000,source:"sre-guard",decision:"escalate",reasons:["r"],rules:["x"],proposal:{action:"observe",target:"db",params:{}}}' | sign_events)
+	[ -s "$BATS_TEST_TMPDIR/mail.env" ]
+	for f in git.env mail.env; do
+		run ! grep -E 'SECRET|ghp_|SRE_CONTROL_KEY|GITHUB_PERSONAL|OPENAI_API_KEY' \
+		    "$BATS_TEST_TMPDIR/$f"
+	done
+}
