@@ -236,7 +236,16 @@ int
 sre_bus_read(struct sre_bus *b, const char **line, size_t *len,
     int timeout_ms)
 {
-	return b->ops->read(b->be, line, len, timeout_ms);
+	int rc = b->ops->read(b->be, line, len, timeout_ms);
+
+	/* A UTF-8 byte-order mark (a file saved by an editor, files
+	 * concatenated) is no part of a line: every tool skips it alike. */
+	if (rc == SRE_READ_LINE && *len >= 3 &&
+	    memcmp(*line, "\xef\xbb\xbf", 3) == 0) {
+		*line += 3;
+		*len -= 3;
+	}
+	return rc;
 }
 
 int

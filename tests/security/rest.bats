@@ -165,3 +165,15 @@ at() {	# at TS: one event of no interest but its time
 		    "$BATS_TEST_TMPDIR/$f"
 	done
 }
+
+@test "a byte-order mark is skipped alike by every tool" {
+	ev='{"v":1,"type":"x-tick","id":"t1","ts_ms":1700000000000,"source":"test"}'
+	for t in sre-bus sre-scout sre-cag "sre-brain --no-llm" sre-guard \
+	    sre-escalate sre-logmine sre-replay sre-curate; do
+		# shellcheck disable=SC2086 # words of t
+		run -0 --separate-stderr $t --state-dir "$STATE" < <(
+		    printf '\357\273\277%s\n\357\273\277%s\n' "$ev" "$ev")
+		[[ $stderr != *"line "* ]] || { echo "$t: $stderr"; false; }
+		[[ $output != *$'\357\273\277'* ]]
+	done
+}
