@@ -21,6 +21,7 @@
 
 #include <bsd/stdlib.h>
 
+#include "evtime.h"
 #include "retime.h"
 #include "sre.h"
 
@@ -30,6 +31,7 @@ static struct {
 	int loop;
 	int rebase;
 	long long max_loops;	/* 0: for ever */
+	int64_t max_gap_ms;	/* longest pause waited for; 0: any */
 } opt;
 
 /* Replay state across lines and passes. */
@@ -40,6 +42,8 @@ struct replay {
 	int64_t delta_ns;	/* shift applied to this pass */
 	int64_t base_delta_ns;	/* the --rebase-time shift */
 	long long wall0_ns;	/* monotonic clock at the first record */
+	int64_t last_ns;	/* recording time of the previous record */
+	int have_last;		/* last_ns is set (this pass) */
 	int started;
 	unsigned long long records;
 };
@@ -50,9 +54,12 @@ usage(FILE *fp)
 	fprintf(fp,
 	    "usage: sre-replay [-hlqrVv] [--loops N] [--max-line N] [-o URL] "
 	    "[-s N]\n"
-	    "                  [--state-dir DIR] [-i URL | FILE]\n"
+	    "                  [--max-gap DURATION] [--state-dir DIR] "
+	    "[-i URL | FILE]\n"
 	    "  -s, --speed N      pace records at N times the recorded speed\n"
 	    "                     (default: as fast as possible)\n"
+	    "      --max-gap D    do not wait out a jump in the recording's time\n"
+	    "                     longer than D (default 1h; 0: wait any)\n"
 	    "  -l, --loop         replay again at the end, time moving on\n"
 	    "      --loops N      stop after N passes (implies --loop)\n"
 	    "  -r, --rebase-time  shift timestamps so the first record is now\n"
@@ -94,6 +101,13 @@ sleep_until(long long when_ns)
 	return -1;
 }
 
+/* |b - a| in ns, as a double (any two int64 times). */
+static double
+jump(int64_t a, int64_t b)
+{
+	return fabs((double)b - (double)a);
+}
+
 static int
 on_line(struct sre_stream *s, const char *line, size_t len, void *ctx)
 {
@@ -118,6 +132,25 @@ on_line(struct sre_stream *s, const char *line, size_t len, void *ctx)
 			rp->delta_ns = rp->base_delta_ns;
 			rp->tmin_ns = rp->tmax_ns = t_ns;
 		}
+		if (!rp->have_last) {
+			rp->last_ns = t_ns;
+			rp->have_last = 1;
+		}
+		if (opt.speed > 0 && opt.max_gap_ms > 0 &&
+		    jump(rp->last_ns, t_ns) > opt.max_gap_ms * 1000000.0) {
+			/* One absurd timestamp (or a long pause) is not
+			 * waited out: pacing starts again from here, and
+			 * again when the recording jumps back. */
+			char w[32];
+
+			sre_duration_fmt(opt.max_gap_ms, w, sizeof(w));
+			sre_warnx("%s: the recording's time jumps by more than "
+			    "--max-gap %s: not waited for",
+			    sre_stream_where(s), w);
+			rp->t0_ns = t_ns + rp->delta_ns - rp->base_delta_ns;
+			rp->wall0_ns = mono_ns();
+		}
+		rp->last_ns = t_ns;
 		if (t_ns < rp->tmin_ns)
 			rp->tmin_ns = t_ns;
 		if (t_ns > rp->tmax_ns)
@@ -127,7 +160,11 @@ on_line(struct sre_stream *s, const char *line, size_t len, void *ctx)
 			 * shift included, scaled to wall time. */
 			double off = (double)(t_ns + rp->delta_ns -
 			    rp->base_delta_ns - rp->t0_ns) / opt.speed;
-			long long when = rp->wall0_ns + (long long)off;
+			long long when;
+
+			if (off > 4e18)		/* no overflow: "never" */
+				off = 4e18;
+			when = rp->wall0_ns + (long long)off;
 
 			if (when > mono_ns()) {
 				if (sre_bus_flush(s->out) != SRE_WRITE_OK)
@@ -160,6 +197,7 @@ play(struct replay *rp, const char *url)
 	for (pass = 0; opt.max_loops == 0 || pass < opt.max_loops; pass++) {
 		unsigned long long before = rp->records;
 
+		rp->have_last = 0;	/* a pass starting over is no jump */
 		c.in = url;
 		/* Each pass appends to the same output; "-" stays stdout. */
 		if ((ex1 = sre_stream_open(&s, &c)) != EX_OK)
@@ -197,6 +235,7 @@ main(int argc, char *argv[])
 		SRE_COMMON_LONGOPTS,
 		{ "loop", no_argument, NULL, 'l' },
 		{ "loops", required_argument, NULL, 'L' },
+		{ "max-gap", required_argument, NULL, 'G' },
 		{ "rebase-time", no_argument, NULL, 'r' },
 		{ "speed", required_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 }
@@ -208,6 +247,7 @@ main(int argc, char *argv[])
 
 	sre_init("sre-replay");
 	sre_common_init(&opt.c);
+	opt.max_gap_ms = 3600000;
 	while ((ch = getopt_long(argc, argv, SRE_COMMON_SHORTOPTS "lrs:",
 	    longopts, NULL)) != -1) {
 		switch (sre_opt_common(&opt.c, ch, optarg)) {
@@ -220,6 +260,13 @@ main(int argc, char *argv[])
 		case 'h':
 			usage(stdout);
 			return EX_OK;
+		case 'G':
+			if (sre_duration_parse(optarg, &opt.max_gap_ms) < 0) {
+				sre_warnx("--max-gap %s: not a duration",
+				    optarg);
+				return EX_USAGE;
+			}
+			break;
 		case 'l':
 			opt.loop = 1;
 			break;

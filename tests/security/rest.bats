@@ -177,3 +177,18 @@ at() {	# at TS: one event of no interest but its time
 		[[ $output != *$'\357\273\277'* ]]
 	done
 }
+
+@test "sre-replay --speed does not stall on one absurd timestamp" {
+	pt() { printf '{"ts_ms":%s,"metric":"m","value":1,"labels":{"service":"a"}}\n' "$1"; }
+	{ pt 1700000000000; pt 9007199254740000; pt 4102444800000
+	  pt 1700000000500; } > "$BATS_TEST_TMPDIR/rec"
+	run -0 --separate-stderr timeout 20 sre-replay --speed 1 "$BATS_TEST_TMPDIR/rec"
+	[ "$(printf '%s\n' "$output" | wc -l)" -eq 4 ]
+	[[ $stderr == *"rec:3: the recording's time jumps by more than --max-gap 1h: not waited for"* ]]
+	# The pause that --max-gap allows is still waited for.
+	{ pt 1700000000000; pt 1700000001000; } > "$BATS_TEST_TMPDIR/rec2"
+	start=$(date +%s%N)
+	run -0 --separate-stderr sre-replay --speed 1 --max-gap 10s "$BATS_TEST_TMPDIR/rec2"
+	[ $(( ($(date +%s%N) - start) / 1000000 )) -ge 900 ]
+	run -64 --separate-stderr sre-replay --max-gap soon "$BATS_TEST_TMPDIR/rec2"
+}
