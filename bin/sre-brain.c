@@ -42,6 +42,11 @@
 #define MAX_INCIDENTS	10000
 #define MAX_ANOMALIES	1000
 #define MAX_REVISIONS	20
+#define MAX_MEMORY	(16L << 20)	/* bytes of anomalies kept, in all */
+#define KEEP_LINE	4096		/* an anomaly over this is trimmed */
+#define KEEP_STRING	1024		/* ... its strings to this many bytes */
+#define KEEP_ITEMS	32		/* ... its arrays to this many items */
+#define KEEP_DEPTH	4		/* ... and its nesting to this deep */
 #define HASH_SIZE	16384
 
 static struct {
@@ -59,6 +64,7 @@ static struct {
 	int memory;
 	long max_incidents;
 	long max_anomalies;
+	long max_memory;
 } opt;
 
 enum ist { I_PENDING, I_WAIT_LLM, I_DONE, I_HELD, I_EMPTY };
@@ -67,6 +73,7 @@ struct incident {
 	char *id;
 	jv anomalies;
 	int nanom;
+	size_t bytes;		/* weight() of the anomalies kept */
 	int64_t first_ms, touched_ms;
 	int64_t due_ms;		/* diagnose at this event time; -1 none */
 	enum ist state;
@@ -100,6 +107,7 @@ struct brain {
 	struct incident *hash[HASH_SIZE];
 	struct incident *head, *tail;	/* least recently touched first */
 	long nincidents;
+	size_t bytes;		/* of every incident's anomalies */
 	int64_t clock;		/* event time, -1 before any */
 	int64_t clock_input;	/* the clock at the last line */
 	double mono_input;
@@ -121,8 +129,10 @@ usage(FILE *fp)
 	    "[--llm-timeout T]\n"
 	    "                 [--llm-url URL] [--max-anomalies N] "
 	    "[--max-incidents N]\n"
-	    "                 [--max-line N] [--model NAME] [--no-memory] "
-	    "[--no-pass]\n"
+	    "                 [--max-line N] [--max-memory MB] [--model NAME] "
+	    "[--no-memory]\n"
+	    "                 [--no-pass]"
+	    "\n"
 	    "                 [-o URL] [--settle T] [--state-dir DIR] "
 	    "[--top N]\n"
 	    "  -i, --in URL            read events from URL (default -)\n"
@@ -148,6 +158,7 @@ usage(FILE *fp)
 	    "      --no-anonymize      send them as they are\n"
 	    "      --max-incidents N   incidents remembered at once (10000)\n"
 	    "      --max-anomalies N   anomalies kept per incident (1000)\n"
+	    "      --max-memory MB     anomalies kept in all, in MiB (16)\n"
 	    "      --state-dir DIR     state: the store (default "
 	    "$SRE_STATE_DIR, ./.sre)\n"
 	    "      --max-line N        longest input line in bytes\n"
@@ -269,6 +280,7 @@ inc_free(struct brain *b, struct incident *i)
 		}
 	lru_unlink(b, i);
 	b->nincidents--;
+	b->bytes -= i->bytes;
 	free(i->id);
 	jv_free(i->anomalies);
 	jv_free(i->last);
@@ -287,7 +299,7 @@ static void diagnose(struct brain *b, struct incident *i, int allow_llm);
 /* Make room: forget the least recently touched incident that is not
  * waiting for the LLM (diagnosing it first if it never was). */
 static void
-inc_evict(struct brain *b)
+inc_evict(struct brain *b, const char *why)
 {
 	struct incident *i;
 
@@ -302,8 +314,8 @@ inc_evict(struct brain *b)
 			return;
 	}
 	if (b->evicted++ == 0)
-		sre_notice("more than %ld open incidents: forgetting the "
-		    "oldest (--max-incidents)", opt.max_incidents);
+		sre_notice("%s: forgetting the least recent incidents, each "
+		    "diagnosed first", why);
 	inc_free(b, i);
 }
 
@@ -318,7 +330,7 @@ inc_get(struct brain *b, const char *id)
 	while (b->nincidents >= opt.max_incidents && b->head != NULL) {
 		long before = b->nincidents;
 
-		inc_evict(b);
+		inc_evict(b, "more open incidents than --max-incidents");
 		if (b->nincidents == before)
 			break;
 	}
@@ -1061,10 +1073,126 @@ sweep(struct brain *b)
 
 /* ---- the events ----------------------------------------------------- */
 
+/*
+ * A copy of v small enough to keep: strings cut to KEEP_STRING bytes,
+ * arrays to KEEP_ITEMS items, objects to KEEP_ITEMS members, nothing
+ * deeper than KEEP_DEPTH.  Consumes v.  Evidence is for ranking and for
+ * the people reading a diagnosis; a megabyte of it per anomaly is only a
+ * way to fill our memory.
+ */
+static jv
+trimmed(jv v, int depth)
+{
+	jv out;
+	int n, k;
+
+	switch (jv_get_kind(v)) {
+	case JV_KIND_STRING:
+		if (jv_string_length_bytes(jv_copy(v)) <= KEEP_STRING)
+			return v;
+		out = jv_string_sized(jv_string_value(v), KEEP_STRING);
+		jv_free(v);
+		/* A cut UTF-8 sequence is repaired by jv_string_sized. */
+		return out;
+	case JV_KIND_ARRAY:
+		if (depth >= KEEP_DEPTH) {
+			jv_free(v);
+			return jv_array();
+		}
+		out = jv_array();
+		n = jv_array_length(jv_copy(v));
+		for (k = 0; k < n && k < KEEP_ITEMS; k++)
+			out = jv_array_append(out,
+			    trimmed(jv_array_get(jv_copy(v), k), depth + 1));
+		jv_free(v);
+		return out;
+	case JV_KIND_OBJECT:
+		if (depth >= KEEP_DEPTH) {
+			jv_free(v);
+			return jv_object();
+		}
+		out = jv_object();
+		k = 0;
+		jv_object_foreach(v, key, val) {
+			if (k++ < KEEP_ITEMS)
+				out = jv_object_set(out, key,
+				    trimmed(val, depth + 1));
+			else {
+				jv_free(key);
+				jv_free(val);
+			}
+		}
+		jv_free(v);
+		return out;
+	default:
+		return v;
+	}
+}
+
+/*
+ * What v takes in memory, roughly, as libjq holds it: a header per value,
+ * a slot per array item or object member, the bytes of each string.
+ * Borrows v.  The text of a line says little (50 short trace ids are 50
+ * allocations), and a process-wide count (mallinfo) is blind under the
+ * sanitizers: this walk is the same in every build.
+ */
+static size_t
+weight(jv v)
+{
+	size_t w = 32;
+
+	switch (jv_get_kind(v)) {
+	case JV_KIND_STRING:
+		return w + (size_t)jv_string_length_bytes(jv_copy(v));
+	case JV_KIND_ARRAY:
+		jv_array_foreach(v, k, x) {
+			(void)k;
+			w += 16 + weight(x);
+			jv_free(x);
+		}
+		return w;
+	case JV_KIND_OBJECT:
+		jv_object_foreach(v, key, val) {
+			w += 48 + weight(key) + weight(val);
+			jv_free(key);
+			jv_free(val);
+		}
+		return w;
+	default:
+		return w;
+	}
+}
+
+/* The anomaly as kept (consumes ev), and its weight. */
+static jv
+kept(jv ev, size_t len, size_t *size)
+{
+	if (len > KEEP_LINE)
+		ev = trimmed(ev, 0);
+	*size = weight(ev);
+	return ev;
+}
+
+/* Forget the least recently touched incidents while the anomalies kept
+ * pass --max-memory (never the one just touched: it is last). */
 static void
-on_anomaly(struct brain *b, struct incident *i, jv ev, int64_t ts)
+inc_fit(struct brain *b)
+{
+	while (b->bytes > (size_t)opt.max_memory && b->nincidents > 1) {
+		long before = b->nincidents;
+
+		inc_evict(b, "the anomalies kept pass --max-memory");
+		if (b->nincidents == before)
+			break;
+	}
+}
+
+static void
+on_anomaly(struct brain *b, struct incident *i, jv ev, size_t len,
+    int64_t ts)
 {
 	const char *fp = sre_jv_str(ev, "fingerprint");
+	size_t size;
 
 	sre_rca_graph_anomaly(b->g, ev);
 	b->anomalies++;
@@ -1092,13 +1220,22 @@ on_anomaly(struct brain *b, struct incident *i, jv ev, int64_t ts)
 			inc_note(i, "more than %ld anomalies: the weakest were "
 			    "left out", opt.max_anomalies);
 		}
-		if (weakest >= 0 && sc > ws)
+		if (weakest >= 0 && sc > ws) {
+			/* Counted as added: the weakest's size is not
+			 * known, and the bound only has to hold. */
 			i->anomalies = jv_array_set(i->anomalies, weakest,
-			    jv_copy(ev));
+			    kept(jv_copy(ev), len, &size));
+			i->bytes += size;
+			b->bytes += size;
+		}
 	} else {
-		i->anomalies = jv_array_append(i->anomalies, jv_copy(ev));
+		i->anomalies = jv_array_append(i->anomalies,
+		    kept(jv_copy(ev), len, &size));
+		i->bytes += size;
+		b->bytes += size;
 		i->nanom++;
 	}
+	inc_fit(b);
 	if (fp != NULL)
 		i->recovered = jv_object_delete(i->recovered, jv_string(fp));
 	i->closed = 0;
@@ -1308,7 +1445,7 @@ on_line(struct sre_stream *s, const char *line, size_t len, void *ctx)
 			goto oom;
 		inc_touch(b, i);
 		sre_jv_int(ev, "ts_ms", &ts);
-		on_anomaly(b, i, ev, ts > 0 ? ts : -1);
+		on_anomaly(b, i, ev, len, ts > 0 ? ts : -1);
 	} else if (strcmp(type, "recovery") == 0) {
 		if ((i = inc_get(b, incident)) == NULL)
 			goto oom;
@@ -1481,7 +1618,7 @@ setup_llm(struct brain *b)
 
 enum {
 	O_ANON = 0x2001, O_NOANON, O_LLM, O_NOLLM, O_CONC, O_RETRIES,
-	O_TIMEOUT, O_URL, O_MAXANOM, O_MAXINC, O_MODEL, O_NOMEM, O_NOPASS,
+	O_TIMEOUT, O_URL, O_MAXANOM, O_MAXINC, O_MAXMEM, O_MODEL, O_NOMEM, O_NOPASS,
 	O_SETTLE, O_TOP
 };
 
@@ -1498,6 +1635,7 @@ main(int argc, char *argv[])
 		{ "llm-url", required_argument, NULL, O_URL },
 		{ "max-anomalies", required_argument, NULL, O_MAXANOM },
 		{ "max-incidents", required_argument, NULL, O_MAXINC },
+		{ "max-memory", required_argument, NULL, O_MAXMEM },
 		{ "model", required_argument, NULL, O_MODEL },
 		{ "no-anonymize", no_argument, NULL, O_NOANON },
 		{ "no-llm", no_argument, NULL, O_NOLLM },
@@ -1526,6 +1664,7 @@ main(int argc, char *argv[])
 	opt.llm_retries = 3;
 	opt.memory = 1;
 	opt.max_incidents = MAX_INCIDENTS;
+	opt.max_memory = MAX_MEMORY;
 	opt.max_anomalies = MAX_ANOMALIES;
 	while ((ch = getopt_long(argc, argv, SRE_COMMON_SHORTOPTS, longopts,
 	    NULL)) != -1) {
@@ -1552,6 +1691,12 @@ main(int argc, char *argv[])
 			if ((opt.max_anomalies = number("--max-anomalies",
 			    optarg, 1, 1000000)) < 0)
 				return EX_USAGE;
+			break;
+		case O_MAXMEM:
+			if ((opt.max_memory = number("--max-memory", optarg,
+			    1, 65536)) < 0)
+				return EX_USAGE;
+			opt.max_memory <<= 20;
 			break;
 		case O_MAXINC:
 			if ((opt.max_incidents = number("--max-incidents",

@@ -192,3 +192,36 @@ at() {	# at TS: one event of no interest but its time
 	[ $(( ($(date +%s%N) - start) / 1000000 )) -ge 900 ]
 	run -64 --separate-stderr sre-replay --max-gap soon "$BATS_TEST_TMPDIR/rec2"
 }
+
+@test "sre-brain's memory is bounded in bytes: 2000 incidents with large evidence" {
+	python3 - "$BATS_TEST_TMPDIR/big" <<'PY'
+import json, sys
+big = "x" * 20000
+with open(sys.argv[1], "w") as f:
+    for inc in range(2000):
+        f.write(json.dumps({"v": 1, "type": "anomaly", "id": "A%d" % inc,
+            "incident": "inc-%d" % inc, "ts_ms": 1700000000000 + inc * 1000,
+            "source": "sre-scout", "service": "svc-%d" % (inc % 50),
+            "operation": "GET /x", "signal": "latency", "observed": 900,
+            "baseline": 100, "score": 0.9, "fingerprint": "fp-%d" % inc,
+            "window_start_ms": 1700000000000 + inc * 1000,
+            "window_end_ms": 1700000010000 + inc * 1000,
+            "evidence": {"traces": ["t%d" % i for i in range(200)],
+                         "messages": [big, big]}}) + "\n")
+PY
+	run_to_files /usr/bin/time -f '%M' sre-brain --no-llm --state-dir "$STATE" < "$BATS_TEST_TMPDIR/big"
+	[ "$status" -eq 0 ]
+	# Every incident is still diagnosed.
+	[ "$(jq -r 'select(.type == "diagnosis") | .incident' "$BATS_TEST_TMPDIR/out" | sort -u | wc -l)" -eq 2000 ]
+	# Peak RSS in KiB (the sanitizers' shadow memory does not count).
+	if [ "$SRE_BIN" = "$SRE_ROOT" ]; then
+		kb=$(tail -1 "$BATS_TEST_TMPDIR/err")
+		echo "peak RSS $kb KiB"
+		[ "$kb" -lt 65536 ]
+	fi
+	# A smaller bound forgets incidents, each diagnosed first.
+	run_to_files sre-brain --no-llm --max-memory 1 --state-dir "$STATE.2" < "$BATS_TEST_TMPDIR/big"
+	[ "$status" -eq 0 ]
+	[ "$(jq -r 'select(.type == "diagnosis") | .incident' "$BATS_TEST_TMPDIR/out" | sort -u | wc -l)" -eq 2000 ]
+	grep -q "pass --max-memory: forgetting the least recent incidents" "$BATS_TEST_TMPDIR/err"
+}
