@@ -411,5 +411,5 @@ k_close(void *be)
 
 const struct sre_bus_ops sre_bus_kafka_ops = {
 	"kafka", k_open, k_read, k_write, k_flush, k_ack, k_ready, k_lineno,
-	k_close, k_error
+	k_close, k_error, NULL
 };

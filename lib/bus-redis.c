@@ -15,6 +15,13 @@
  * Writing appends entries with XADD, trimmed to about maxlen entries
  * (default 100000) so a stream cannot grow without bound; commands are
  * pipelined and their replies checked on flush.
+ *
+ * A connection that drops (Redis restarted, a network blip) is made again
+ * with exponential backoff, from 100 ms up to 5 s between attempts, for
+ * retry=DURATION in all (default SRE_BUS_RETRY, else 30s); then the
+ * command that failed is sent again (lines not yet confirmed are written
+ * again: at-least-once).  Past the budget the bus end is "gone" and the
+ * tool exits 69.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -29,6 +36,7 @@
 
 #include "bus.h"
 #include "event.h"
+#include "evtime.h"
 #include "busurl.h"
 #include "sig.h"
 
@@ -51,21 +59,39 @@ struct rbus {
 	char **unacked;
 	size_t nunacked, capunacked;
 	int inflight;		/* pipelined XADDs without a reply read */
+	char *sent[PIPELINE_MAX];	/* their lines, to send again */
+	size_t sentlen[PIPELINE_MAX];
+	int64_t retry_ms;	/* reconnecting, in all */
+	int gone;		/* reconnecting failed for retry_ms */
 	unsigned long long count;
 	char err[512];
 };
 
+/* Connect, retrying with backoff for r->retry_ms; -1 and r->gone when
+ * Redis stays away (or we are told to stop). */
 static int
 rconnect(struct rbus *r)
 {
 	struct timeval tv = { 2, 0 }, io = { 5, 0 };
+	long long until = sre_mono_ms() + r->retry_ms, delay = 100;
 	int attempt;
 
-	for (attempt = 0; attempt < 4; attempt++) {
+	for (attempt = 0;; attempt++) {
 		if (attempt > 0) {
-			struct timespec ts = { 0, 200000000L << (attempt - 1) };
+			long long left = until - sre_mono_ms();
+			struct timespec ts;
 
+			if (sre_stopping())
+				return -1;
+			if (left <= 0)
+				break;
+			if (delay > left)
+				delay = left;
+			ts.tv_sec = delay / 1000;
+			ts.tv_nsec = (delay % 1000) * 1000000L;
 			nanosleep(&ts, NULL);
+			if (delay < 5000)
+				delay *= 2;
 		}
 		if (r->c != NULL)
 			redisFree(r->c);
@@ -74,11 +100,19 @@ rconnect(struct rbus *r)
 			redisSetTimeout(r->c, io);
 			return 0;
 		}
-		snprintf(r->err, sizeof(r->err), "%.255s:%d: %.200s",
-		    r->u.host, r->u.port, r->c ? r->c->errstr :
-		    "out of memory");
+		snprintf(r->err, sizeof(r->err), "%.255s:%d: %.200s (after "
+		    "%d attempts)", r->u.host, r->u.port, r->c ?
+		    r->c->errstr : "out of memory", attempt + 1);
 	}
+	r->gone = 1;
 	return -1;
+}
+
+/* Did the last command fail on the connection (not on Redis' answer)? */
+static int
+dropped(const struct rbus *r)
+{
+	return r->c == NULL || r->c->err != 0;
 }
 
 /* Run a command given as argv; returns the reply or NULL (r->err set). */
@@ -152,6 +186,14 @@ r_open(const char *url, enum sre_bus_mode mode, size_t maxlen, char *err,
 	    sre_busurl_get(&r->u, "maxlen", "100000"));
 	s = sre_busurl_get(&r->u, "drain", "0");
 	r->drain = strcmp(s, "1") == 0;
+	s = sre_busurl_get(&r->u, "retry", getenv("SRE_BUS_RETRY") ?
+	    getenv("SRE_BUS_RETRY") : "30s");
+	if (sre_duration_parse(s, &r->retry_ms) < 0) {
+		snprintf(err, errlen, "%s: retry=%s: not a duration", url, s);
+		free(r);
+		*ex = EX_USAGE;
+		return NULL;
+	}
 	r->pending_phase = 1;
 	if (rconnect(r) < 0 || (mode == SRE_BUS_IN && ensure_group(r) < 0)) {
 		snprintf(err, errlen, "%s: %s", url, r->err);
@@ -201,10 +243,10 @@ fetch(struct rbus *r, int block_ms)
 	if (r->pending_phase)
 		argv[10] = "0";
 	snprintf(block, sizeof(block), "%d", block_ms);
-	if ((rep = command(r, 11, argv)) == NULL) {
-		/* The connection may have dropped: one reconnect. */
-		if (r->c->err == 0 || rconnect(r) < 0 || ensure_group(r) < 0 ||
-		    (rep = command(r, 11, argv)) == NULL)
+	while ((rep = command(r, 11, argv)) == NULL) {
+		/* The connection dropped: connect again (with backoff) and
+		 * ask again; Redis' own errors are final. */
+		if (!dropped(r) || rconnect(r) < 0 || ensure_group(r) < 0)
 			return -1;
 	}
 	if (rep->type != REDIS_REPLY_ARRAY || rep->elements == 0) {
@@ -285,6 +327,10 @@ r_read(void *be, const char **line, size_t *len, int timeout_ms)
 			rc = fetch(r, block);
 		}
 		if (rc < 0) {
+			/* Told to stop while reconnecting: a stop, not an
+			 * outage. */
+			if (sre_stopping())
+				return SRE_READ_STOP;
 			errno = EIO;
 			return SRE_READ_ERROR;
 		}
@@ -297,35 +343,10 @@ r_read(void *be, const char **line, size_t *len, int timeout_ms)
 	}
 }
 
+/* Pipeline one XADD of line (without its newline). */
 static int
-r_flush(void *be)
+append_xadd(struct rbus *r, const char *line, size_t len)
 {
-	struct rbus *r = be;
-	redisReply *rep;
-	int rc = SRE_WRITE_OK;
-
-	while (r->inflight > 0) {
-		if (redisGetReply(r->c, (void **)&rep) != REDIS_OK) {
-			snprintf(r->err, sizeof(r->err), "%s", r->c->errstr);
-			r->inflight = 0;
-			errno = EIO;
-			return SRE_WRITE_ERROR;
-		}
-		r->inflight--;
-		if (rep->type == REDIS_REPLY_ERROR) {
-			snprintf(r->err, sizeof(r->err), "XADD: %s", rep->str);
-			errno = EIO;
-			rc = SRE_WRITE_ERROR;
-		}
-		freeReplyObject(rep);
-	}
-	return rc;
-}
-
-static int
-r_write(void *be, const char *line, size_t len)
-{
-	struct rbus *r = be;
 	const char *argv[] = { "XADD", r->u.name, "MAXLEN", "~", r->trim, "*",
 	    "line", line };
 	size_t lens[8];
@@ -333,13 +354,81 @@ r_write(void *be, const char *line, size_t len)
 
 	for (i = 0; i < 7; i++)
 		lens[i] = strlen(argv[i]);
+	lens[7] = len;
+	return redisAppendCommandArgv(r->c, 8, argv, lens) == REDIS_OK ? 0 : -1;
+}
+
+static void
+forget_sent(struct rbus *r)
+{
+	int i;
+
+	for (i = 0; i < r->inflight; i++) {
+		free(r->sent[i]);
+		r->sent[i] = NULL;
+	}
+	r->inflight = 0;
+}
+
+static int
+r_flush(void *be)
+{
+	struct rbus *r = be;
+	redisReply *rep;
+	int rc = SRE_WRITE_OK, done = 0, i;
+
+	while (done < r->inflight) {
+		if (redisGetReply(r->c, (void **)&rep) != REDIS_OK) {
+			/* Lines from done on may not have been added: connect
+			 * again and send them again. */
+			snprintf(r->err, sizeof(r->err), "%s", r->c->errstr);
+			if (rconnect(r) < 0) {
+				forget_sent(r);
+				errno = EIO;
+				return SRE_WRITE_ERROR;
+			}
+			for (i = done; i < r->inflight; i++)
+				if (append_xadd(r, r->sent[i],
+				    r->sentlen[i]) < 0) {
+					forget_sent(r);
+					errno = ENOMEM;
+					return SRE_WRITE_ERROR;
+				}
+			continue;
+		}
+		done++;
+		if (rep->type == REDIS_REPLY_ERROR) {
+			snprintf(r->err, sizeof(r->err), "XADD: %s", rep->str);
+			errno = EIO;
+			rc = SRE_WRITE_ERROR;
+		}
+		freeReplyObject(rep);
+	}
+	forget_sent(r);
+	return rc;
+}
+
+static int
+r_write(void *be, const char *line, size_t len)
+{
+	struct rbus *r = be;
+	char *copy;
+
 	while (len > 0 && line[len - 1] == '\n')
 		len--;
-	lens[7] = len;
-	if (redisAppendCommandArgv(r->c, 8, argv, lens) != REDIS_OK) {
+	if ((copy = malloc(len + 1)) == NULL) {
 		errno = ENOMEM;
 		return SRE_WRITE_ERROR;
 	}
+	memcpy(copy, line, len);
+	copy[len] = '\0';
+	if (append_xadd(r, copy, len) < 0) {
+		free(copy);
+		errno = ENOMEM;
+		return SRE_WRITE_ERROR;
+	}
+	r->sent[r->inflight] = copy;
+	r->sentlen[r->inflight] = len;
 	if (++r->inflight >= PIPELINE_MAX)
 		return r_flush(r);
 	return SRE_WRITE_OK;
@@ -364,7 +453,10 @@ r_ack(void *be)
 	argv[2] = r->group;
 	for (i = 0; i < n; i++)
 		argv[3 + i] = r->unacked[i];
-	if ((rep = command(r, (int)(n + 3), argv)) == NULL)
+	while ((rep = command(r, (int)(n + 3), argv)) == NULL)
+		if (!dropped(r) || rconnect(r) < 0)
+			break;
+	if (rep == NULL)
 		rc = -1;
 	else
 		freeReplyObject(rep);
@@ -404,6 +496,7 @@ r_close(void *be)
 
 	if (r->mode == SRE_BUS_OUT)
 		rc = r_flush(r);
+	forget_sent(r);
 	if (r->batch != NULL)
 		freeReplyObject(r->batch);
 	for (i = 0; i < r->nunacked; i++)
@@ -414,7 +507,13 @@ r_close(void *be)
 	return rc;
 }
 
+static int
+r_gone(void *be)
+{
+	return ((struct rbus *)be)->gone;
+}
+
 const struct sre_bus_ops sre_bus_redis_ops = {
 	"redis", r_open, r_read, r_write, r_flush, r_ack, r_ready, r_lineno,
-	r_close, r_error
+	r_close, r_error, r_gone
 };

@@ -124,7 +124,7 @@ fd_close(void *be)
 
 static const struct sre_bus_ops fd_ops = {
 	"file", fd_open, fd_read, fd_write, fd_flush, fd_ack, fd_ready,
-	fd_lineno, fd_close, NULL
+	fd_lineno, fd_close, NULL, NULL
 };
 
 /* Linked in by the tools whose link lists name them (see the Makefile). */
@@ -285,6 +285,12 @@ sre_bus_where(struct sre_bus *b)
 		snprintf(b->where, sizeof(b->where), "%s: message %llu",
 		    b->url, n);
 	return b->where;
+}
+
+int
+sre_bus_gone(struct sre_bus *b)
+{
+	return b->ops->gone != NULL && b->ops->gone(b->be);
 }
 
 const char *

@@ -45,6 +45,9 @@ struct sre_bus_ops {
 	int (*close)(void *be);
 	/* The back-end's last error in words, or NULL (optional). */
 	const char *(*error)(void *be);
+	/* Non-zero when the service behind it stayed unreachable through
+	 * every retry (optional): the tool exits 69, not 74. */
+	int (*gone)(void *be);
 };
 
 struct sre_bus_opts {
@@ -83,6 +86,10 @@ const char *sre_bus_where(struct sre_bus *b);
 /* Words for the last failure: the back-end's, else strerror(errno).
  * Borrowed. */
 const char *sre_bus_error(struct sre_bus *b);
+
+/* Non-zero when the service behind b (Redis, Kafka) is unreachable after
+ * its retries: the failure is EX_UNAVAILABLE, not an I/O error. */
+int sre_bus_gone(struct sre_bus *b);
 
 /* The name of the bus end as given ("-", "file:x"). Borrowed. */
 const char *sre_bus_url(const struct sre_bus *b);

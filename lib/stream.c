@@ -61,7 +61,7 @@ out_failed(struct sre_stream *s, int rc)
 	else if (!s->failed) {
 		sre_warnx("writing output to %s failed: %s",
 		    sre_bus_url(s->out), sre_bus_error(s->out));
-		s->failed = EX_IOERR;
+		s->failed = sre_bus_gone(s->out) ? EX_UNAVAILABLE : EX_IOERR;
 	}
 }
 
@@ -145,7 +145,8 @@ sre_stream_run(struct sre_stream *s, sre_line_fn on_line,
 		if (rc == SRE_READ_ERROR) {
 			sre_warnx("reading %s failed: %s", sre_bus_url(s->in),
 			    sre_bus_error(s->in));
-			s->failed = EX_IOERR;
+			s->failed = sre_bus_gone(s->in) ? EX_UNAVAILABLE :
+			    EX_IOERR;
 			break;
 		}
 		s->lines++;

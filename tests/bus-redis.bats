@@ -86,8 +86,10 @@ url() {	# stream, then query
 }
 
 @test "redis: an unreachable server is 69; a bad URL is 64" {
-	run -69 --separate-stderr sre-bus --in redis://127.0.0.1:1/x
-	[[ $stderr == "sre-bus: redis://127.0.0.1:1/x: 127.0.0.1:1: Connection refused" ]]
+	SRE_BUS_RETRY=300ms run -69 --separate-stderr sre-bus --in redis://127.0.0.1:1/x
+	[[ $stderr == "sre-bus: redis://127.0.0.1:1/x: 127.0.0.1:1: Connection refused (after "*" attempts)" ]]
+	run -64 --separate-stderr sre-bus --in 'redis://127.0.0.1:1/x?retry=soon'
+	[[ $stderr == *"retry=soon: not a duration"* ]]
 	run -64 --separate-stderr sre-bus --in redis://127.0.0.1:6379
 	[[ $stderr == *"no /NAME"* ]]
 	run -64 --separate-stderr sre-bus --in redis://127.0.0.1:99999/x
@@ -106,5 +108,67 @@ url() {	# stream, then query
 	kill -TERM $pid
 	rc=0; wait $pid || rc=$?
 	[ "$rc" -eq 0 ]
+	check_sanitizers "$BATS_TEST_TMPDIR/err"
+}
+
+# A redis-server of this test's own on PORT (it is stopped and started).
+own_redis() {
+	redis-server --port "$1" --bind 127.0.0.1 --save '' --appendonly no \
+	    --daemonize no > "$BATS_TEST_TMPDIR/redis-$1.log" 2>&1 3>&- &
+	echo $! > "$BATS_TEST_TMPDIR/redis-$1.pid"
+	for i in $(seq 50); do
+		redis-cli -p "$1" ping 2>/dev/null | grep -q PONG && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+stop_own_redis() {
+	kill "$(cat "$BATS_TEST_TMPDIR/redis-$1.pid")" 2>/dev/null || true
+	wait "$(cat "$BATS_TEST_TMPDIR/redis-$1.pid")" 2>/dev/null || true
+}
+
+@test "redis: a restart mid-stream is ridden out with backoff; Redis gone for good is 69" {
+	p=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	u="redis://127.0.0.1:$p/rs?group=g"
+	own_redis "$p"
+	SRE_BUS_RETRY=20s sre-bus --in "$u" > "$BATS_TEST_TMPDIR/out" 2> "$BATS_TEST_TMPDIR/err" &
+	pid=$!
+	sre-bus --out "$u" < <(sed -n 1p "$F/events.ndjson")
+	for i in $(seq 50); do [ -s "$BATS_TEST_TMPDIR/out" ] && break; sleep 0.1; done
+	# Redis goes away for a second and comes back empty.
+	stop_own_redis "$p"
+	sleep 1
+	own_redis "$p"
+	sre-bus --out "$u" < <(sed -n 2p "$F/events.ndjson")
+	for i in $(seq 100); do [ "$(wc -l < "$BATS_TEST_TMPDIR/out")" -ge 2 ] && break; sleep 0.1; done
+	[ "$(cat "$BATS_TEST_TMPDIR/out")" = "$(sed -n 1,2p "$F/events.ndjson")" ]
+	kill -0 $pid
+	# Now it stays away: the reader gives up after its budget, with 69.
+	stop_own_redis "$p"
+	kill -TERM $pid 2>/dev/null || true
+	rc=0; wait $pid || rc=$?
+	[ "$rc" -eq 0 ]
+	SRE_BUS_RETRY=1s sre-bus --in "$u" > /dev/null 2> "$BATS_TEST_TMPDIR/err2" &
+	pid=$!
+	rc=0; wait $pid || rc=$?
+	[ "$rc" -eq 69 ]
+	check_sanitizers "$BATS_TEST_TMPDIR/err"
+	# A writer whose Redis stays away: 69 as well, with the reason.
+	run -69 --separate-stderr env SRE_BUS_RETRY=1s sre-bus --out "$u" < <(sed -n 1p "$F/events.ndjson")
+	[[ $stderr == *"Connection refused (after "*" attempts)"* ]]
+}
+
+@test "redis: a reader whose Redis dies under it exits 69 after its retries" {
+	p=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	u="redis://127.0.0.1:$p/rd?group=g&retry=1500ms"
+	own_redis "$p"
+	sre-bus --in "$u" > /dev/null 2> "$BATS_TEST_TMPDIR/err" &
+	pid=$!
+	sleep 0.5
+	stop_own_redis "$p"
+	rc=0; wait $pid || rc=$?
+	[ "$rc" -eq 69 ]
+	grep -q "reading redis://127.0.0.1:$p/rd?group=g&retry=1500ms failed: 127.0.0.1:$p: Connection refused (after" "$BATS_TEST_TMPDIR/err"
 	check_sanitizers "$BATS_TEST_TMPDIR/err"
 }
