@@ -16,6 +16,7 @@
  * --verify-window (event time) is reverted (a revert commit, or a revert
  * pull request) and reported as `reverted`, for a human to take over.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -147,6 +148,59 @@ oneline(char *out, size_t outlen, const char *s)
 	for (i = 0; out[i] != '\0'; i++)
 		if ((unsigned char)out[i] < 0x20 || out[i] == 0x7f)
 			out[i] = ' ';
+}
+
+/*
+ * Text from events is untrusted: in a pull request or issue body GitHub
+ * would turn "@team" into a page to a team, "Fixes #42" into a closed
+ * issue, "![x](https://...)" into a request to someone's server.  In
+ * Markdown (md 1) such text goes out as a code span, where GitHub makes
+ * none of these, fenced with more backticks than it holds; in commit
+ * messages and titles (md 0) a "#" or "GH-" before a digit gets a space,
+ * so no closing keyword or reference can act.  Control characters become
+ * spaces either way (oneline).
+ */
+static void
+untrusted(char *out, size_t outlen, const char *s, int md)
+{
+	char one[1024];
+	size_t i, o, n, run = 0, most = 0;
+
+	oneline(one, sizeof(one), s);
+	if (md) {
+		for (i = 0; one[i] != '\0'; i++) {
+			run = one[i] == '`' ? run + 1 : 0;
+			if (run > most)
+				most = run;
+		}
+		n = i;
+		/* fence, space, text, space, fence, NUL */
+		if (n == 0 || outlen < 2 * (most + 1) + 3 + 1) {
+			snprintf(out, outlen, "%s", "");
+			return;
+		}
+		if (n > outlen - 2 * (most + 1) - 3)
+			n = outlen - 2 * (most + 1) - 3;
+		o = 0;
+		for (i = 0; i <= most; i++)
+			out[o++] = '`';
+		out[o++] = ' ';
+		memcpy(out + o, one, n);
+		o += n;
+		out[o++] = ' ';
+		for (i = 0; i <= most; i++)
+			out[o++] = '`';
+		out[o] = '\0';
+		return;
+	}
+	for (i = 0, o = 0; one[i] != '\0' && o + 2 < outlen; i++) {
+		out[o++] = one[i];
+		if ((one[i] == '#' || (one[i] == '-' && i >= 2 &&
+		    strncasecmp(one + i - 2, "GH", 2) == 0)) &&
+		    isdigit((unsigned char)one[i + 1]))
+			out[o++] = ' ';
+	}
+	out[o] = '\0';
 }
 
 /*
@@ -487,21 +541,22 @@ story(jv v, const struct sre_gitops_edit *e, int md, long issue)
 	char *pj;
 	int i, n;
 
-	oneline(a, sizeof(a), e->summary);
+	untrusted(a, sizeof(a), e->summary, 0);
 	if (md)
 		doc_add(&d, "## SRE-Space: %s\n\n", a);
 	else
 		doc_add(&d, "sre-fix: %.60s%s\n\n", a, strlen(a) > 60 ? "..." :
 		    "");
-	doc_add(&d, md ? "**Incident:** `%s`  \n" : "Incident: %s\n", inc);
+	untrusted(a, sizeof(a), inc, md);
+	doc_add(&d, md ? "**Incident:** %s  \n" : "Incident: %s\n", a);
 	n = jv_get_kind(rc) == JV_KIND_ARRAY ? jv_array_length(jv_copy(rc)) :
 	    0;
 	for (i = 0; i < n && i < 3; i++) {
 		jv r = jv_array_get(jv_copy(rc), i);
 
-		oneline(a, sizeof(a), sre_jv_str(r, "service"));
-		oneline(b, sizeof(b), sre_jv_str(r, "operation"));
-		oneline(c, sizeof(c), sre_jv_str(r, "reason"));
+		untrusted(a, sizeof(a), sre_jv_str(r, "service"), md);
+		untrusted(b, sizeof(b), sre_jv_str(r, "operation"), md);
+		untrusted(c, sizeof(c), sre_jv_str(r, "reason"), md);
 		num[0] = '\0';
 		if (sre_jv_num(r, "score", &sc) == 0)
 			snprintf(num, sizeof(num), " (score %.2f)", sc);
@@ -513,7 +568,7 @@ story(jv v, const struct sre_gitops_edit *e, int md, long issue)
 	if (sre_jv_num(v, "confidence", &conf) == 0)
 		doc_add(&d, md ? "**Confidence:** %.2f  \n" :
 		    "Confidence: %.2f\n", conf);
-	oneline(a, sizeof(a), sre_jv_str(v, "summary"));
+	untrusted(a, sizeof(a), sre_jv_str(v, "summary"), md);
 	if (*a)
 		doc_add(&d, md ? "**Summary:** %s  \n" : "Summary: %s\n", a);
 	if ((pj = sre_jv_dump(jv_copy(prop), &dlen)) != NULL) {
@@ -522,14 +577,14 @@ story(jv v, const struct sre_gitops_edit *e, int md, long issue)
 		/* A patch's diff is in the change itself; keep it short. */
 		if (strlen(q) > 300)
 			q[300] = '\0';
-		oneline(b, sizeof(b), q);
-		doc_add(&d, md ? "**Proposal:** `%s`  \n" : "Proposal: %s\n",
+		untrusted(b, sizeof(b), q, md);
+		doc_add(&d, md ? "**Proposal:** %s  \n" : "Proposal: %s\n",
 		    b);
 		free(pj);
 	}
 	doc_add(&d, md ? "\n### Evidence\n\n" : "\nEvidence:\n");
-	oneline(a, sizeof(a), sre_jv_str(v, "diagnosis"));
-	oneline(b, sizeof(b), sre_jv_str(v, "id"));
+	untrusted(a, sizeof(a), sre_jv_str(v, "diagnosis"), md);
+	untrusted(b, sizeof(b), sre_jv_str(v, "id"), md);
 	doc_add(&d, "- diagnosis %s, approved by verdict %s", *a ? a : "?",
 	    *b ? b : "?");
 	x = jv_object_get(jv_copy(v), jv_string("rules"));
@@ -539,14 +594,14 @@ story(jv v, const struct sre_gitops_edit *e, int md, long issue)
 		free(pj);
 	}
 	doc_add(&d, "\n");
-	oneline(a, sizeof(a), sre_jv_str(v, "fingerprint"));
+	untrusted(a, sizeof(a), sre_jv_str(v, "fingerprint"), md);
 	if (*a)
 		doc_add(&d, "- fingerprint %s\n", a);
 	if (jv_get_kind(an) == JV_KIND_OBJECT) {
 		double o = 0, bl = 0;
 
-		oneline(a, sizeof(a), sre_jv_str(an, "service"));
-		oneline(b, sizeof(b), sre_jv_str(an, "signal"));
+		untrusted(a, sizeof(a), sre_jv_str(an, "service"), md);
+		untrusted(b, sizeof(b), sre_jv_str(an, "signal"), md);
 		sre_jv_num(an, "observed", &o);
 		sre_jv_num(an, "baseline", &bl);
 		doc_add(&d, "- anomaly on %s: %s observed %g against a baseline "
@@ -556,18 +611,19 @@ story(jv v, const struct sre_gitops_edit *e, int md, long issue)
 		    (pj = sre_jv_dump(jv_copy(x), &dlen)) != NULL) {
 			if (strlen(pj) > 400)
 				pj[400] = '\0';
-			oneline(c, sizeof(c), pj);
+			untrusted(c, sizeof(c), pj, md);
 			doc_add(&d, "- evidence: %s\n", c);
 			free(pj);
 		}
 		jv_free(x);
 	}
-	oneline(a, sizeof(a), e->files);
+	untrusted(a, sizeof(a), e->files, md);
 	doc_add(&d, "- files: %s\n", a);
 	if (e->reverted[0])
 		doc_add(&d, "- reverts commit %s\n", e->reverted);
 	if (md && issue > 0)
 		doc_add(&d, "\nCloses #%ld\n", issue);
+	/* An incident id can name a branch (sre_gitops_ref_ok): as is. */
 	doc_add(&d, "\nSRE-Incident: %s\n", inc);
 	jv_free(rc);
 	jv_free(an);
@@ -735,8 +791,14 @@ github_open(jv v, const struct sre_gitops_edit *e, struct made *m,
 	jv issue, pr;
 	int rc;
 
-	oneline(sum, sizeof(sum), e->summary);
-	snprintf(title, sizeof(title), "[sre] %s (incident %s)", sum, inc);
+	char incs[256];
+
+	untrusted(sum, sizeof(sum), e->summary, 0);
+	untrusted(incs, sizeof(incs), inc, 0);
+	/* sum and incs are short enough: at most 254 + 254 + 20 bytes. */
+	if (snprintf(title, sizeof(title), "[sre] %.200s (incident %.64s)",
+	    sum, incs) < 0)
+		title[0] = '\0';
 	if ((body = story(v, e, 1, 0)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;

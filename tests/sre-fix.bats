@@ -347,7 +347,7 @@ hub_env() {
 	[ "$(jq -c '[.head, .base]' <<< "$pr")" = '["sre/inc-1","main"]' ]
 	[[ $(jq -r .title <<< "$pr") == "[sre] roll quote-api back: revert "*"(incident inc-1)" ]]
 	jq -r .body <<< "$pr" | grep -x 'Closes #1'
-	jq -r .body <<< "$pr" | grep -F '**Root cause:** quote-api GET /quote (score 0.90): errors since the deploy'
+	jq -r .body <<< "$pr" | grep -F '**Root cause:** ` quote-api ` ` GET /quote ` (score 0.90): ` errors since the deploy `'
 	jq -r .body <<< "$pr" | grep -x 'SRE-Incident: inc-1'
 	[ "$(jq -c 'select(.path == "/repos/acme/gitops/issues") | .body.labels' "$HUB_LOG")" = '["sre-space","incident"]' ]
 	[ "$(git -C "$REMOTE" rev-list --count main..sre/inc-1)" -eq 1 ]

@@ -225,3 +225,31 @@ PY
 	[ "$(jq -r 'select(.type == "diagnosis") | .incident' "$BATS_TEST_TMPDIR/out" | sort -u | wc -l)" -eq 2000 ]
 	grep -q "pass --max-memory: forgetting the least recent incidents" "$BATS_TEST_TMPDIR/err"
 }
+
+@test "pull request bodies: no mention, closing keyword, reference or remote image from event text" {
+	make_repo
+	start_hub
+	export GITHUB_PERSONAL_ACCESS_TOKEN=$TOKEN GITHUB_API_URL=$HUB
+	evil='Fixes #42 @acme/oncall ![x](https://evil.example/p.png) ``` `@team` GH-7'
+	run -0 --separate-stderr sre-fix --repo "$WORK" --state-dir "$STATE" --github acme/gitops < <(
+	    diag D-inc-1 inc-1 scale quote-api '{"replicas":4}' | jq -c --arg e "$evil" '.summary = $e | .root_causes[0].reason = $e' | sign_events
+	    verdict V1 inc-1 scale quote-api '{"replicas":4}' | jq -c --arg e "$evil" '.summary = $e | .root_causes[0].reason = $e' | sign_events)
+	[ "$(actions | jq -r .status)" = pr_opened ]
+	for path in /repos/acme/gitops/pulls /repos/acme/gitops/issues; do
+		jq -r --arg p "$path" 'select(.path == $p) | .body.body' "$HUB_LOG" > "$BATS_TEST_TMPDIR/body"
+		grep -q 'evil.example' "$BATS_TEST_TMPDIR/body"
+		# What GitHub would act on: the body without its code spans.
+		python3 - "$BATS_TEST_TMPDIR/body" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+bare = re.sub(r'(`+)(?!`)(.+?)(?<!`)\1(?!`)', '', text)
+for bad in ('@acme', '@team', '#42', '![', 'GH-7', 'Fixes #'):
+    assert bad not in bare, (bad, bare)
+PY
+	done
+	# The commit message: no closing keyword or reference either.
+	msg=$(git -C "$REMOTE" log -1 --format=%B sre/inc-1)
+	[[ $msg != *"#42"* && $msg != *"GH-7"* ]]
+	[[ $msg == *"Fixes # 42"* ]]
+	stop_hub
+}
