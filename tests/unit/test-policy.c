@@ -102,10 +102,16 @@ test_builtins(void)
 	    "escalate builtin:target", "no repository: a human decides");
 	jv_free(f.services);
 	f = facts();
-	f.patch_problem = "x is inside .git";
+	f.repo_fault = SRE_CATALOG_PATCH;
+	f.repo_problem = "x is inside .git";
 	decide_is(p, diag("patch", "quote-api", "{\"diff\":\"x\"}", 0.9, TUE),
 	    &f, "veto builtin:patch", "a patch the tool refused");
-	f.patch_problem = NULL;
+	f.repo_fault = SRE_CATALOG_HISTORY;
+	f.repo_problem = "rollback to 9.9.9: quote-api never ran it";
+	decide_is(p, diag("rollback", "quote-api", "{\"to\":\"9.9.9\"}",
+	    0.9, TUE), &f, "veto builtin:history", "a tag never deployed");
+	f.repo_fault = SRE_CATALOG_OK;
+	f.repo_problem = NULL;
 	f.approvals_hour = 10;
 	decide_is(p, diag("restart", "quote-api", "{}", 0.9, TUE), &f,
 	    "escalate builtin:rate", "ten approvals this hour");
@@ -162,8 +168,8 @@ test_rules(void)
 	    "escalate db", "the first rule that matches");
 	decide_is(p, diag("scale", "quote-api", "{\"replicas\":3}", 0.9, TUE),
 	    &f, "veto ctx", "$ctx holds the weekday and replicas");
-	decide_is(p, diag("config", "quote-api", "{\"key\":\"A\",\"value\":"
-	    "\"b\"}", 0.9, TUE), &f, "escalate err",
+	decide_is(p, diag("config", "quote-api", "{\"key\":\"LOG_LEVEL\","
+	    "\"value\":\"b\"}", 0.9, TUE), &f, "escalate err",
 	    "a rule failing at run time escalates");
 	decide_is(p, diag("restart", "quote-api", "{}", 0.9, TUE), &f,
 	    "veto default", "empty is no match; then the default");
