@@ -354,6 +354,46 @@ test_scale_target(void)
 	jv_free(p);
 }
 
+static void
+test_services(void)
+{
+	struct sre_catalog_limits cl;
+	struct sre_policy *p;
+	jv problems;
+
+	p = parse("limits:\n  max_replicas: 20\nservices:\n  \"*\":\n"
+	    "    config_keys:\n      - LOG_LEVEL\n  db:\n    config_keys: []\n"
+	    "    min_replicas: 2\n    max_replicas: 80\n", &problems);
+	ok(p != NULL && jv_array_length(jv_copy(problems)) == 0,
+	    "services parse");
+	jv_free(problems);
+	if (p == NULL)
+		return;
+	ok(jv_array_length(sre_policy_warnings(p)) == 1, "a service's "
+	    "max_replicas above 50 is warned about");
+	sre_policy_catalog(p, "api", &cl);
+	ok(cl.min_replicas == 1 && cl.max_replicas == 20 &&
+	    cl.config_keys[0] != NULL && strcmp(cl.config_keys[0],
+	    "LOG_LEVEL") == 0 && cl.config_keys[1] == NULL,
+	    "\"*\" over the limits");
+	sre_policy_catalog(p, "db", &cl);
+	ok(cl.min_replicas == 2 && cl.max_replicas == 80 &&
+	    cl.config_keys[0] == NULL, "the service's own entry wins");
+	sre_policy_free(p);
+	p = parse("", &problems);
+	jv_free(problems);
+	sre_policy_catalog(p, "api", &cl);
+	ok(cl.max_replicas == 50 && cl.config_keys[0] != NULL &&
+	    strcmp(cl.config_keys[1], "DB_POOL_SIZE") == 0, "built in");
+	sre_policy_free(p);
+	p = parse("services:\n  \"a b\": {}\n  db:\n    config_keys:\n"
+	    "      - db_host\n    min_replicas: 5\n    max_replicas: 3\n"
+	    "    replicas: 1\n", &problems);
+	ok(p == NULL && jv_array_length(jv_copy(problems)) == 4,
+	    "bad services: a name, a key, bounds crossed, an unknown key");
+	jv_free(problems);
+}
+
 int
 main(void)
 {
@@ -365,5 +405,6 @@ main(void)
 	test_time();
 	test_keys();
 	test_scale_target();
+	test_services();
 	return tap_done();
 }
