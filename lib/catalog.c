@@ -304,7 +304,7 @@ sre_catalog_check(jv p, const struct sre_catalog_limits *lim, char *why,
 			snprintf(why, whylen, "%s takes no param '%.64s'",
 			    action, ks);
 			fault = SRE_CATALOG_PARAMS;
-		} else if (fault == SRE_CATALOG_OK &&
+		} else if (fault == SRE_CATALOG_OK && i < NPARAMS &&
 		    !(jv_get_kind(v) == JV_KIND_NULL && !params[i].required)) {
 			fault = param_check(&params[i], v, &num[i], why,
 			    whylen);
