@@ -403,29 +403,15 @@ static int
 check_policy(const char *path)
 {
 	struct sre_policy *p;
-	jv problems, warnings;
-	int i, n;
+	char prefix[1024];
+	jv problems;
 
 	p = sre_policy_load(path, &problems);
-	n = jv_array_length(jv_copy(problems));
-	for (i = 0; i < n; i++) {
-		jv m = jv_array_get(jv_copy(problems), i);
-
-		sre_warnx("%s", jv_string_value(m));
-		jv_free(m);
-	}
-	jv_free(problems);
+	sre_warnx_list("", problems);
 	if (p == NULL)
 		return EX_CONFIG;
-	warnings = sre_policy_warnings(p);
-	n = jv_array_length(jv_copy(warnings));
-	for (i = 0; i < n; i++) {
-		jv m = jv_array_get(jv_copy(warnings), i);
-
-		sre_warnx("%s: warning: %s", path, jv_string_value(m));
-		jv_free(m);
-	}
-	jv_free(warnings);
+	snprintf(prefix, sizeof(prefix), "%.1000s: warning: ", path);
+	sre_warnx_list(prefix, sre_policy_warnings(p));
 	printf("%s: %d rule%s, default %s\n", path, sre_policy_nrules(p),
 	    sre_policy_nrules(p) == 1 ? "" : "s",
 	    sre_decision_name(sre_policy_default(p)));
