@@ -1,6 +1,7 @@
 /* catalog.c: the remediation catalog: actions, params, limits, and what
  * git says a patch and a repository's history hold. */
 #include <ctype.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -593,7 +594,8 @@ sre_catalog_patch_check(const char *root, const struct sre_gitops_layout *l,
 	    "--whitespace=nowarn", "-", NULL };
 	struct sre_subproc_result r;
 	struct judge j = { root, target, l, why, whylen, 0 };
-	char err[512], *in;
+	char err[512], *in, real[PATH_MAX], ceiling[PATH_MAX + 32], *slash;
+	const char *env[] = { ceiling, NULL };
 	int rc;
 
 	if (len == 0 || len > SRE_CATALOG_DIFF_MAX ||
@@ -609,8 +611,17 @@ sre_catalog_patch_check(const char *root, const struct sre_gitops_layout *l,
 	memcpy(in, diff, len);
 	if (diff[len - 1] != '\n')
 		in[len++] = '\n';
-	rc = sre_git(root ? root : "/", argv, NULL, in, len, &r, err,
-	    sizeof(err));
+	/* Paths are the root's: git must not find a repository above it
+	 * (and prefix its subdirectory to every name). */
+	ceiling[0] = '\0';
+	if (root != NULL && realpath(root, real) != NULL &&
+	    (slash = strrchr(real, '/')) != NULL && slash != real) {
+		*slash = '\0';
+		snprintf(ceiling, sizeof(ceiling), "GIT_CEILING_DIRECTORIES=%s",
+		    real);
+	}
+	rc = sre_git(root ? root : "/", argv, ceiling[0] ? env : NULL, in,
+	    len, &r, err, sizeof(err));
 	free(in);
 	if (rc < 0) {
 		snprintf(why, whylen, "%s", err);

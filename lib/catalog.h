@@ -132,7 +132,8 @@ int sre_catalog_may_touch(const struct sre_gitops_layout *l,
 /*
  * Judge a patch for target by what git reads in it: "git apply --numstat
  * --summary -z" run in root (a directory; it need not be a repository;
- * NULL: "/", and symbolic links are not looked at).
+ * NULL: "/", and symbolic links are not looked at), with no repository
+ * above root looked for, so that paths are root's own.
  * Every path, old and new, renamed or copied, must pass
  * sre_catalog_may_touch and resolve under root without a symlink leading
  * out; every mode git names must be 100644 or 100755; binary patches are

@@ -374,6 +374,27 @@ test_history(void)
 	    sizeof(why)) == SRE_CATALOG_HISTORY && strstr(why, "cannot be "
 	    "read") != NULL, "no repository, no history: %s", why);
 	jv_free(p);
+	/* A root below the top of a repository: paths are still the
+	 * root's, not prefixed with its subdirectory. */
+	{
+		char sub[PATH_MAX + 8], why2[512];
+		const char *d = "--- a/services/a/config.env\n"
+		    "+++ b/services/a/config.env\n@@ -1 +1 @@\n-A=1\n+A=2\n";
+		const char *ci = "--- a/.github/x\n+++ b/.github/x\n"
+		    "@@ -0,0 +1 @@\n+x\n";
+
+		snprintf(sub, sizeof(sub), "%s/sub", tmp);
+		ok(sh("mkdir -p sub/services/a && printf 'A=1\\n' > "
+		    "sub/services/a/config.env") == 0 &&
+		    sre_catalog_patch_check(sub, NULL, "a", d, strlen(d), why2,
+		    sizeof(why2)) == OK, "a root inside a repository: %s",
+		    why2);
+		ok(sre_catalog_patch_check(sub, NULL, "a", ci, strlen(ci), why2,
+		    sizeof(why2)) == SRE_CATALOG_PATCH && strstr(why2,
+		    ".github/x is CI") != NULL, "and its paths are its own: %s",
+		    why2);
+		sh("rm -rf sub");
+	}
 	/* What git staged, judged after the patch is applied. */
 	ok(sh("ln -s /etc/passwd services/a/l && git add services/a/l") == 0 && sre_catalog_staged_check(tmp, NULL,
 	    "a", why, sizeof(why)) == SRE_CATALOG_PATCH && strstr(why,
