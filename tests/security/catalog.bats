@@ -70,16 +70,21 @@ patch_params() {	# patch_params TEXT (printf %b escapes)
 
 @test "attack 2: a rename in git's headers out to .github/workflows is vetoed" {
 	# The diff --git line names only the harmless file; git reads the
-	# rename headers and would move it into CI configuration.
-	p=$(patch_params 'diff --git a/services/quote-api/config.env b/services/quote-api/config.env\nsimilarity index 100%%\nrename from services/quote-api/config.env\nrename to .github/workflows/evil.yml\n')
-	loop patch quote-api "$p"
-	[ "$verdict" = "$(printf 'veto\tbuiltin:patch\tpatch refused: .github/workflows/evil.yml is CI configuration')" ]
-	[ "$acted" -eq 0 ]
-	assert_nothing_committed
-	forged patch quote-api "$p"
-	[ "$action" = "$(printf 'failed\tpatch refused: .github/workflows/evil.yml is CI configuration')" ]
-	assert_nothing_committed
+	# rename headers ("rename old/new", the older spelling of "rename
+	# from/to") and would move it into CI configuration.
+	for h in 'rename old %s\nrename new %s' 'rename from %s\nrename to %s'; do
+		hdr=$(printf "$h" services/quote-api/config.env .github/workflows/evil.yml)
+		p=$(patch_params "diff --git a/services/quote-api/config.env b/services/quote-api/config.env\nsimilarity index 100%%\n$hdr\n")
+		loop patch quote-api "$p"
+		[ "$verdict" = "$(printf 'veto\tbuiltin:patch\tpatch refused: .github/workflows/evil.yml is CI configuration')" ]
+		[ "$acted" -eq 0 ]
+		assert_nothing_committed
+		forged patch quote-api "$p"
+		[ "$action" = "$(printf 'failed\tpatch refused: .github/workflows/evil.yml is CI configuration')" ]
+		assert_nothing_committed
+	done
 	[ ! -e "$WORK/.github/workflows/evil.yml" ]
+	[ -f "$WORK/services/quote-api/config.env" ]
 }
 
 @test "attack 2: renames and copies into another service are vetoed" {

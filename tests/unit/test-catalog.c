@@ -280,6 +280,11 @@ test_patches(void)
 	    ".github/workflows/evil.yml is CI configuration",
 	    "a rename out through git's headers");
 	patch_is("diff --git a/services/a/config.env b/services/a/config.env\n"
+	    "similarity index 100%\nrename old services/a/config.env\n"
+	    "rename new .github/workflows/evil.yml\n", SRE_CATALOG_PATCH,
+	    ".github/workflows/evil.yml is CI configuration",
+	    "rename old/new, the older spelling");
+	patch_is("diff --git a/services/a/config.env b/services/a/config.env\n"
 	    "similarity index 100%\ncopy from services/a/config.env\n"
 	    "copy to services/b/config.env\n", SRE_CATALOG_PATCH,
 	    "services/b/config.env is outside", "a copy into another service");
