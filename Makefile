@@ -53,7 +53,7 @@ UNITS     = $(UNIT_SRC:%.c=$(O)/%)
 LIBS_sre-bus    =
 LIBS_sre-scout  = -lpthread
 LIBS_sre-jules  = $(L_LMDB) $(L_YAML)
-LIBS_sre-brain  = $(L_CURL) $(L_LMDB)
+LIBS_sre-brain  = $(L_CURL) $(L_LMDB) $(L_YAML)
 LIBS_sre-replay =
 LIBS_sre-curate = $(L_LMDB)
 LIBS_sre-cag    = $(L_LMDB)

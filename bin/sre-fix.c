@@ -31,6 +31,7 @@
 
 #include <bsd/string.h>
 
+#include "catalog.h"
 #include "evtime.h"
 #include "github.h"
 #include "gitops.h"
@@ -51,6 +52,8 @@ static struct {
 	const char *github_arg;
 	const char *labels_arg;
 	const char *author;
+	const char *policy_arg;
+	struct sre_policy *policy;	/* the catalog's limits per service */
 	struct sre_gitops_layout layout;
 	int64_t window_ms;
 	int auto_merge, dry_run, no_push;
@@ -92,7 +95,7 @@ usage(FILE *fp)
 	    "TEMPLATE]\n"
 	    "               [--github OWNER/REPO] [-i URL] [--labels LIST] "
 	    "[--max-line N]\n"
-	    "               [--no-push] [-o URL] [-r PATH | URL] "
+	    "               [--no-push] [-o URL] [-p FILE] [-r PATH | URL] "
 	    "[--remote NAME]\n"
 	    "               [--state-dir DIR] [--verify-window DURATION]\n"
 	    "  -r, --repo PATH|URL      the GitOps repository (default "
@@ -107,6 +110,9 @@ usage(FILE *fp)
 	    "      --labels LIST        labels of issues and pull requests "
 	    "(sre-space,incident)\n"
 	    "      --auto-merge         merge fixes into the base branch\n"
+	    "  -p, --policy FILE        the config keys and replica bounds "
+	    "allowed, sre-policy(5)\n"
+	    "                           (default $SRE_POLICY, else built in)\n"
 	    "      --verify-window D    revert a fix not followed by recovery "
 	    "within D (10m; 0: never)\n"
 	    "  -n, --dry-run            only show the diff of each fix\n"
@@ -902,24 +908,29 @@ act(struct sre_stream *s, jv v)
 		return emit(s, ev, vid, inc, 0);
 	}
 	snprintf(m.branch, sizeof(m.branch), "sre/%s", inc);
-	if (sre_gitops_proposal_check(prop, err, sizeof(err)) < 0) {
-		ev = action_new(inc, ts, "failed", NULL, NULL, NULL, err);
-		jv_free(prop);
-		return emit(s, ev, vid, inc, 0);
-	}
-	action = sre_jv_str(prop, "action");
-	if (strcmp(action, "patch") == 0) {
-		/* Paths first: a patch aimed at .git or ../ never gets as
-		 * far as a worktree, nor a fetch. */
-		jv params = jv_object_get(jv_copy(prop), jv_string("params"));
-		const char *diff = sre_jv_str(params, "diff");
+	/* The catalog, whoever approved it: forms, the policy's allowlist
+	 * and bounds; a patch as git reads it.  Again in the worktree. */
+	{
+		struct sre_catalog_limits cl;
 		char why[512];
 
-		rc = sre_gitops_patch_check(diff, strlen(diff), NULL,
-		    &opt.layout, jv_null(), why, sizeof(why));
-		jv_free(params);
-		if (rc < 0) {
-			snprintf(err, sizeof(err), "patch refused: %s", why);
+		sre_policy_catalog(opt.policy, sre_jv_str(prop, "target"), &cl);
+		rc = sre_catalog_check(prop, &cl, why, sizeof(why));
+		action = sre_jv_str(prop, "action");
+		if (rc == SRE_CATALOG_OK && strcmp(action, "patch") == 0) {
+			jv params = jv_object_get(jv_copy(prop),
+			    jv_string("params"));
+			const char *diff = sre_jv_str(params, "diff");
+
+			rc = sre_catalog_patch_check(NULL, &opt.layout,
+			    sre_jv_str(prop, "target"), diff, strlen(diff), why,
+			    sizeof(why));
+			jv_free(params);
+		}
+		if (rc != SRE_CATALOG_OK) {
+			snprintf(err, sizeof(err), "%s%s", rc ==
+			    SRE_CATALOG_PATCH ? "patch refused: " : "", why);
+			sre_warnx("%s: %s (%s)", inc, err, sre_catalog_rule(rc));
 			ev = action_new(inc, ts, "failed", NULL, NULL, NULL, err);
 			jv_free(prop);
 			return emit(s, ev, vid, inc, 0);
@@ -984,7 +995,13 @@ act(struct sre_stream *s, jv v)
 	if (base_commit(base, sizeof(base), err, sizeof(err)) < 0 ||
 	    wt_add(wt, base, err, sizeof(err)) < 0)
 		goto failed;
-	rc = sre_gitops_apply(wt, prop, &opt.layout, ts, &e, err, sizeof(err));
+	{
+		struct sre_catalog_limits cl;
+
+		sre_policy_catalog(opt.policy, sre_jv_str(prop, "target"), &cl);
+		rc = sre_gitops_apply(wt, prop, &opt.layout, &cl, ts, &e, err,
+		    sizeof(err));
+	}
 	if (rc < 0)
 		goto failed;
 	if (rc > 0) {
@@ -1595,6 +1612,14 @@ setup(void)
 	}
 	if (identity() < 0)
 		return EX_USAGE;
+	{
+		jv problems;
+
+		opt.policy = sre_policy_load(opt.policy_arg, &problems);
+		sre_warnx_list("", problems);
+		if (opt.policy == NULL)
+			return EX_CONFIG;
+	}
 	opt.gh.api = api != NULL && *api != '\0' ? api : SRE_GITHUB_API;
 	if (strncmp(opt.gh.api, "https://", 8) != 0 &&
 	    strncmp(opt.gh.api, "http://", 7) != 0) {
@@ -1674,6 +1699,7 @@ main(int argc, char *argv[])
 		{ "github", required_argument, NULL, OPT_GITHUB },
 		{ "labels", required_argument, NULL, OPT_LABELS },
 		{ "no-push", no_argument, NULL, OPT_NO_PUSH },
+		{ "policy", required_argument, NULL, 'p' },
 		{ "remote", required_argument, NULL, OPT_REMOTE },
 		{ "repo", required_argument, NULL, 'r' },
 		{ "verify-window", required_argument, NULL, OPT_VERIFY_WINDOW },
@@ -1695,7 +1721,9 @@ main(int argc, char *argv[])
 		opt.repo_arg = env;
 	if ((env = getenv("GITHUB_REPOSITORY")) != NULL && *env != '\0')
 		opt.github_arg = env;
-	while ((ch = getopt_long(argc, argv, SRE_COMMON_SHORTOPTS "nr:",
+	if ((env = getenv("SRE_POLICY")) != NULL && *env != '\0')
+		opt.policy_arg = env;
+	while ((ch = getopt_long(argc, argv, SRE_COMMON_SHORTOPTS "np:r:",
 	    longopts, NULL)) != -1) {
 		switch (sre_opt_common(&opt.c, ch, optarg)) {
 		case 1:
@@ -1744,6 +1772,9 @@ main(int argc, char *argv[])
 		case 'n':
 			opt.dry_run = 1;
 			break;
+		case 'p':
+			opt.policy_arg = optarg;
+			break;
 		case 'r':
 			opt.repo_arg = optarg;
 			break;
@@ -1771,6 +1802,7 @@ main(int argc, char *argv[])
 		    opt.actions, s.rejected);
 	}
 	sre_store_close(opt.st);
+	sre_policy_free(opt.policy);
 	if (opt.lockfd >= 0)
 		close(opt.lockfd);
 	jv_free(opt.pending);

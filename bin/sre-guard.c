@@ -3,8 +3,10 @@
  *
  * Reads events, passes every one on, and after each `diagnosis` writes a
  * `verdict` (approve, veto or escalate) with its reasons and the ids of
- * the rules that fired.  The built-in safety checks run first (catalog,
- * target, patch paths, blast radius, confidence, freeze, rate limits,
+ * the rules that fired.  The built-in safety checks run first (the
+ * remediation catalog of catalog.h with the policy's allowlists and
+ * bounds, target, a patch as git reads it, a rollback's tag in the
+ * repository's history, blast radius, confidence, freeze, rate limits,
  * loop threshold), then the policy's jq rules of sre-policy(5), first
  * match wins, then the default.  `anomaly` and `recovery` events are
  * watched so that a diagnosis of an incident that has already recovered
@@ -18,6 +20,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "catalog.h"
 #include "gitops.h"
 #include "policy.h"
 #include "sre.h"
@@ -204,7 +207,7 @@ explain(void *ctx, const char *id, const char *outcome)
 	sre_warnx("explain %s: %s: %s", (const char *)ctx, id, outcome);
 }
 
-/* What the checks need to know; why holds a patch's problem. */
+/* What the checks need to know; why holds the repository's problem. */
 static void
 facts_gather(jv d, struct sre_guard_facts *f, const struct q *q, char *why,
     size_t whylen)
@@ -237,15 +240,11 @@ facts_gather(jv d, struct sre_guard_facts *f, const struct q *q, char *why,
 	if (f->target_exists && sre_gitops_replicas(opt.repo, &opt.layout,
 	    q->target, &f->replicas, err, sizeof(err)) <= 0)
 		f->replicas = -1;
-	if (f->target_exists && action != NULL && strcmp(action, "patch") == 0) {
-		jv params = jv_object_get(jv_copy(prop), jv_string("params"));
-		const char *diff = sre_jv_str(params, "diff");
-
-		if (diff != NULL && sre_gitops_patch_check(diff, strlen(diff),
-		    opt.repo, &opt.layout, f->services, why, whylen) < 0)
-			f->patch_problem = why;
-		jv_free(params);
-	}
+	/* A patch as git reads it, a rollback's tag in the history. */
+	if (f->target_exists && action != NULL &&
+	    (f->repo_fault = sre_catalog_repo_check(opt.repo, &opt.layout,
+	    prop, why, whylen)) != SRE_CATALOG_OK)
+		f->repo_problem = why;
 	jv_free(prop);
 	f->approvals_hour = (long)q->approvals;
 	f->service_approvals_hour = (long)q->service;
@@ -404,29 +403,15 @@ static int
 check_policy(const char *path)
 {
 	struct sre_policy *p;
-	jv problems, warnings;
-	int i, n;
+	char prefix[1024];
+	jv problems;
 
 	p = sre_policy_load(path, &problems);
-	n = jv_array_length(jv_copy(problems));
-	for (i = 0; i < n; i++) {
-		jv m = jv_array_get(jv_copy(problems), i);
-
-		sre_warnx("%s", jv_string_value(m));
-		jv_free(m);
-	}
-	jv_free(problems);
+	sre_warnx_list("", problems);
 	if (p == NULL)
 		return EX_CONFIG;
-	warnings = sre_policy_warnings(p);
-	n = jv_array_length(jv_copy(warnings));
-	for (i = 0; i < n; i++) {
-		jv m = jv_array_get(jv_copy(warnings), i);
-
-		sre_warnx("%s: warning: %s", path, jv_string_value(m));
-		jv_free(m);
-	}
-	jv_free(warnings);
+	snprintf(prefix, sizeof(prefix), "%.1000s: warning: ", path);
+	sre_warnx_list(prefix, sre_policy_warnings(p));
 	printf("%s: %d rule%s, default %s\n", path, sre_policy_nrules(p),
 	    sre_policy_nrules(p) == 1 ? "" : "s",
 	    sre_decision_name(sre_policy_default(p)));
@@ -443,8 +428,8 @@ setup(void)
 {
 	char err[1024];
 	struct stat sb;
-	jv problems, warnings;
-	int i, n, ex;
+	jv problems;
+	int i, ex;
 
 	if (sre_gitops_layout_check(&opt.layout, err, sizeof(err)) < 0) {
 		sre_warnx("%s", err);
@@ -457,26 +442,11 @@ setup(void)
 		return EX_CONFIG;
 	}
 	opt.p = sre_policy_load(opt.policy, &problems);
-	n = jv_array_length(jv_copy(problems));
-	for (i = 0; i < n; i++) {
-		jv m = jv_array_get(jv_copy(problems), i);
-
-		sre_warnx("%s", jv_string_value(m));
-		jv_free(m);
-	}
-	jv_free(problems);
+	sre_warnx_list("", problems);
 	if (opt.p == NULL)
 		return EX_CONFIG;
 	/* Looser limits are said every time, whatever -q says. */
-	warnings = sre_policy_warnings(opt.p);
-	n = jv_array_length(jv_copy(warnings));
-	for (i = 0; i < n; i++) {
-		jv m = jv_array_get(jv_copy(warnings), i);
-
-		sre_warnx("warning: %s", jv_string_value(m));
-		jv_free(m);
-	}
-	jv_free(warnings);
+	sre_warnx_list("warning: ", sre_policy_warnings(opt.p));
 	for (i = 0; i < opt.nfreeze; i++)
 		if (sre_policy_add_freeze(opt.p, opt.freeze[i], err,
 		    sizeof(err)) < 0) {

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "brain-llm.h"
+#include "catalog.h"
 #include "event.h"
 #include "rca.h"
 
@@ -875,7 +876,7 @@ sre_brain_llm_answer(const char *body, size_t len,
 			out = fail("patch proposals are not taken from an LLM");
 			goto done_content;
 		}
-		if (!sre_rca_action_known(act)) {
+		if (!sre_catalog_action_known(act)) {
 			quote(note, sizeof(note), act ? act : "(none)");
 			jv_free(t);
 			jv_free(out_rcs);
@@ -928,7 +929,8 @@ sre_brain_llm_answer(const char *body, size_t len,
 		prop = jv_object_set(prop, jv_string("target"), tg);
 		prop = jv_object_set(prop, jv_string("params"), q);
 		jv_free(t);
-		if (!sre_rca_proposal_valid(prop, err, sizeof(err))) {
+		if (sre_catalog_check(prop, NULL, err, sizeof(err)) !=
+		    SRE_CATALOG_OK) {
 			jv_free(prop);
 			jv_free(out_rcs);
 			out = fail("proposal: %s", err);

@@ -67,6 +67,22 @@ sre_warnx(const char *fmt, ...)
 }
 
 void
+sre_warnx_list(const char *prefix, jv list)
+{
+	int i, n = jv_get_kind(list) == JV_KIND_ARRAY ?
+	    jv_array_length(jv_copy(list)) : 0;
+
+	for (i = 0; i < n; i++) {
+		jv m = jv_array_get(jv_copy(list), i);
+
+		if (jv_get_kind(m) == JV_KIND_STRING)
+			sre_warnx("%s%s", prefix, jv_string_value(m));
+		jv_free(m);
+	}
+	jv_free(list);
+}
+
+void
 sre_warn(const char *fmt, ...)
 {
 	va_list ap;

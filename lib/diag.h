@@ -11,6 +11,8 @@
 
 #include <sysexits.h>
 
+#include <jv.h>
+
 #define SRE_PRINTF(a, b) __attribute__((format(printf, a, b)))
 
 /* Set the tool name ("sre-bus") and sanitize fds 0-2. */
@@ -27,6 +29,9 @@ int sre_verbosity(void);
 void sre_warnx(const char *fmt, ...) SRE_PRINTF(1, 2);
 /* The same with ": strerror(errno)" appended. */
 void sre_warn(const char *fmt, ...) SRE_PRINTF(1, 2);
+/* sre_warnx("%s%s", prefix, item) for each string of list (consumed),
+ * such as the problems sre_policy_load returns. */
+void sre_warnx_list(const char *prefix, jv list);
 /* Printed only at verbosity >= 1. */
 void sre_info(const char *fmt, ...) SRE_PRINTF(1, 2);
 /* Printed unless quiet (-q): notices such as the exit summary. */

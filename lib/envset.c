@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "catalog.h"
 #include "envset.h"
 
 int
@@ -24,7 +25,7 @@ int
 sre_env_value_ok(const char *value)
 {
 	return value != NULL && strlen(value) <= 4096 &&
-	    strpbrk(value, "\r\n") == NULL;
+	    sre_catalog_text_ok(value, strlen(value));
 }
 
 /* One line: where its value starts and ends (quotes excluded), or -1. */

@@ -16,7 +16,8 @@
  * digit, at most 128 bytes. */
 int sre_env_key_ok(const char *key);
 
-/* Non-zero for a value without NUL, CR or LF, at most 4096 bytes. */
+/* Non-zero for a value of at most 4096 bytes without a control
+ * character (sre_catalog_text_ok: no CR, LF, \v, \f, U+2028...). */
 int sre_env_value_ok(const char *value);
 
 /*

@@ -13,6 +13,7 @@
 
 #include <bsd/string.h>
 
+#include "catalog.h"
 #include "envset.h"
 #include "event.h"
 #include "evtime.h"
@@ -20,7 +21,6 @@
 #include "yamlset.h"
 
 #define FILE_MAX	(8u * 1024 * 1024)
-#define PATCH_MAX	(1u * 1024 * 1024)
 #define PLACEHOLDER	"{service}"
 
 static const char *
@@ -450,224 +450,6 @@ sre_gitops_path_sensitive(const char *rel)
 	return NULL;
 }
 
-/* ---- patches ------------------------------------------------------- */
-
-static int
-add_path(jv *paths, const char *p, size_t n, int prefixed, char *err,
-    size_t errlen)
-{
-	char *s;
-
-	while (n > 0 && (p[n - 1] == '\r' || p[n - 1] == ' '))
-		n--;
-	if (n == 9 && memcmp(p, "/dev/null", 9) == 0)
-		return 0;
-	if (n > 0 && p[0] == '"') {
-		snprintf(err, errlen, "quoted file names are not accepted");
-		return -1;
-	}
-	if (prefixed) {
-		if (n < 3 || (memcmp(p, "a/", 2) != 0 && memcmp(p, "b/", 2) != 0)) {
-			snprintf(err, errlen, "file names need a/ and b/ "
-			    "prefixes (git diff)");
-			return -1;
-		}
-		p += 2;
-		n -= 2;
-	}
-	if ((s = strndup(p, n)) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	*paths = jv_array_append(*paths, jv_string(s));
-	free(s);
-	return 0;
-}
-
-static int
-starts(const char *line, size_t n, const char *word)
-{
-	size_t k = strlen(word);
-
-	return n >= k && memcmp(line, word, k) == 0;
-}
-
-jv
-sre_gitops_patch_paths(const char *diff, size_t len, char *err,
-    size_t errlen)
-{
-	jv paths = jv_array();
-	size_t off = 0;
-	int files = 0;
-
-	if (len > PATCH_MAX || memchr(diff, '\0', len) != NULL) {
-		snprintf(err, errlen, "a patch over 1 MiB or with NUL bytes");
-		goto bad;
-	}
-	while (off < len) {
-		const char *l = diff + off, *nl = memchr(l, '\n', len - off);
-		size_t n = nl ? (size_t)(nl - l) : len - off;
-		size_t tab;
-
-		off += n + (nl != NULL);
-		if (starts(l, n, "--- ") || starts(l, n, "+++ ")) {
-			/* A hunk line "--- x" only appears inside hunks
-			 * as a removed "-- x": a header ends at a tab. */
-			for (tab = 4; tab < n && l[tab] != '\t'; tab++)
-				;
-			if (add_path(&paths, l + 4, tab - 4, 1, err,
-			    errlen) < 0)
-				goto bad;
-			files++;
-		} else if (starts(l, n, "diff --git ")) {
-			const char *a = l + 11, *b;
-			size_t an = n - 11;
-
-			/* "a/X b/Y": split at the middle when X == Y,
-			 * else at the last " b/". */
-			b = NULL;
-			if (an % 2 == 1 && memcmp(a + 2, a + an / 2 + 3,
-			    an / 2 - 2) == 0 && a[an / 2] == ' ')
-				b = a + an / 2 + 1;
-			else
-				for (size_t j = an >= 3 ? an - 3 : 0; j > 0; j--)
-					if (memcmp(a + j, " b/", 3) == 0) {
-						b = a + j + 1;
-						break;
-					}
-			if (b == NULL) {
-				snprintf(err, errlen, "malformed diff --git "
-				    "line");
-				goto bad;
-			}
-			if (add_path(&paths, a, (size_t)(b - 1 - a), 1, err,
-			    errlen) < 0 || add_path(&paths, b,
-			    an - (size_t)(b - a), 1, err, errlen) < 0)
-				goto bad;
-			files++;
-		} else if (starts(l, n, "rename from ") ||
-		    starts(l, n, "copy from ")) {
-			size_t k = l[0] == 'r' ? 12 : 10;
-
-			if (add_path(&paths, l + k, n - k, 0, err, errlen) < 0)
-				goto bad;
-		} else if (starts(l, n, "rename to ") ||
-		    starts(l, n, "copy to ")) {
-			size_t k = l[0] == 'r' ? 10 : 8;
-
-			if (add_path(&paths, l + k, n - k, 0, err, errlen) < 0)
-				goto bad;
-		} else if (starts(l, n, "GIT binary patch") ||
-		    starts(l, n, "Binary files ")) {
-			snprintf(err, errlen, "binary patches are not accepted");
-			goto bad;
-		} else if ((starts(l, n, "new file mode ") ||
-		    starts(l, n, "new mode ") || starts(l, n, "old mode ") ||
-		    starts(l, n, "deleted file mode ") ||
-		    starts(l, n, "index ")) &&
-		    (memmem(l, n, "120000", 6) != NULL ||
-		    memmem(l, n, "160000", 6) != NULL)) {
-			snprintf(err, errlen, "symbolic links and submodules "
-			    "are not accepted");
-			goto bad;
-		}
-	}
-	if (files == 0) {
-		snprintf(err, errlen, "not a unified diff: no file headers");
-		goto bad;
-	}
-	return paths;
-bad:
-	jv_free(paths);
-	return jv_invalid();
-}
-
-int
-sre_gitops_patch_check(const char *diff, size_t len, const char *root,
-    const struct sre_gitops_layout *l, jv services, char *why,
-    size_t whylen)
-{
-	jv paths = sre_gitops_patch_paths(diff, len, why, whylen);
-	int i, n, rc = 0;
-
-	if (!jv_is_valid(paths))
-		return -1;
-	n = jv_array_length(jv_copy(paths));
-	for (i = 0; i < n && rc == 0; i++) {
-		jv pj = jv_array_get(jv_copy(paths), i);
-		const char *p = jv_string_value(pj), *s;
-		char dir[SRE_GITOPS_PATH_MAX], err[512], res[SRE_GITOPS_PATH_MAX];
-		int k, ns, inside = 0;
-
-		if (sre_gitops_relpath_ok(p, why, whylen) < 0)
-			rc = -1;
-		else if ((s = sre_gitops_path_sensitive(p)) != NULL) {
-			snprintf(why, whylen, "%.200s is %s", p, s);
-			rc = -1;
-		}
-		if (jv_get_kind(services) != JV_KIND_ARRAY) {
-			jv_free(pj);
-			continue;	/* paths only: no services to hold */
-		}
-		ns = jv_array_length(jv_copy(services));
-		for (k = 0; rc == 0 && k < ns && !inside; k++) {
-			jv sv = jv_array_get(jv_copy(services), k);
-
-			if (jv_get_kind(sv) == JV_KIND_STRING &&
-			    sre_gitops_path(l, 's', jv_string_value(sv), dir,
-			    sizeof(dir)) == 0 &&
-			    strncmp(p, dir, strlen(dir)) == 0 &&
-			    p[strlen(dir)] == '/')
-				inside = 1;
-			jv_free(sv);
-		}
-		if (rc == 0 && !inside) {
-			snprintf(why, whylen, "%.200s is outside the service "
-			    "directories", p);
-			rc = -1;
-		}
-		if (rc == 0 && root != NULL &&
-		    sre_gitops_resolve(root, p, res, sizeof(res), err,
-		    sizeof(err)) < 0) {
-			snprintf(why, whylen, "%s", err);
-			rc = -1;
-		}
-		jv_free(pj);
-	}
-	jv_free(paths);
-	return rc;
-}
-
-/* ---- the catalog --------------------------------------------------- */
-
-static const char *const actions[] = {
-	"rollback", "scale", "config", "restart", "patch", "observe", NULL
-};
-
-int
-sre_gitops_action_known(const char *action)
-{
-	const char *const *a;
-
-	for (a = actions; action != NULL && *a != NULL; a++)
-		if (strcmp(*a, action) == 0)
-			return 1;
-	return 0;
-}
-
-static int
-tag_ok(const char *s)
-{
-	const char *p;
-
-	if (!isalnum((unsigned char)*s) && *s != '_')
-		return 0;
-	for (p = s; *p != '\0'; p++)
-		if (!isalnum((unsigned char)*p) && strchr("._-", *p) == NULL)
-			return 0;
-	return p - s <= 128;
-}
-
 /* An integral number member: 1 and *v, 0 when missing, -1 otherwise. */
 static int
 int_member(jv obj, const char *key, long *v)
@@ -692,92 +474,6 @@ int_member(jv obj, const char *key, long *v)
 		return -1;
 	*v = (long)d;
 	return 1;
-}
-
-int
-sre_gitops_proposal_check(jv p, char *why, size_t whylen)
-{
-	const char *action, *target, *s;
-	jv params;
-	long r, d;
-	int hr, hd, rc = -1;
-
-	if (jv_get_kind(p) != JV_KIND_OBJECT) {
-		snprintf(why, whylen, "no proposal");
-		return -1;
-	}
-	action = sre_jv_str(p, "action");
-	target = sre_jv_str(p, "target");
-	if (action == NULL || !sre_gitops_action_known(action)) {
-		snprintf(why, whylen, "action '%.64s' is not in the remediation "
-		    "catalog", action ? action : "(none)");
-		return -1;
-	}
-	if (target == NULL || !sre_gitops_service_ok(target)) {
-		snprintf(why, whylen, "target '%.64s' is not a service name",
-		    target ? target : "(none)");
-		return -1;
-	}
-	params = jv_object_get(jv_copy(p), jv_string("params"));
-	if (jv_get_kind(params) == JV_KIND_NULL ||
-	    jv_get_kind(params) == JV_KIND_INVALID) {
-		jv_free(params);
-		params = jv_object();
-	}
-	if (jv_get_kind(params) != JV_KIND_OBJECT) {
-		snprintf(why, whylen, "params is not an object");
-		goto done;
-	}
-	if (strcmp(action, "scale") == 0) {
-		hr = int_member(params, "replicas", &r);
-		hd = int_member(params, "delta", &d);
-		if (hr < 0 || hd < 0 || (hr == 0) == (hd == 0)) {
-			snprintf(why, whylen, "scale needs an integral replicas "
-			    "or delta (one of them)");
-			goto done;
-		}
-		if (hr > 0 && r < 0) {
-			snprintf(why, whylen, "scale to %ld replicas", r);
-			goto done;
-		}
-	} else if (strcmp(action, "config") == 0) {
-		const char *k = sre_jv_str(params, "key");
-		const char *v = sre_jv_str(params, "value");
-
-		if (k == NULL || !sre_env_key_ok(k)) {
-			snprintf(why, whylen, "config needs a key of letters, "
-			    "digits and _");
-			goto done;
-		}
-		if (v == NULL || !sre_env_value_ok(v)) {
-			snprintf(why, whylen, "config needs a string value of "
-			    "one line");
-			goto done;
-		}
-	} else if (strcmp(action, "rollback") == 0) {
-		jv to = jv_object_get(jv_copy(params), jv_string("to"));
-		int kind = jv_get_kind(to);
-
-		jv_free(to);
-		s = sre_jv_str(params, "to");
-		if (kind != JV_KIND_NULL && kind != JV_KIND_INVALID &&
-		    (s == NULL || !tag_ok(s))) {
-			snprintf(why, whylen, "rollback 'to' is not an image "
-			    "tag");
-			goto done;
-		}
-	} else if (strcmp(action, "patch") == 0) {
-		s = sre_jv_str(params, "diff");
-		if (s == NULL || *s == '\0' || strlen(s) > PATCH_MAX) {
-			snprintf(why, whylen, "patch needs a diff of at most "
-			    "1 MiB");
-			goto done;
-		}
-	}
-	rc = 0;
-done:
-	jv_free(params);
-	return rc;
 }
 
 static int
@@ -939,8 +635,8 @@ edit_file(const char *wt, const char *rel, char *text, size_t len,
 
 static int
 apply_scale(const char *wt, const char *svc, jv params,
-    const struct sre_gitops_layout *l, struct sre_gitops_edit *e,
-    char *err, size_t errlen)
+    const struct sre_gitops_layout *l, const struct sre_catalog_limits *lim,
+    struct sre_gitops_edit *e, char *err, size_t errlen)
 {
 	char rel[SRE_GITOPS_PATH_MAX], num[32], *text = NULL, *out = NULL;
 	char *cur = NULL;
@@ -970,11 +666,8 @@ apply_scale(const char *wt, const char *svc, jv params,
 		snprintf(err, errlen, "scale needs replicas or delta");
 		goto done;
 	}
-	if (want < 1) {
-		snprintf(err, errlen, "refusing to scale %s to %ld replicas",
-		    svc, want);
+	if (sre_catalog_replicas_ok(lim, svc, want, err, errlen) < 0)
 		goto done;
-	}
 	if (want == now) {
 		snprintf(err, errlen, "%s already runs %ld replicas", svc, now);
 		rc = 1;
@@ -1084,6 +777,34 @@ done:
 	return rc;
 }
 
+/* The image of svc's container (by name, else the first), and the YAML
+ * path it was found at: 1, 0 when none, -1 on error. */
+static int
+image_path(const char *text, size_t len, const char *svc, char *path,
+    size_t pathlen, char **image, char *err, size_t errlen)
+{
+	int got;
+
+	snprintf(path, pathlen, "spec.template.spec.containers[name=%s].image",
+	    svc);
+	if ((got = sre_yaml_get(text, len, path, image, err, errlen)) == 0) {
+		snprintf(path, pathlen, "spec.template.spec.containers[0].image");
+		got = sre_yaml_get(text, len, path, image, err, errlen);
+	}
+	return got;
+}
+
+int
+sre_gitops_image(const char *text, size_t len, const char *service,
+    char **image, char *err, size_t errlen)
+{
+	char path[256];
+
+	*image = NULL;
+	return image_path(text, len, service, path, sizeof(path), image, err,
+	    errlen);
+}
+
 static int
 apply_image_tag(const char *wt, const char *svc, const char *to,
     const struct sre_gitops_layout *l, struct sre_gitops_edit *e,
@@ -1102,14 +823,8 @@ apply_image_tag(const char *wt, const char *svc, const char *to,
 		snprintf(err, errlen, "%s: no such file", rel);
 		return -1;
 	}
-	snprintf(path, sizeof(path), "spec.template.spec.containers[name=%s]."
-	    "image", svc);
-	if ((got = sre_yaml_get(text, len, path, &cur, err, errlen)) == 0) {
-		snprintf(path, sizeof(path), "spec.template.spec."
-		    "containers[0].image");
-		got = sre_yaml_get(text, len, path, &cur, err, errlen);
-	}
-	if (got <= 0) {
+	if ((got = image_path(text, len, svc, path, sizeof(path), &cur, err,
+	    errlen)) <= 0) {
 		if (got == 0)
 			snprintf(err, errlen, "%s: no container image", rel);
 		goto done;
@@ -1144,6 +859,45 @@ done:
 	return rc;
 }
 
+/*
+ * The files staged in wt (against HEAD) into e->files; with dir, each
+ * must be inside it (commit names the change undone).  0, or -1 (err).
+ */
+static int
+staged_names(const char *wt, const char *dir, const char *commit,
+    struct sre_gitops_edit *e, char *err, size_t errlen)
+{
+	const char *namev[] = { "diff", "--cached", "--name-only", "HEAD",
+	    NULL };
+	struct sre_subproc_result r;
+	size_t dl = dir ? strlen(dir) : 0;
+	char *p, *nl;
+
+	if (sre_git(wt, namev, NULL, NULL, 0, &r, err, errlen) != 0) {
+		sre_subproc_result_free(&r);
+		return -1;
+	}
+	e->files[0] = '\0';
+	for (p = r.out; *p != '\0'; p = nl + 1) {
+		if ((nl = strchr(p, '\n')) == NULL)
+			nl = p + strlen(p) - 1;
+		*nl = '\0';
+		if (*p == '\0')
+			break;
+		if (dir != NULL && (strncmp(p, dir, dl) != 0 || p[dl] != '/')) {
+			snprintf(err, errlen, "commit %.12s also changes %.200s:"
+			    " not rolled back automatically", commit, p);
+			sre_subproc_result_free(&r);
+			return -1;
+		}
+		if (e->files[0] != '\0')
+			strlcat(e->files, " ", sizeof(e->files));
+		strlcat(e->files, p, sizeof(e->files));
+	}
+	sre_subproc_result_free(&r);
+	return 0;
+}
+
 static int
 apply_revert(const char *wt, const char *svc,
     const struct sre_gitops_layout *l, struct sre_gitops_edit *e,
@@ -1154,11 +908,7 @@ apply_revert(const char *wt, const char *svc,
 	const char *logv[] = { "log", "-1", "--no-merges", "--format=%H %s",
 	    "HEAD", "--", spec, NULL };
 	const char *revv[] = { "revert", "--no-commit", line, NULL };
-	const char *namev[] = { "diff", "--cached", "--name-only", "HEAD",
-	    NULL };
 	struct sre_subproc_result r;
-	size_t dl;
-	char *p, *nl;
 	int rc;
 
 	if (sre_gitops_path(l, 's', svc, dir, sizeof(dir)) < 0)
@@ -1178,30 +928,8 @@ apply_revert(const char *wt, const char *svc,
 	sre_subproc_result_free(&r);
 	if (rc != 0)
 		return -1;
-	rc = sre_git(wt, namev, NULL, NULL, 0, &r, err, errlen);
-	if (rc != 0) {
-		sre_subproc_result_free(&r);
+	if (staged_names(wt, dir, line, e, err, errlen) < 0)
 		return -1;
-	}
-	dl = strlen(dir);
-	e->files[0] = '\0';
-	for (p = r.out; *p != '\0'; p = nl + 1) {
-		if ((nl = strchr(p, '\n')) == NULL)
-			nl = p + strlen(p) - 1;
-		*nl = '\0';
-		if (*p == '\0')
-			break;
-		if (strncmp(p, dir, dl) != 0 || p[dl] != '/') {
-			snprintf(err, errlen, "commit %.12s also changes %.200s:"
-			    " not rolled back automatically", line, p);
-			sre_subproc_result_free(&r);
-			return -1;
-		}
-		if (e->files[0] != '\0')
-			strlcat(e->files, " ", sizeof(e->files));
-		strlcat(e->files, p, sizeof(e->files));
-	}
-	sre_subproc_result_free(&r);
 	if (e->files[0] == '\0') {
 		snprintf(err, errlen, "reverting %.12s changes nothing", line);
 		return 1;
@@ -1223,56 +951,40 @@ apply_patch(const char *wt, const char *svc, jv params,
 	    "-", NULL };
 	struct sre_subproc_result r;
 	char why[512], *fixed;
-	jv services, paths;
-	int rc, i, n;
+	size_t n;
+	int rc;
 
+	/* sre_gitops_apply had git read it: paths, renames, copies, modes. */
 	if (diff == NULL)
 		return -1;
-	services = sre_gitops_services(wt, l, err, errlen);
-	if (!jv_is_valid(services))
-		return -1;
-	rc = sre_gitops_patch_check(diff, strlen(diff), wt, l, services, why,
-	    sizeof(why));
-	jv_free(services);
-	if (rc < 0) {
-		snprintf(err, errlen, "patch refused: %s", why);
-		return -1;
-	}
 	/* A diff whose last line lacks its newline is "corrupt" to git. */
-	n = (int)strlen(diff);
-	if ((fixed = malloc((size_t)n + 2)) == NULL) {
+	n = strlen(diff);
+	if ((fixed = malloc(n + 2)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	memcpy(fixed, diff, (size_t)n + 1);
+	memcpy(fixed, diff, n + 1);
 	if (n > 0 && fixed[n - 1] != '\n') {
 		fixed[n++] = '\n';
 		fixed[n] = '\0';
 	}
-	rc = sre_git(wt, checkv, NULL, fixed, (size_t)n, &r, err, errlen);
+	rc = sre_git(wt, checkv, NULL, fixed, n, &r, err, errlen);
 	sre_subproc_result_free(&r);
 	if (rc == 0) {
-		rc = sre_git(wt, applyv, NULL, fixed, (size_t)n, &r, err,
-		    errlen);
+		rc = sre_git(wt, applyv, NULL, fixed, n, &r, err, errlen);
 		sre_subproc_result_free(&r);
 	}
 	free(fixed);
 	if (rc != 0)
 		return -1;
-	paths = sre_gitops_patch_paths(diff, strlen(diff), why, sizeof(why));
-	n = jv_is_valid(paths) ? jv_array_length(jv_copy(paths)) : 0;
-	for (i = 0; i < n; i++) {
-		jv pj = jv_array_get(jv_copy(paths), i);
-
-		if (strstr(e->files, jv_string_value(pj)) == NULL) {
-			if (e->files[0] != '\0')
-				strlcat(e->files, " ", sizeof(e->files));
-			strlcat(e->files, jv_string_value(pj),
-			    sizeof(e->files));
-		}
-		jv_free(pj);
+	/* And what it staged, as git says: the target's files, plain. */
+	if (sre_catalog_staged_check(wt, l, svc, why, sizeof(why)) !=
+	    SRE_CATALOG_OK) {
+		snprintf(err, errlen, "patch refused: %s", why);
+		return -1;
 	}
-	jv_free(paths);
+	if (staged_names(wt, NULL, NULL, e, err, errlen) < 0)
+		return -1;
 	snprintf(e->summary, sizeof(e->summary), "patch %s (%.400s)", svc,
 	    e->files);
 	return 0;
@@ -1280,16 +992,29 @@ apply_patch(const char *wt, const char *svc, jv params,
 
 int
 sre_gitops_apply(const char *wt, jv proposal,
-    const struct sre_gitops_layout *l, int64_t now_ms,
-    struct sre_gitops_edit *e, char *err, size_t errlen)
+    const struct sre_gitops_layout *l, const struct sre_catalog_limits *lim,
+    int64_t now_ms, struct sre_gitops_edit *e, char *err, size_t errlen)
 {
+	struct sre_catalog_limits def;
 	const char *action, *svc, *to;
+	char why[512];
 	jv params;
 	int rc;
 
 	memset(e, 0, sizeof(*e));
-	if (sre_gitops_proposal_check(proposal, err, errlen) < 0)
+	if (lim == NULL) {
+		sre_catalog_limits_default(&def);
+		lim = &def;
+	}
+	/* The catalog and the repository, again: nothing is taken on
+	 * trust from whoever approved it. */
+	if ((rc = sre_catalog_check(proposal, lim, why, sizeof(why))) !=
+	    SRE_CATALOG_OK || (rc = sre_catalog_repo_check(wt, l, proposal,
+	    why, sizeof(why))) != SRE_CATALOG_OK) {
+		snprintf(err, errlen, "%s%s", rc == SRE_CATALOG_PATCH ?
+		    "patch refused: " : "", why);
 		return -1;
+	}
 	action = sre_jv_str(proposal, "action");
 	svc = sre_jv_str(proposal, "target");
 	params = jv_object_get(jv_copy(proposal), jv_string("params"));
@@ -1298,7 +1023,7 @@ sre_gitops_apply(const char *wt, jv proposal,
 		params = jv_object();
 	}
 	if (strcmp(action, "scale") == 0)
-		rc = apply_scale(wt, svc, params, l, e, err, errlen);
+		rc = apply_scale(wt, svc, params, l, lim, e, err, errlen);
 	else if (strcmp(action, "config") == 0)
 		rc = apply_config(wt, svc, params, l, e, err, errlen);
 	else if (strcmp(action, "restart") == 0)

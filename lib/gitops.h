@@ -13,15 +13,15 @@
  * Safety rules kept here, for both tools:
  * - paths from proposals and patches are clean relative paths: no "..",
  *   no absolute path, no ".git" component, nothing in CI configuration or
- *   secret-looking, and inside a service directory;
+ *   secret-looking (and, catalog.h, inside the target's directory);
  * - a path is resolved under the repository root; a symlink on the way
  *   that leads out of the root is refused;
  * - git runs as a child with an argv (subproc.h), with hooks switched off
  *   and no terminal prompt.
  *
  * The remediation catalog (rollback, scale, config, restart, patch,
- * observe) is checked by sre_gitops_proposal_check and carried out in a
- * working tree by sre_gitops_apply.
+ * observe) is judged by catalog.h and carried out in a working tree by
+ * sre_gitops_apply.
  */
 #ifndef SRE_GITOPS_H
 #define SRE_GITOPS_H
@@ -37,6 +37,8 @@
 #define SRE_GITOPS_CONFIG	"services/{service}/config.env"
 #define SRE_GITOPS_RESTARTED	"sre-space/restartedAt"
 #define SRE_GITOPS_PATH_MAX	4096
+
+struct sre_catalog_limits;
 
 struct sre_gitops_layout {
 	const char *deployment;		/* NULL: SRE_GITOPS_DEPLOYMENT */
@@ -103,41 +105,15 @@ int sre_gitops_read(const char *root, const char *rel, char **text,
 int sre_gitops_write(const char *root, const char *rel, const char *text,
     size_t len, char *err, size_t errlen);
 
-/* ---- patches ------------------------------------------------------- */
+/* ---- the deployment ------------------------------------------------ */
 
 /*
- * The paths a git-style unified diff touches (old and new names, without
- * their a/ and b/ prefixes), as an array of strings.  Binary patches,
- * symlink or submodule modes, quoted names and names without a/ and b/
- * prefixes are refused: jv_invalid() with a message in err.
+ * The image of service's container in a deployment's text (the
+ * container named after the service, else the first): 1 with *image
+ * (malloc'd), 0 when there is none, -1 on a YAML error (err).
  */
-jv sre_gitops_patch_paths(const char *diff, size_t len, char *err,
-    size_t errlen);
-
-/*
- * May this patch be applied?  Every path must be clean, not sensitive,
- * inside the directory of a service of services (borrowed array; when it
- * is not an array, only the paths themselves are checked), and must not
- * reach through a symlink under root (root may be NULL).  0, or -1 with
- * the reason in why.
- */
-int sre_gitops_patch_check(const char *diff, size_t len, const char *root,
-    const struct sre_gitops_layout *l, jv services, char *why,
-    size_t whylen);
-
-/* ---- the catalog --------------------------------------------------- */
-
-/* Non-zero for an action of the catalog. */
-int sre_gitops_action_known(const char *action);
-
-/*
- * Check a proposal (borrowed) against the catalog: an object with a
- * known action, a target that is a service name, and the params its
- * action needs (scale: replicas >= 0 or delta, integers; config: key
- * and value; rollback: an optional tag "to"; patch: a diff).
- * 0, or -1 with the reason in why.
- */
-int sre_gitops_proposal_check(jv proposal, char *why, size_t whylen);
+int sre_gitops_image(const char *text, size_t len, const char *service,
+    char **image, char *err, size_t errlen);
 
 /* The replicas of a service's deployment: 1 with *n set, 0 when the
  * deployment or the field is missing, -1 on error (err). */
@@ -176,15 +152,19 @@ struct sre_gitops_edit {
 };
 
 /*
- * Carry out proposal (borrowed, checked with sre_gitops_proposal_check)
- * in the working tree wt, whose HEAD is the base: edit the files with
- * only the value's bytes changed, or revert the newest commit on the
- * service's directory, or apply a patch after "git apply --check", and
- * stage the result.  now_ms stamps restarts.  0, or -1 with a message in
- * err (nothing is committed either way).
+ * Carry out proposal (borrowed) in the working tree wt, whose HEAD is the
+ * base.  It is judged first, whoever approved it: by the catalog under
+ * lim (NULL: the built-in limits) and against wt's repository
+ * (sre_catalog_check, sre_catalog_repo_check); a scale by a delta is
+ * held to lim's bounds too.  Then: edit the files with only the value's
+ * bytes changed, or revert the newest commit on the service's directory,
+ * or apply a patch after "git apply --check" and look at what git
+ * staged (sre_catalog_staged_check); and stage the result.  now_ms
+ * stamps restarts.  0 done, 1 nothing to change (err says why), or -1
+ * with a message in err (nothing is committed either way).
  */
 int sre_gitops_apply(const char *wt, jv proposal,
-    const struct sre_gitops_layout *l, int64_t now_ms,
-    struct sre_gitops_edit *e, char *err, size_t errlen);
+    const struct sre_gitops_layout *l, const struct sre_catalog_limits *lim,
+    int64_t now_ms, struct sre_gitops_edit *e, char *err, size_t errlen);
 
 #endif

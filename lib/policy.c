@@ -20,6 +20,15 @@
 #define POLICY_MAX	(1u * 1024 * 1024)
 #define MAX_RULES	256
 #define MAX_FREEZE	64
+#define MAX_SERVICES	1024
+#define MAX_KEYS	256
+
+/* A "services" entry: what the catalog allows one service ("*": all). */
+struct svc {
+	char *name;
+	long min, max;			/* 0: not said */
+	char **keys;			/* NULL: not said; NULL terminated */
+};
 
 struct rule {
 	char *id;
@@ -46,6 +55,8 @@ struct sre_policy {
 	char *dflt_reason;
 	struct freeze fz[MAX_FREEZE];
 	int nfz;
+	struct svc *svc;
+	int nsvc;
 	jv warnings;
 };
 
@@ -74,6 +85,7 @@ limits_default(struct sre_policy_limits *l)
 	l->min_confidence = SRE_POLICY_MIN_CONFIDENCE;
 	l->low_confidence = SRE_VETO;
 	l->max_scale_factor = SRE_POLICY_MAX_SCALE_FACTOR;
+	l->min_replicas = SRE_CATALOG_MIN_REPLICAS;
 	l->max_replicas = SRE_POLICY_MAX_REPLICAS;
 	l->approvals_per_hour = SRE_POLICY_APPROVALS_HOUR;
 	l->service_approvals_per_hour = SRE_POLICY_SERVICE_HOUR;
@@ -97,6 +109,15 @@ sre_policy_free(struct sre_policy *p)
 	}
 	for (i = 0; i < p->nfz; i++)
 		free(p->fz[i].spec);
+	for (i = 0; i < p->nsvc; i++) {
+		char **k;
+
+		free(p->svc[i].name);
+		for (k = p->svc[i].keys; k != NULL && *k != NULL; k++)
+			free(*k);
+		free(p->svc[i].keys);
+	}
+	free(p->svc);
 	free(p->dflt_reason);
 	jv_free(p->warnings);
 	free(p);
@@ -512,7 +533,7 @@ parse_limits(struct sre_policy *p, struct parse *ps, jv lim)
 	jv_object_foreach(lim, k, v) {
 		static const char *const known[] = {
 			"min_confidence", "low_confidence", "max_scale_factor",
-			"max_replicas", "approvals_per_hour",
+			"min_replicas", "max_replicas", "approvals_per_hour",
 			"service_approvals_per_hour", "loop_threshold",
 			"loop_window", "__line__", NULL
 		};
@@ -540,8 +561,15 @@ parse_limits(struct sre_policy *p, struct parse *ps, jv lim)
 	}
 	if (num_limit(ps, lim, "max_scale_factor", 1, 1000, &d) > 0)
 		l->max_scale_factor = d;
-	if (num_limit(ps, lim, "max_replicas", 1, 100000, &d) > 0)
+	if (num_limit(ps, lim, "min_replicas", 1, SRE_CATALOG_REPLICAS_MAX,
+	    &d) > 0)
+		l->min_replicas = (long)d;
+	if (num_limit(ps, lim, "max_replicas", 1, SRE_CATALOG_REPLICAS_MAX,
+	    &d) > 0)
 		l->max_replicas = (long)d;
+	if (l->min_replicas > l->max_replicas)
+		problem(ps, line_of(lim), "limits: min_replicas %ld is above "
+		    "max_replicas %ld", l->min_replicas, l->max_replicas);
 	if (num_limit(ps, lim, "approvals_per_hour", 0, 1e6, &d) > 0)
 		l->approvals_per_hour = (long)d;
 	if (num_limit(ps, lim, "service_approvals_per_hour", 0, 1e6, &d) > 0)
@@ -595,6 +623,103 @@ parse_limits(struct sre_policy *p, struct parse *ps, jv lim)
 	}
 }
 
+/* One entry of "services": NAME: {config_keys: [...], min_replicas,
+ * max_replicas}. */
+static void
+parse_service(struct sre_policy *p, struct parse *ps, const char *name,
+    jv v)
+{
+	struct svc *sv;
+	jv keys;
+	double d;
+	int i, n, line = line_of(v);
+
+	if (strcmp(name, "*") != 0 && !sre_gitops_service_ok(name)) {
+		problem(ps, line, "services: '%s' is not a service name (or "
+		    "\"*\")", name);
+		return;
+	}
+	if (jv_get_kind(v) != JV_KIND_OBJECT) {
+		problem(ps, line, "services: %s must be a mapping", name);
+		return;
+	}
+	jv_object_foreach(v, k, m) {
+		const char *ks = jv_string_value(k);
+
+		if (strcmp(ks, "config_keys") && strcmp(ks, "min_replicas") &&
+		    strcmp(ks, "max_replicas") && strcmp(ks, "__line__"))
+			problem(ps, line, "services: %s: unknown key '%s'",
+			    name, ks);
+		jv_free(k);
+		jv_free(m);
+	}
+	if (p->nsvc == MAX_SERVICES) {
+		problem(ps, line, "services: more than %d", MAX_SERVICES);
+		return;
+	}
+	if (p->nsvc % 16 == 0) {
+		struct svc *m = realloc(p->svc, (size_t)(p->nsvc + 16) *
+		    sizeof(*m));
+
+		if (m == NULL) {
+			problem(ps, line, "out of memory");
+			return;
+		}
+		p->svc = m;
+	}
+	sv = &p->svc[p->nsvc++];
+	memset(sv, 0, sizeof(*sv));
+	sv->name = strdup(name);
+	if (num_limit(ps, v, "min_replicas", 1, SRE_CATALOG_REPLICAS_MAX,
+	    &d) > 0)
+		sv->min = (long)d;
+	if (num_limit(ps, v, "max_replicas", 1, SRE_CATALOG_REPLICAS_MAX,
+	    &d) > 0)
+		sv->max = (long)d;
+	if (sv->min > 0 && sv->max > 0 && sv->min > sv->max)
+		problem(ps, line, "services: %s: min_replicas %ld is above "
+		    "max_replicas %ld", name, sv->min, sv->max);
+	if (sv->max > SRE_POLICY_MAX_REPLICAS) {
+		char what[128], b[32];
+
+		snprintf(what, sizeof(what), "max_replicas of %s", name);
+		snprintf(b, sizeof(b), "%ld", sv->max);
+		warn_loose(p, what, "50", b);
+	}
+	keys = jv_object_get(jv_copy(v), jv_string("config_keys"));
+	if (jv_get_kind(keys) == JV_KIND_INVALID) {
+		jv_free(keys);
+		return;
+	}
+	if (jv_get_kind(keys) != JV_KIND_ARRAY ||
+	    (n = jv_array_length(jv_copy(keys))) > MAX_KEYS) {
+		problem(ps, line, "services: %s: config_keys must be a list of "
+		    "at most %d names", name, MAX_KEYS);
+		jv_free(keys);
+		return;
+	}
+	if ((sv->keys = calloc((size_t)n + 1, sizeof(char *))) == NULL) {
+		problem(ps, line, "out of memory");
+		jv_free(keys);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		jv k = jv_array_get(jv_copy(keys), i);
+
+		if (jv_get_kind(k) != JV_KIND_STRING ||
+		    !sre_catalog_key_ok(jv_string_value(k)))
+			problem(ps, line, "services: %s: config_keys: item %d "
+			    "is not an environment name (A-Z, 0-9, _)", name,
+			    i + 1);
+		else
+			sv->keys[i] = strdup(jv_string_value(k));
+		jv_free(k);
+		if (sv->keys[i] == NULL)
+			break;
+	}
+	jv_free(keys);
+}
+
 struct sre_policy *
 sre_policy_parse(const char *text, size_t len, const char *name,
     jv *problems)
@@ -625,8 +750,8 @@ sre_policy_parse(const char *text, size_t len, const char *name,
 	}
 	jv_object_foreach(doc, k, val) {
 		static const char *const known[] = {
-			"version", "limits", "freeze", "rules", "default",
-			"__line__", NULL
+			"version", "limits", "services", "freeze", "rules",
+			"default", "__line__", NULL
 		};
 		const char *const *w;
 		const char *ks = jv_string_value(k);
@@ -646,6 +771,18 @@ sre_policy_parse(const char *text, size_t len, const char *name,
 	v = jv_object_get(jv_copy(doc), jv_string("limits"));
 	if (jv_get_kind(v) != JV_KIND_INVALID && jv_get_kind(v) != JV_KIND_NULL)
 		parse_limits(p, &ps, v);
+	jv_free(v);
+	v = jv_object_get(jv_copy(doc), jv_string("services"));
+	if (jv_get_kind(v) == JV_KIND_OBJECT) {
+		jv_object_foreach(v, k, sv) {
+			if (strcmp(jv_string_value(k), "__line__") != 0)
+				parse_service(p, &ps, jv_string_value(k), sv);
+			jv_free(k);
+			jv_free(sv);
+		}
+	} else if (jv_get_kind(v) != JV_KIND_INVALID &&
+	    jv_get_kind(v) != JV_KIND_NULL)
+		problem(&ps, 0, "services must be a mapping");
 	jv_free(v);
 	v = jv_object_get(jv_copy(doc), jv_string("freeze"));
 	if (jv_get_kind(v) == JV_KIND_ARRAY) {
@@ -776,6 +913,34 @@ sre_policy_default(const struct sre_policy *p)
 
 /* ---- deciding ------------------------------------------------------ */
 
+static void
+svc_apply(const struct svc *sv, struct sre_catalog_limits *out)
+{
+	if (sv->min > 0)
+		out->min_replicas = sv->min;
+	if (sv->max > 0)
+		out->max_replicas = sv->max;
+	if (sv->keys != NULL)
+		out->config_keys = (const char *const *)sv->keys;
+}
+
+void
+sre_policy_catalog(const struct sre_policy *p, const char *service,
+    struct sre_catalog_limits *out)
+{
+	int i;
+
+	sre_catalog_limits_default(out);
+	out->min_replicas = p->lim.min_replicas;
+	out->max_replicas = p->lim.max_replicas;
+	for (i = 0; i < p->nsvc; i++)
+		if (strcmp(p->svc[i].name, "*") == 0)
+			svc_apply(&p->svc[i], out);
+	for (i = 0; service != NULL && i < p->nsvc; i++)
+		if (strcmp(p->svc[i].name, service) == 0)
+			svc_apply(&p->svc[i], out);
+}
+
 long
 sre_policy_scale_target(jv proposal, long current)
 {
@@ -804,6 +969,8 @@ limits_jv(const struct sre_policy_limits *l)
 	    jv_string(sre_decision_name(l->low_confidence)));
 	o = jv_object_set(o, jv_string("max_scale_factor"),
 	    jv_number(l->max_scale_factor));
+	o = jv_object_set(o, jv_string("min_replicas"),
+	    jv_number((double)l->min_replicas));
 	o = jv_object_set(o, jv_string("max_replicas"),
 	    jv_number((double)l->max_replicas));
 	o = jv_object_set(o, jv_string("approvals_per_hour"),
@@ -932,17 +1099,17 @@ builtins(const struct sre_policy *p, jv d, const struct sre_guard_facts *f,
 	const char *action, *target, *fz;
 	const char *incident = sre_jv_str(d, "incident");
 	const char *fp = sre_jv_str(d, "fingerprint");
+	struct sre_catalog_limits cl;
 	char why[512], w[32];
 	double conf = 0;
 	long nr, cur;
-	int changes;
+	int changes, fault;
 	jv prop = jv_object_get(jv_copy(d), jv_string("proposal"));
 
-	if (sre_gitops_proposal_check(prop, why, sizeof(why)) < 0) {
-		action = sre_jv_str(prop, "action");
-		fire(dc, action == NULL || !sre_gitops_action_known(action) ?
-		    "builtin:catalog" : strncmp(why, "target", 6) == 0 ?
-		    "builtin:target" : "builtin:params", SRE_VETO, "%s", why);
+	sre_policy_catalog(p, sre_jv_str(prop, "target"), &cl);
+	if ((fault = sre_catalog_check(prop, &cl, why, sizeof(why))) !=
+	    SRE_CATALOG_OK) {
+		fire(dc, sre_catalog_rule(fault), SRE_VETO, "%s", why);
 		goto out;
 	}
 	say(dc, "builtin:catalog", "pass");
@@ -956,6 +1123,11 @@ builtins(const struct sre_policy *p, jv d, const struct sre_guard_facts *f,
 		goto out;
 	}
 	say(dc, "builtin:stale", "pass");
+	if (target == NULL) {
+		fire(dc, "builtin:target", SRE_VETO, "%s without a target: "
+		    "nothing to act on", action);
+		goto out;
+	}
 	if (!f->have_repo) {
 		fire(dc, "builtin:target", SRE_ESCALATE, "no GitOps repository "
 		    "to check target %s against (--repo)", target);
@@ -967,26 +1139,22 @@ builtins(const struct sre_policy *p, jv d, const struct sre_guard_facts *f,
 		goto out;
 	}
 	say(dc, "builtin:target", "pass");
-	if (strcmp(action, "patch") == 0) {
-		if (f->patch_problem != NULL) {
-			fire(dc, "builtin:patch", SRE_VETO, "patch refused: %s",
-			    f->patch_problem);
-			goto out;
-		}
-		say(dc, "builtin:patch", "pass");
+	if (f->repo_problem != NULL) {
+		fire(dc, sre_catalog_rule(f->repo_fault), SRE_VETO, "%s%s",
+		    f->repo_fault == SRE_CATALOG_PATCH ? "patch refused: " : "",
+		    f->repo_problem);
+		goto out;
 	}
+	if (strcmp(action, "patch") == 0)
+		say(dc, "builtin:patch", "pass");
+	else if (strcmp(action, "rollback") == 0)
+		say(dc, "builtin:history", "pass");
 	if (strcmp(action, "scale") == 0) {
 		cur = f->replicas >= 0 ? f->replicas : 1;
 		nr = sre_policy_scale_target(prop, f->replicas);
-		if (nr < 1) {
-			fire(dc, "builtin:blast-radius", SRE_VETO, "scale %s to "
-			    "%ld replicas: never to zero", target, nr);
-			goto out;
-		}
-		if (nr > l->max_replicas) {
-			fire(dc, "builtin:blast-radius", SRE_VETO, "scale %s to "
-			    "%ld replicas: above the limit of %ld", target, nr,
-			    l->max_replicas);
+		if (sre_catalog_replicas_ok(&cl, target, nr, why,
+		    sizeof(why)) < 0) {
+			fire(dc, "builtin:blast-radius", SRE_VETO, "%s", why);
 			goto out;
 		}
 		if ((double)nr > (double)cur * l->max_scale_factor ||

@@ -6,9 +6,11 @@
  * over the diagnosis with the guard's context bound to $ctx, a decision
  * and a reason; the first rule that matches decides, else the default.
  *
- * The built-in checks run first and cannot be removed by a rule: actions
- * outside the catalog, unknown targets, patches outside the service
- * directories, scale beyond the blast radius, low confidence, freeze
+ * The built-in checks run first and cannot be removed by a rule: the
+ * remediation catalog (catalog.h: actions, params, config keys on the
+ * policy's allowlist, replicas within its bounds), unknown targets,
+ * patches outside the target's directory, rollbacks to tags never
+ * deployed, scale beyond the blast radius, low confidence, freeze
  * windows, rate limits and the loop threshold.  A policy may set their
  * limits; a limit looser than the built-in default is reported as a
  * warning (sre_policy_warnings) every time the policy is loaded, so it is
@@ -30,6 +32,8 @@
 
 #include <jv.h>
 
+#include "catalog.h"
+
 enum sre_decision { SRE_APPROVE = 0, SRE_VETO = 1, SRE_ESCALATE = 2 };
 
 /* "approve", "veto", "escalate". */
@@ -40,7 +44,7 @@ int sre_decision_parse(const char *s);
 /* Built-in defaults; looser settings are warned about. */
 #define SRE_POLICY_MIN_CONFIDENCE	0.6
 #define SRE_POLICY_MAX_SCALE_FACTOR	2.0
-#define SRE_POLICY_MAX_REPLICAS		50
+#define SRE_POLICY_MAX_REPLICAS		SRE_CATALOG_MAX_REPLICAS
 #define SRE_POLICY_APPROVALS_HOUR	10
 #define SRE_POLICY_SERVICE_HOUR		3
 #define SRE_POLICY_LOOP_THRESHOLD	3
@@ -50,6 +54,7 @@ struct sre_policy_limits {
 	double min_confidence;
 	int low_confidence;		/* SRE_VETO or SRE_ESCALATE */
 	double max_scale_factor;	/* replicas change by at most this */
+	long min_replicas;		/* every service, unless it says */
 	long max_replicas;
 	long approvals_per_hour;	/* 0: no limit (warned) */
 	long service_approvals_per_hour;
@@ -103,7 +108,9 @@ struct sre_guard_facts {
 	jv services;			/* array of names (borrowed) */
 	int target_exists;
 	long replicas;			/* the target's now; -1 unknown */
-	const char *patch_problem;	/* why a patch is refused, or NULL */
+	int repo_fault;			/* sre_catalog_repo_check's fault */
+	const char *repo_problem;	/* and why (a patch, a rollback's
+					   tag), or NULL */
 	long approvals_hour;		/* approvals in the last hour */
 	long service_approvals_hour;	/* of the target */
 	long fingerprint_actions;	/* approvals of the fingerprint in
@@ -135,6 +142,15 @@ jv sre_policy_context(const struct sre_policy *p, jv d,
 jv sre_policy_decide(const struct sre_policy *p, jv d,
     const struct sre_guard_facts *f, sre_policy_explain_fn explain,
     void *ectx);
+
+/*
+ * What the policy allows service (may be NULL) under the catalog: the
+ * global replica bounds of limits, then those of the "*" entry of
+ * services, then the service's own; config keys likewise (built in:
+ * SRE_CATALOG_CONFIG_KEYS).  out borrows from p.
+ */
+void sre_policy_catalog(const struct sre_policy *p, const char *service,
+    struct sre_catalog_limits *out);
 
 /* The new replica count a scale proposal asks for given the current
  * one (-1 unknown: counted as 1); -1 when p is not a valid scale. */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "catalog.h"
 #include "event.h"
 #include "rca.h"
 
@@ -1819,133 +1820,6 @@ sre_rca_confidence(double share, double lead, double origin)
 	return floor(clamp01(p) * 1000 + 0.5) / 1000;
 }
 
-static const char *const actions[] = {
-	"rollback", "scale", "config", "restart", "patch", "observe", NULL
-};
-
-int
-sre_rca_action_known(const char *action)
-{
-	int i;
-
-	if (action == NULL)
-		return 0;
-	for (i = 0; actions[i] != NULL; i++)
-		if (strcmp(actions[i], action) == 0)
-			return 1;
-	return 0;
-}
-
-static int
-key_ok(const char *k)
-{
-	size_t n = 0;
-
-	for (; k[n] != '\0'; n++)
-		if (!isupper((unsigned char)k[n]) && !isdigit((unsigned char)k[n]) &&
-		    k[n] != '_')
-			return 0;
-	return n > 0 && n <= 64;
-}
-
-static int
-text_ok(const char *s, size_t max)
-{
-	size_t n = 0;
-
-	for (; s[n] != '\0'; n++)
-		if ((unsigned char)s[n] < 0x20 || s[n] == 0x7f)
-			return 0;
-	return n <= max;
-}
-
-int
-sre_rca_proposal_valid(jv p, char *err, size_t errlen)
-{
-	const char *action = sre_jv_str(p, "action");
-	const char *target = sre_jv_str(p, "target");
-	jv params, t;
-	int64_t n;
-	int ok = 1;
-
-	if (jv_get_kind(p) != JV_KIND_OBJECT) {
-		snprintf(err, errlen, "proposal is not an object");
-		return 0;
-	}
-	if (!sre_rca_action_known(action)) {
-		snprintf(err, errlen, "unknown action '%.40s'",
-		    action ? action : "(none)");
-		return 0;
-	}
-	t = jv_object_get(jv_copy(p), jv_string("target"));
-	if (target == NULL && !(strcmp(action, "observe") == 0 &&
-	    jv_get_kind(t) == JV_KIND_NULL)) {
-		jv_free(t);
-		snprintf(err, errlen, "proposal without a target");
-		return 0;
-	}
-	jv_free(t);
-	if (target != NULL && !name_ok(target)) {
-		snprintf(err, errlen, "bad target");
-		return 0;
-	}
-	params = jv_object_get(jv_copy(p), jv_string("params"));
-	if (!jv_is_valid(params) || jv_get_kind(params) == JV_KIND_NULL) {
-		jv_free(params);
-		params = jv_object();
-	}
-	if (jv_get_kind(params) != JV_KIND_OBJECT) {
-		jv_free(params);
-		snprintf(err, errlen, "params is not an object");
-		return 0;
-	}
-	if (strcmp(action, "scale") == 0) {
-		int has_r = sre_jv_int(params, "replicas", &n) == 0;
-
-		if (has_r && (n < 0 || n > 1000))
-			ok = 0;
-		if (sre_jv_int(params, "delta", &n) == 0) {
-			if (n < -100 || n > 100 || n == 0)
-				ok = 0;
-		} else if (!has_r)
-			ok = 0;
-		if (!ok)
-			snprintf(err, errlen, "scale needs replicas (0..1000) "
-			    "or a non-zero delta (-100..100)");
-	} else if (strcmp(action, "config") == 0) {
-		const char *k = sre_jv_str(params, "key");
-		const char *v = sre_jv_str(params, "value");
-
-		if (k == NULL || !key_ok(k) || v == NULL || !text_ok(v, 256)) {
-			ok = 0;
-			snprintf(err, errlen, "config needs a key (A-Z, 0-9, _)"
-			    " and a one-line value");
-		}
-	} else if (strcmp(action, "rollback") == 0) {
-		jv to = jv_object_get(jv_copy(params), jv_string("to"));
-
-		if (jv_get_kind(to) != JV_KIND_NULL &&
-		    jv_get_kind(to) != JV_KIND_INVALID &&
-		    (jv_get_kind(to) != JV_KIND_STRING ||
-		    !text_ok(jv_string_value(to), 128) ||
-		    jv_string_length_bytes(jv_copy(to)) == 0)) {
-			ok = 0;
-			snprintf(err, errlen, "rollback 'to' must be a version");
-		}
-		jv_free(to);
-	} else if (strcmp(action, "patch") == 0) {
-		const char *diff = sre_jv_str(params, "diff");
-
-		if (diff == NULL || strlen(diff) > 65536 ||
-		    strncmp(diff, "--- ", 4) != 0) {
-			ok = 0;
-			snprintf(err, errlen, "patch needs a unified diff");
-		}
-	}
-	jv_free(params);
-	return ok;
-}
-
 static jv
 proposal(const char *action, const char *target, jv params)
 {
@@ -2104,7 +1978,7 @@ sre_rca_diagnose(const struct sre_rca_graph *g, jv anomalies,
 	int *order = NULL, i, n, top, at, strong, known_fix_used = 0;
 	double total = 0, share = 0, lead = 0, conf = 0;
 	const struct cand *w = NULL;
-	char reason[1024], summary[2048], who[300];
+	char reason[1024], summary[2048], who[300], why[512];
 	const char *fp = NULL;
 	enum kind wk = K_NONE;
 	size_t used = 0;
@@ -2199,7 +2073,8 @@ sre_rca_diagnose(const struct sre_rca_graph *g, jv anomalies,
 		const char *kt = sre_jv_str(kp, "target");
 		char e[128];
 
-		if (sre_rca_proposal_valid(kp, e, sizeof(e)) && kt != NULL &&
+		if (sre_catalog_check(kp, NULL, e, sizeof(e)) ==
+		    SRE_CATALOG_OK && kt != NULL &&
 		    strmap_get(&d.map, kt, strlen(kt)) >= 0 &&
 		    !failed_before(o.failed, kp)) {
 			prop = kp;
@@ -2239,8 +2114,16 @@ sre_rca_diagnose(const struct sre_rca_graph *g, jv anomalies,
 			prop = jv_invalid();
 		}
 	}
+	/* Only what the catalog takes leaves here (a release's old version
+	 * that is no image tag, say, does not). */
+	if (jv_is_valid(prop) && sre_catalog_check(prop, NULL, why,
+	    sizeof(why)) != SRE_CATALOG_OK) {
+		jv_free(prop);
+		prop = jv_invalid();
+	}
 	if (!jv_is_valid(prop))
-		prop = proposal("observe", w ? w->name : NULL, jv_object());
+		prop = proposal("observe", w != NULL &&
+		    sre_gitops_service_ok(w->name) ? w->name : NULL, jv_object());
 
 	/* The summary. */
 #define ADD(...) do { if (used < sizeof(summary)) used += (size_t)snprintf( \

@@ -54,7 +54,8 @@
  * pool -> config DB_POOL_SIZE; latency that grows with throughput, or a
  * datastore's own latency -> scale; CPU starvation, own errors, network ->
  * restart; a known successful fix for the fingerprint (opts.known_fix) is
- * reused; weak evidence -> observe.
+ * reused; weak evidence -> observe.  Every proposal is judged by the
+ * catalog (catalog.h) before it leaves; one it refuses becomes observe.
  *
  * jv ownership is libjq's; the functions here borrow their jv arguments
  * (they say so) and return new values.  Everything read from events is
@@ -158,15 +159,5 @@ jv sre_rca_diagnose(const struct sre_rca_graph *g, jv anomalies,
  * own origin score (0..1).  Exposed for the benchmark and the tests.
  */
 double sre_rca_confidence(double share, double lead, double origin);
-
-/*
- * Non-zero when a proposal object (borrowed) is valid under the catalog:
- * a known action, a string target (null only for observe), and params
- * of the right kinds for the action.  err says what is wrong.
- */
-int sre_rca_proposal_valid(jv proposal, char *err, size_t errlen);
-
-/* Non-zero for a catalog action name. */
-int sre_rca_action_known(const char *action);
 
 #endif

@@ -68,8 +68,10 @@
 #                      $SRE_STATE_DIR/postmortems.ndjson)
 #   SRE_LOG_DIR        a directory for each tool's standard error, as
 #                      NAME.log (default: this script's standard error)
-#   SRE_POLICY         the policy of sre-guard, sre-policy(5) (default:
-#                      the built-in one, examples/policies/default.yaml)
+#   SRE_POLICY         the policy of sre-guard, sre-policy(5), whose config
+#                      keys and replica bounds sre-fix holds to as well
+#                      (default: the built-in one,
+#                      examples/policies/default.yaml)
 #   SRE_WEBHOOK_URL    where sre-escalate posts (default: escalations are
 #                      written on standard error)
 #   MEMORY_THRESHOLD_MB, ENV

@@ -41,8 +41,8 @@
 #   SRE_GITOPS_REPO  the GitOps checkout the diffs are worked out in; it is
 #                    not changed (default: a scratch repository laid out
 #                    from examples/gitops, the recordings' topology)
-#   SRE_POLICY       the policy of sre-guard under test, sre-policy(5)
-#                    (default: the built-in one)
+#   SRE_POLICY       the policy of sre-guard (and sre-fix) under test,
+#                    sre-policy(5) (default: the built-in one)
 #   SRE_STATE_DIR    the state the tools read (default: a fresh temporary
 #                    one); sre-guard records its verdicts there
 #   SRE_EVENTS       a file to keep every event of the run in

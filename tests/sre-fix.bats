@@ -92,7 +92,9 @@ assert_nothing_made() {
 }
 
 @test "config and restart edit one value in place; a missing annotation is added" {
-	run -0 --separate-stderr "${F[@]}" < <(
+	# NEW_KEY is on no built-in list: this policy allows it for quote-api.
+	printf 'services:\n  quote-api:\n    config_keys:\n      - DB_POOL_SIZE\n      - NEW_KEY\n' > "$BATS_TEST_TMPDIR/p.yaml"
+	run -0 --separate-stderr "${F[@]}" --policy "$BATS_TEST_TMPDIR/p.yaml" < <(
 	    verdict V1 inc-1 config quote-api '{"key":"DB_POOL_SIZE","value":"40"}'
 	    verdict V2 inc-2 restart quote-api '{}'
 	    verdict V3 inc-3 restart db-policy '{}'
@@ -111,10 +113,10 @@ assert_nothing_made() {
 }
 
 @test "rollback to a version sets the image tag back" {
-	run -0 --separate-stderr "${F[@]}" < <(verdict V1 inc-1 rollback quote-api '{"to":"1.2.9"}')
-	[[ $(actions | jq -r .detail) == "roll quote-api back to 1.2.9 (image was registry.example.com/marketplace/quote-api:1.4.0)"* ]]
+	run -0 --separate-stderr "${F[@]}" < <(verdict V1 inc-1 rollback quote-api '{"to":"1.3.4"}')
+	[[ $(actions | jq -r .detail) == "roll quote-api back to 1.3.4 (image was registry.example.com/marketplace/quote-api:1.4.0)"* ]]
 	[ "$(git -C "$REMOTE" diff --numstat main sre/inc-1)" = "$(printf '1\t1\tservices/quote-api/deployment.yaml')" ]
-	git -C "$REMOTE" diff -U0 main sre/inc-1 | grep -x -- '+          image: registry.example.com/marketplace/quote-api:1.2.9'
+	git -C "$REMOTE" diff -U0 main sre/inc-1 | grep -x -- '+          image: registry.example.com/marketplace/quote-api:1.3.4'
 }
 
 @test "the same approval twice gives one branch" {
@@ -167,7 +169,7 @@ assert_nothing_made() {
 	cat > "$BATS_TEST_TMPDIR/want" <<-'EOF'
 	failed	patch refused: services/quote-api/../../../escape.txt reaches outside the repository
 	failed	patch refused: .git/hooks/post-commit is inside .git
-	failed	patch refused: symbolic links and submodules are not accepted
+	failed	patch refused: services/quote-api/x: mode 120000: only regular files (100644, 100755); no symbolic links or submodules
 	EOF
 	diff -u "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/got"
 	[ ! -e "$BATS_TEST_TMPDIR/escape.txt" ] && [ ! -e /tmp/owned ]
@@ -229,7 +231,7 @@ assert_nothing_made() {
 	skipped	quote-api already runs 2 replicas
 	skipped	observe: no change; watching for recovery within 10m
 	failed	the incident id cannot name a branch
-	failed	refusing to scale quote-api to 0 replicas
+	failed	scale quote-api to 0 replicas: never to zero
 	EOF
 	diff -u "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/got"
 	assert_nothing_made

@@ -1,4 +1,5 @@
-/* test-gitops: safe paths, patch checks, the catalog, children, URLs. */
+/* test-gitops: safe paths, the tree, children, URLs (the catalog and
+ * patches: test-catalog). */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -185,26 +186,6 @@ test_tree(void)
 		ok(sre_gitops_read(repo, "services/a/none", &text, &len, err,
 		    sizeof(err)) == 0, "read of a missing file is 0");
 	}
-	{
-		const char *d1 = "--- a/services/a/deployment.yaml\n"
-		    "+++ b/services/a/deployment.yaml\n@@ -1 +1 @@\n-x\n+y\n";
-		const char *d2 = "--- a/services/link/deployment.yaml\n"
-		    "+++ b/services/link/deployment.yaml\n@@ -1 +1 @@\n-x\n+y\n";
-		const char *d3 = "--- a/README.md\n+++ b/README.md\n@@ -1 +1 @@\n"
-		    "-x\n+y\n";
-		char why[512];
-
-		ok(sre_gitops_patch_check(d1, strlen(d1), out, &l, s, why,
-		    sizeof(why)) == 0, "a patch inside a service directory");
-		ok(sre_gitops_patch_check(d2, strlen(d2), out, &l, s, why,
-		    sizeof(why)) < 0, "a patch through a symlink leading out: %s",
-		    why);
-		ok(sre_gitops_patch_check(d3, strlen(d3), out, &l, s, why,
-		    sizeof(why)) < 0 && strstr(why, "outside the service") !=
-		    NULL, "a patch outside the service directories");
-		ok(sre_gitops_patch_check(d3, strlen(d3), NULL, &l, jv_null(),
-		    why, sizeof(why)) == 0, "paths only, without services");
-	}
 	jv_free(s);
 	{
 		/* Clean up the scratch tree. */
@@ -215,94 +196,6 @@ test_tree(void)
 		sre_subproc_run(&sp, &r, err, sizeof(err));
 		sre_subproc_result_free(&r);
 	}
-}
-
-static void
-paths_are(const char *diff, const char *want, const char *what)
-{
-	jv p = sre_gitops_patch_paths(diff, strlen(diff), err, sizeof(err));
-
-	if (want == NULL) {
-		ok(!jv_is_valid(p), "%s: refused (%s)", what, err);
-		jv_free(p);
-		return;
-	}
-	if (!jv_is_valid(p)) {
-		ok(0, "%s: %s", what, err);
-		jv_free(p);
-		return;
-	}
-	{
-		jv d = jv_dump_string(p, 0);
-
-		ok(strcmp(jv_string_value(d), want) == 0, "%s: %s", what,
-		    jv_string_value(d));
-		jv_free(d);
-	}
-}
-
-static void
-test_patch_paths(void)
-{
-	paths_are("diff --git a/x b/x\nindex 1..2 100644\n--- a/x\n+++ b/x\n"
-	    "@@ -1 +1 @@\n-a\n+b\n", "[\"x\",\"x\",\"x\",\"x\"]", "git diff");
-	paths_are("--- /dev/null\n+++ b/new\n@@ -0,0 +1 @@\n+a\n",
-	    "[\"new\"]", "a new file");
-	paths_are("--- a/x\t2024-01-01\n+++ b/x\t2024-01-01\n", "[\"x\",\"x\"]",
-	    "timestamps after a tab");
-	paths_are("diff --git a/a b/b\nsimilarity index 90%\nrename from a\n"
-	    "rename to b\n", "[\"a\",\"b\",\"a\",\"b\"]", "a rename");
-	paths_are("diff --git a/a b c b/a b c\n--- a/a b c\n+++ b/a b c\n",
-	    "[\"a b c\",\"a b c\",\"a b c\",\"a b c\"]", "names with spaces");
-	paths_are("--- x\n+++ x\n", NULL, "names without a/ and b/");
-	paths_are("--- \"a/\\x\"\n+++ b/x\n", NULL, "quoted names");
-	paths_are("diff --git a/x b/x\nGIT binary patch\nliteral 1\n", NULL,
-	    "a binary patch");
-	paths_are("diff --git a/l b/l\nnew file mode 120000\n", NULL,
-	    "a symlink");
-	paths_are("diff --git a/m b/m\nindex 1..2 160000\n", NULL,
-	    "a submodule");
-	paths_are("hello\n", NULL, "not a diff");
-}
-
-static void
-proposal_is(const char *json, int want, const char *what)
-{
-	jv p = jv_parse(json);
-	int rc = sre_gitops_proposal_check(p, err, sizeof(err));
-
-	ok(rc == want, "%s%s%s", what, rc < 0 ? ": " : "", rc < 0 ? err : "");
-	jv_free(p);
-}
-
-static void
-test_catalog(void)
-{
-	proposal_is("{\"action\":\"scale\",\"target\":\"a\",\"params\":"
-	    "{\"replicas\":3}}", 0, "scale replicas");
-	proposal_is("{\"action\":\"scale\",\"target\":\"a\",\"params\":"
-	    "{\"delta\":-1}}", 0, "scale delta");
-	proposal_is("{\"action\":\"scale\",\"target\":\"a\",\"params\":"
-	    "{\"replicas\":3,\"delta\":1}}", -1, "scale with both");
-	proposal_is("{\"action\":\"scale\",\"target\":\"a\",\"params\":"
-	    "{\"replicas\":2.5}}", -1, "scale to half a pod");
-	proposal_is("{\"action\":\"restart\",\"target\":\"a\"}", 0,
-	    "restart without params");
-	proposal_is("{\"action\":\"rollback\",\"target\":\"a\",\"params\":"
-	    "{\"to\":\"1.2.3\"}}", 0, "rollback to a tag");
-	proposal_is("{\"action\":\"rollback\",\"target\":\"a\",\"params\":"
-	    "{\"to\":\"1.2;rm\"}}", -1, "rollback to a strange tag");
-	proposal_is("{\"action\":\"config\",\"target\":\"a\",\"params\":"
-	    "{\"key\":\"K\",\"value\":\"v\"}}", 0, "config");
-	proposal_is("{\"action\":\"config\",\"target\":\"a\",\"params\":"
-	    "{\"key\":\"K\"}}", -1, "config without a value");
-	proposal_is("{\"action\":\"patch\",\"target\":\"a\",\"params\":{}}",
-	    -1, "patch without a diff");
-	proposal_is("{\"action\":\"rm\",\"target\":\"a\"}", -1,
-	    "not in the catalog");
-	proposal_is("{\"action\":\"observe\",\"target\":\"a b\"}", -1,
-	    "a target that is not a name");
-	proposal_is("null", -1, "no proposal");
 }
 
 static void
@@ -388,8 +281,6 @@ main(void)
 	test_relpath();
 	test_layout();
 	test_tree();
-	test_patch_paths();
-	test_catalog();
 	test_subproc();
 	test_urls();
 	return tap_done();

@@ -218,6 +218,13 @@ test_request(void)
 		b = answer("svc-1", "scale", "{\"replicas\":100000}");
 		check_answer(&in, b, 0, "scale to 100000");
 		free(b);
+		b = answer("svc-1", "scale", "{\"replicas\":\"3\"}");
+		check_answer(&in, b, 0, "replicas as a string");
+		free(b);
+		b = answer("svc-1", "config", "{\"key\":\"LOG_LEVEL\","
+		    "\"value\":\"info\\u2028DB_HOST=x\"}");
+		check_answer(&in, b, 0, "a value with U+2028");
+		free(b);
 		b = answer("svc-1", "scale", "{\"delta\":2,\"replicas\":null}");
 		check_answer(&in, b, 1, "scale by 2");
 		free(b);

@@ -102,10 +102,16 @@ test_builtins(void)
 	    "escalate builtin:target", "no repository: a human decides");
 	jv_free(f.services);
 	f = facts();
-	f.patch_problem = "x is inside .git";
+	f.repo_fault = SRE_CATALOG_PATCH;
+	f.repo_problem = "x is inside .git";
 	decide_is(p, diag("patch", "quote-api", "{\"diff\":\"x\"}", 0.9, TUE),
 	    &f, "veto builtin:patch", "a patch the tool refused");
-	f.patch_problem = NULL;
+	f.repo_fault = SRE_CATALOG_HISTORY;
+	f.repo_problem = "rollback to 9.9.9: quote-api never ran it";
+	decide_is(p, diag("rollback", "quote-api", "{\"to\":\"9.9.9\"}",
+	    0.9, TUE), &f, "veto builtin:history", "a tag never deployed");
+	f.repo_fault = SRE_CATALOG_OK;
+	f.repo_problem = NULL;
 	f.approvals_hour = 10;
 	decide_is(p, diag("restart", "quote-api", "{}", 0.9, TUE), &f,
 	    "escalate builtin:rate", "ten approvals this hour");
@@ -162,8 +168,8 @@ test_rules(void)
 	    "escalate db", "the first rule that matches");
 	decide_is(p, diag("scale", "quote-api", "{\"replicas\":3}", 0.9, TUE),
 	    &f, "veto ctx", "$ctx holds the weekday and replicas");
-	decide_is(p, diag("config", "quote-api", "{\"key\":\"A\",\"value\":"
-	    "\"b\"}", 0.9, TUE), &f, "escalate err",
+	decide_is(p, diag("config", "quote-api", "{\"key\":\"LOG_LEVEL\","
+	    "\"value\":\"b\"}", 0.9, TUE), &f, "escalate err",
 	    "a rule failing at run time escalates");
 	decide_is(p, diag("restart", "quote-api", "{}", 0.9, TUE), &f,
 	    "veto default", "empty is no match; then the default");
@@ -348,6 +354,46 @@ test_scale_target(void)
 	jv_free(p);
 }
 
+static void
+test_services(void)
+{
+	struct sre_catalog_limits cl;
+	struct sre_policy *p;
+	jv problems;
+
+	p = parse("limits:\n  max_replicas: 20\nservices:\n  \"*\":\n"
+	    "    config_keys:\n      - LOG_LEVEL\n  db:\n    config_keys: []\n"
+	    "    min_replicas: 2\n    max_replicas: 80\n", &problems);
+	ok(p != NULL && jv_array_length(jv_copy(problems)) == 0,
+	    "services parse");
+	jv_free(problems);
+	if (p == NULL)
+		return;
+	ok(jv_array_length(sre_policy_warnings(p)) == 1, "a service's "
+	    "max_replicas above 50 is warned about");
+	sre_policy_catalog(p, "api", &cl);
+	ok(cl.min_replicas == 1 && cl.max_replicas == 20 &&
+	    cl.config_keys[0] != NULL && strcmp(cl.config_keys[0],
+	    "LOG_LEVEL") == 0 && cl.config_keys[1] == NULL,
+	    "\"*\" over the limits");
+	sre_policy_catalog(p, "db", &cl);
+	ok(cl.min_replicas == 2 && cl.max_replicas == 80 &&
+	    cl.config_keys[0] == NULL, "the service's own entry wins");
+	sre_policy_free(p);
+	p = parse("", &problems);
+	jv_free(problems);
+	sre_policy_catalog(p, "api", &cl);
+	ok(cl.max_replicas == 50 && cl.config_keys[0] != NULL &&
+	    strcmp(cl.config_keys[1], "DB_POOL_SIZE") == 0, "built in");
+	sre_policy_free(p);
+	p = parse("services:\n  \"a b\": {}\n  db:\n    config_keys:\n"
+	    "      - db_host\n    min_replicas: 5\n    max_replicas: 3\n"
+	    "    replicas: 1\n", &problems);
+	ok(p == NULL && jv_array_length(jv_copy(problems)) == 4,
+	    "bad services: a name, a key, bounds crossed, an unknown key");
+	jv_free(problems);
+}
+
 int
 main(void)
 {
@@ -359,5 +405,6 @@ main(void)
 	test_time();
 	test_keys();
 	test_scale_target();
+	test_services();
 	return tap_done();
 }

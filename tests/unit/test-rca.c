@@ -366,54 +366,8 @@ test_big(void)
 }
 
 static void
-test_proposals(void)
+test_confidence(void)
 {
-	static const struct {
-		const char *p;
-		int valid;
-	} cases[] = {
-		{ "{\"action\":\"restart\",\"target\":\"a\",\"params\":{}}", 1 },
-		{ "{\"action\":\"restart\",\"target\":\"a\"}", 1 },
-		{ "{\"action\":\"observe\",\"target\":null,\"params\":{}}", 1 },
-		{ "{\"action\":\"restart\",\"target\":null}", 0 },
-		{ "{\"action\":\"reboot\",\"target\":\"a\"}", 0 },
-		{ "{\"action\":\"scale\",\"target\":\"a\",\"params\":{\"delta\":2}}",
-		  1 },
-		{ "{\"action\":\"scale\",\"target\":\"a\",\"params\":{\"replicas\":"
-		  "3}}", 1 },
-		{ "{\"action\":\"scale\",\"target\":\"a\",\"params\":{\"replicas\":"
-		  "100000}}", 0 },
-		{ "{\"action\":\"scale\",\"target\":\"a\",\"params\":{}}", 0 },
-		{ "{\"action\":\"scale\",\"target\":\"a\",\"params\":{\"delta\":"
-		  "1.5}}", 0 },
-		{ "{\"action\":\"config\",\"target\":\"a\",\"params\":{\"key\":"
-		  "\"DB_POOL_SIZE\",\"value\":\"40\"}}", 1 },
-		{ "{\"action\":\"config\",\"target\":\"a\",\"params\":{\"key\":"
-		  "\"x; rm -rf /\",\"value\":\"40\"}}", 0 },
-		{ "{\"action\":\"config\",\"target\":\"a\",\"params\":{\"key\":"
-		  "\"K\",\"value\":\"a\\nb\"}}", 0 },
-		{ "{\"action\":\"rollback\",\"target\":\"a\",\"params\":{\"to\":"
-		  "\"1.2.0\"}}", 1 },
-		{ "{\"action\":\"rollback\",\"target\":\"a\",\"params\":{\"to\":3}}",
-		  0 },
-		{ "{\"action\":\"patch\",\"target\":\"a\",\"params\":{\"diff\":"
-		  "\"--- a/x\\n+++ b/x\\n\"}}", 1 },
-		{ "{\"action\":\"patch\",\"target\":\"a\",\"params\":{}}", 0 },
-		{ "[]", 0 },
-		{ "{\"action\":\"restart\",\"target\":\"a\",\"params\":[]}", 0 },
-	};
-	size_t i;
-	char err[128];
-
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		jv p = J(cases[i].p);
-
-		err[0] = '\0';
-		ok(sre_rca_proposal_valid(p, err, sizeof(err)) == cases[i].valid,
-		    "proposal %zu %s %s", i, cases[i].valid ? "valid" :
-		    "refused:", err);
-		jv_free(p);
-	}
 	ok(sre_rca_confidence(0.9, 0.9, 0.95) > sre_rca_confidence(0.5, 0.2,
 	    0.95) && sre_rca_confidence(0.9, 0.9, 0.95) > sre_rca_confidence(
 	    0.9, 0.9, 0.4), "confidence grows with share, lead and origin");
@@ -554,7 +508,7 @@ main(int argc, char **argv)
 	test_kinds();
 	test_bad();
 	test_big();
-	test_proposals();
+	test_confidence();
 	test_memory();
 	return tap_done();
 }

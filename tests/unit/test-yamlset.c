@@ -271,6 +271,9 @@ test_env(void)
 	    "get: missing");
 	ok(!sre_env_key_ok("1A") && sre_env_key_ok("_A1") &&
 	    !sre_env_key_ok(""), "key syntax");
+	ok(sre_env_value_ok("debug") && !sre_env_value_ok("a\vb") &&
+	    !sre_env_value_ok("a\fb") && !sre_env_value_ok("a\xe2\x80\xa8" "b") &&
+	    !sre_env_value_ok("a\x7f"), "values: no \\v, \\f, U+2028, DEL");
 }
 
 int
