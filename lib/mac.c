@@ -16,43 +16,6 @@
 #define HEX_LEN	(2 * SRE_MAC_KEY_BYTES)
 #define HEX	"0123456789abcdefABCDEF"
 
-static const struct {
-	const char *type;
-	const char *issuer[2];
-	const char *names;
-} control[] = {
-	{ "diagnosis", { "sre-brain", "sre-cag" }, "sre-brain or sre-cag" },
-	{ "verdict", { "sre-guard", NULL }, "sre-guard" },
-	{ "action", { "sre-fix", NULL }, "sre-fix" },
-};
-
-#define NCONTROL (sizeof(control) / sizeof(control[0]))
-
-static int
-find(const char *type)
-{
-	size_t i;
-
-	for (i = 0; type != NULL && i < NCONTROL; i++)
-		if (strcmp(type, control[i].type) == 0)
-			return (int)i;
-	return -1;
-}
-
-int
-sre_mac_control(const char *type)
-{
-	return find(type) >= 0;
-}
-
-const char *
-sre_mac_issuers(const char *type)
-{
-	int i = find(type);
-
-	return i < 0 ? NULL : control[i].names;
-}
-
 /* 64 hex digits and nothing else into 32 bytes: 0, or -1. */
 static int
 unhex(unsigned char *out, const char *hex, size_t len)
@@ -271,22 +234,19 @@ sre_mac_check(const struct sre_mac_key *key, jv ev, char *why,
 	const char *type = sre_jv_str(ev, "type");
 	const char *src = sre_jv_str(ev, "source");
 	char r[128];
-	int i = find(type);
 
-	if (i < 0) {
+	if (!sre_mac_control(type)) {
 		snprintf(why, whylen, "not a control event");
 		return -1;
 	}
 	if (sre_jv_str(ev, "mac") == NULL) {
 		snprintf(why, whylen, "%s not signed by %s", type,
-		    control[i].names);
+		    sre_mac_issuers(type));
 		return -1;
 	}
-	if (src == NULL || (strcmp(src, control[i].issuer[0]) != 0 &&
-	    (control[i].issuer[1] == NULL ||
-	    strcmp(src, control[i].issuer[1]) != 0))) {
+	if (!sre_mac_issuer(type, src)) {
 		snprintf(why, whylen, "%s from %.64s, not from %s", type,
-		    src ? src : "no source", control[i].names);
+		    src ? src : "no source", sre_mac_issuers(type));
 		return -1;
 	}
 	if (sre_mac_verify(key, ev, r, sizeof(r)) < 0) {

@@ -61,6 +61,11 @@ int sre_mac_control(const char *type);
  */
 const char *sre_mac_issuers(const char *type);
 
+/* Non-zero when source (may be NULL) issues events of this control type. */
+int sre_mac_issuer(const char *type, const char *source);
+
+/* (The three above, in mac-type.c, need no libsodium.) */
+
 /*
  * Sign ev (consumed): any "mac" member is replaced by the MAC of the rest.
  * Returns the signed event, or jv_invalid() when ev is not an object or
