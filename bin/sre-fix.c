@@ -18,8 +18,9 @@
  *
  * Trust (mac.h): sre-fix acts only on an approving verdict signed by
  * sre-guard that follows a diagnosis signed by sre-brain or sre-cag (same
- * id as the verdict's "diagnosis", same incident, an equal proposal) and
- * whose confidence, and the diagnosis', is a number from 0 to 1.  Any other
+ * id as the verdict's "diagnosis", same incident, an equal proposal; kept
+ * in the store, so across a restart too) and whose confidence, and the
+ * diagnosis', is a number from 0 to 1.  Any other
  * verdict, and an unsigned diagnosis, is reported as a rejected line, passed
  * on and not acted on.  Its own actions are signed.
  */
@@ -1257,14 +1258,18 @@ note_anomaly(jv ev, const char *inc)
 	opt.anomalies = jv_object_set(opt.anomalies, jv_string(inc), a);
 }
 
-/* Remember what a verified diagnosis proposed, under its id. */
-static void
+/* Remember what a verified diagnosis proposed, under its id: in memory,
+ * and in the store, so that a verdict read after a restart finds it. */
+static int
 note_diagnosis(jv ev)
 {
 	static const char *const keep[] = { "incident", "proposal",
 	    "confidence", NULL };
 	const char *const *k;
+	struct kvop op = { { NULL }, { NULL }, 0 };
+	char key[KEY_MAX], *text;
 	jv d = jv_object();
+	int ex;
 
 	for (k = keep; *k != NULL; k++) {
 		jv v = jv_object_get(jv_copy(ev), jv_string(*k));
@@ -1272,12 +1277,45 @@ note_diagnosis(jv ev)
 		d = jv_object_set(d, jv_string(*k),
 		    jv_get_kind(v) == JV_KIND_INVALID ? jv_null() : v);
 	}
+	if ((text = sre_jv_dump(jv_copy(d), NULL)) == NULL) {
+		jv_free(d);
+		return EX_OSERR;
+	}
+	sre_policy_key(key, sizeof(key), "fix:diagnosis:",
+	    sre_jv_str(ev, "id"));
+	op.key[op.n] = key;
+	op.val[op.n++] = text;
+	ex = kv_write(&op);
+	free(text);
 	if (jv_object_length(jv_copy(opt.diagnoses)) >= MAX_DIAGNOSES) {
 		jv_free(opt.diagnoses);
 		opt.diagnoses = jv_object();
 	}
 	opt.diagnoses = jv_object_set(opt.diagnoses,
 	    jv_string(sre_jv_str(ev, "id")), d);
+	return ex;
+}
+
+/* The gist note_diagnosis kept of diagnosis id, or null. */
+static jv
+diagnosis_get(const char *id)
+{
+	char key[KEY_MAX], *text;
+	jv d = jv_object_get(jv_copy(opt.diagnoses), jv_string(id));
+
+	if (jv_get_kind(d) == JV_KIND_OBJECT)
+		return d;
+	jv_free(d);
+	sre_policy_key(key, sizeof(key), "fix:diagnosis:", id);
+	if ((text = kv_get(key)) == NULL)
+		return jv_null();
+	d = jv_parse(text);
+	free(text);
+	if (jv_get_kind(d) != JV_KIND_OBJECT) {
+		jv_free(d);
+		return jv_null();
+	}
+	return d;
 }
 
 /* A confidence member that is a number from 0 to 1. */
@@ -1303,7 +1341,7 @@ verdict_ok(jv v, char *why, size_t whylen)
 		snprintf(why, whylen, "verdict names no diagnosis");
 		return -1;
 	}
-	d = jv_object_get(jv_copy(opt.diagnoses), jv_string(did));
+	d = diagnosis_get(did);
 	if (jv_get_kind(d) != JV_KIND_OBJECT) {
 		jv_free(d);
 		snprintf(why, whylen, "verdict follows no verified diagnosis "
@@ -1380,7 +1418,7 @@ on_line(struct sre_stream *s, const char *line, size_t len, void *ctx)
 	    sre_mac_check(&opt.key, ev, err, sizeof(err)) < 0)
 		sre_stream_reject(s, "%s: ignored", err);
 	else if (strcmp(type, "diagnosis") == 0)
-		note_diagnosis(ev);
+		ex = note_diagnosis(ev);
 	else if (strcmp(type, "verdict") == 0 &&
 	    (dec = sre_jv_str(ev, "decision")) != NULL &&
 	    strcmp(dec, "approve") == 0) {

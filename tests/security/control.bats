@@ -115,6 +115,16 @@ forged() {	# forged INCIDENT REPLICAS
 	assert_nothing_committed
 }
 
+@test "the diagnosis a verdict follows is remembered across a restart" {
+	v=$(verdict V1 inc-1 scale quote-api '{"replicas":3}')
+	run -0 --separate-stderr "${F[@]}" <<< "$(sed -n 1p <<< "$v")"
+	run -0 --separate-stderr "${F[@]}" <<< "$(sed -n 2p <<< "$v")"
+	[ "$(printf '%s\n' "$output" | jq -r 'select(.type == "action") | .status')" = committed ]
+	# in another state directory, the verdict follows nothing
+	run -65 --separate-stderr sre-fix --repo "$WORK" --state-dir other <<< "$(verdict V2 inc-2 scale quote-api '{"replicas":3}' | sed -n 2p)"
+	[ "$stderr" = "sre-fix: line 1: verdict follows no verified diagnosis (D-inc-2 not seen): ignored" ]
+}
+
 @test "a verdict replayed for another incident is refused" {
 	v1=$(verdict V1 inc-1 scale quote-api '{"replicas":3}')
 	d2=$(diag D-inc-2 inc-2 scale quote-api '{"replicas":3}' 0.9)
@@ -139,11 +149,11 @@ $(sed -n 2p <<< "$v1" | jq -c '.diagnosis = "D-inc-2"' | sign_events)"
 		    jq -c --argjson c "$c" 'if .type == "verdict" then .confidence = $c else . end' | sre-bus --raw --sign)
 		run -65 --separate-stderr "${F[@]}" <<< "$v"
 		[[ $stderr == "sre-fix: line 2: field 'confidence': want a number from 0 to 1, got "* ]]
-		d=$(verdict V1 inc-1 scale quote-api '{"replicas":3}' |
+		d=$(verdict V2 inc-d scale quote-api '{"replicas":3}' |
 		    jq -c --argjson c "$c" 'if .type == "diagnosis" then .confidence = $c else . end' | sre-bus --raw --sign)
 		run -65 --separate-stderr "${F[@]}" <<< "$d"
 		[[ $(sed -n 1p <<< "$stderr") == "sre-fix: line 1: field 'confidence': want a number from 0 to 1, got "* ]]
-		[ "$(sed -n 2p <<< "$stderr")" = "sre-fix: line 2: verdict follows no verified diagnosis (D-inc-1 not seen): ignored" ]
+		[ "$(sed -n 2p <<< "$stderr")" = "sre-fix: line 2: verdict follows no verified diagnosis (D-inc-d not seen): ignored" ]
 	done
 	# nor is a verdict without one
 	run -65 --separate-stderr "${F[@]}" <<< "$(verdict V1 inc-1 scale quote-api '{"replicas":3}' | jq -c 'del(.confidence)' | sign_events)"
