@@ -21,7 +21,8 @@ CFLAGS   ?= -O2 -g
 WARN      = -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes \
             -Wmissing-prototypes -Wimplicit-fallthrough -Wvla -Werror
 HARDEN    = -D_FORTIFY_SOURCE=2 -fstack-protector-strong
-PKGS      = libbsd libcurl hiredis rdkafka lmdb yaml-0.1 libmicrohttpd
+PKGS      = libbsd libcurl hiredis rdkafka lmdb yaml-0.1 libmicrohttpd \
+            libsodium
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 ALL_CFLAGS = $(CFLAGS) $(WARN) $(HARDEN) -D_GNU_SOURCE \
              -DSRE_VERSION='"$(VERSION)"' -Ilib $(PKG_CFLAGS) -MMD -MP
@@ -35,6 +36,7 @@ L_KAFKA   = $(shell pkg-config --libs rdkafka 2>/dev/null)
 L_LMDB    = $(shell pkg-config --libs lmdb 2>/dev/null)
 L_YAML    = $(shell pkg-config --libs yaml-0.1 2>/dev/null)
 L_MHD     = $(shell pkg-config --libs libmicrohttpd 2>/dev/null)
+L_SODIUM  = $(shell pkg-config --libs libsodium 2>/dev/null)
 L_BASE    = $(L_JQ) $(L_BSD) -lm
 
 # Build output for the sanitizer variant lives under build/asan.
@@ -50,16 +52,17 @@ UNIT_SRC  = $(sort $(wildcard tests/unit/test-*.c))
 UNITS     = $(UNIT_SRC:%.c=$(O)/%)
 
 # Link list per tool: the base, plus what a tool needs (set by name).
-LIBS_sre-bus    =
+# L_SODIUM: the tools that sign or verify control events (lib/mac.c).
+LIBS_sre-bus    = $(L_SODIUM)
 LIBS_sre-scout  = -lpthread
 LIBS_sre-jules  = $(L_LMDB) $(L_YAML)
-LIBS_sre-brain  = $(L_CURL) $(L_LMDB) $(L_YAML)
+LIBS_sre-brain  = $(L_CURL) $(L_LMDB) $(L_YAML) $(L_SODIUM)
 LIBS_sre-replay =
-LIBS_sre-curate = $(L_LMDB)
-LIBS_sre-cag    = $(L_LMDB)
-LIBS_sre-guard  = $(L_LMDB) $(L_YAML)
-LIBS_sre-fix    = $(L_LMDB) $(L_YAML) $(L_CURL)
-LIBS_sre-escalate = $(L_LMDB) $(L_YAML) $(L_CURL)
+LIBS_sre-curate = $(L_LMDB) $(L_SODIUM)
+LIBS_sre-cag    = $(L_LMDB) $(L_SODIUM)
+LIBS_sre-guard  = $(L_LMDB) $(L_YAML) $(L_SODIUM)
+LIBS_sre-fix    = $(L_LMDB) $(L_YAML) $(L_CURL) $(L_SODIUM)
+LIBS_sre-escalate = $(L_LMDB) $(L_YAML) $(L_CURL) $(L_SODIUM)
 
 # Bus back-ends a tool links: all by default; BUS_sre-NAME picks fewer
 # (a URL for a back-end a tool lacks is a configuration error).
@@ -96,7 +99,7 @@ $(O)/bin/%: bin/%.c $(LIBSRE)
 $(O)/tests/unit/%: tests/unit/%.c $(LIBSRE)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBSRE) $(L_CURL) $(L_REDIS) \
-	    $(L_KAFKA) $(L_LMDB) $(L_YAML) $(L_BASE)
+	    $(L_KAFKA) $(L_LMDB) $(L_YAML) $(L_SODIUM) $(L_BASE)
 
 -include $(LIB_OBJ:.o=.d) $(TOOLS:=.d) $(UNITS:=.d)
 

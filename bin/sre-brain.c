@@ -16,7 +16,9 @@
  * is checked and replaces the built-in diagnosis only when valid.
  *
  * An incident that sre-cag already diagnosed (a known fix) is left alone
- * unless an `action` for it fails or is reverted.
+ * unless an `action` for it fails or is reverted.  Each diagnosis is signed
+ * (mac.h); a diagnosis or action read without a valid signature of its
+ * issuer is reported, passed on and otherwise ignored.
  */
 #include <errno.h>
 #include <math.h>
@@ -33,6 +35,7 @@
 #include "govern.h"
 #include "llm.h"
 #include "logmine.h"
+#include "mac.h"
 #include "rca.h"
 #include "sre.h"
 #include "store.h"
@@ -65,6 +68,7 @@ static struct {
 	long max_incidents;
 	long max_anomalies;
 	long max_memory;
+	struct sre_mac_key key;
 } opt;
 
 enum ist { I_PENDING, I_WAIT_LLM, I_DONE, I_HELD, I_EMPTY };
@@ -691,6 +695,7 @@ emit(struct brain *b, struct incident *i, jv d)
 		b->updates++;
 	}
 	b->diagnoses++;
+	ev = sre_mac_sign(&opt.key, ev);
 	jv_free(i->last);
 	i->last = jv_copy(ev);
 	i->state = I_DONE;
@@ -1433,6 +1438,11 @@ on_line(struct sre_stream *s, const char *line, size_t len, void *ctx)
 	}
 	if (incident == NULL || *incident == '\0')
 		goto out;
+	if (sre_mac_control(type) && strcmp(type, "verdict") != 0 &&
+	    sre_mac_check(&opt.key, ev, err, sizeof(err)) < 0) {
+		sre_stream_reject(s, "%s: ignored", err);
+		goto out;
+	}
 	if (strcmp(type, "anomaly") == 0) {
 		const char *svc = sre_jv_str(ev, "service");
 
@@ -1791,6 +1801,11 @@ main(int argc, char *argv[])
 	if (b->mem != NULL && !sre_brain_mem_ready(b->mem))
 		sre_info("no store under %s yet: memory is empty",
 		    sre_state_dir(&opt.c));
+	if ((ex = sre_mac_key_load(&opt.key, &opt.c, err, sizeof(err))) !=
+	    EX_OK) {
+		sre_warnx("%s", err);
+		goto out;
+	}
 	if ((ex = sre_stream_open(&s, &opt.c)) != EX_OK)
 		goto out;
 	b->s = &s;

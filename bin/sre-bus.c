@@ -6,22 +6,28 @@
  * it keeps to --out byte for byte.  --filter passes only some event types;
  * --raw moves any JSON object (telemetry into a topic, say).  A bad line is
  * reported with its number and skipped; the lines around it go on.
+ * --sign signs every control event (diagnosis, verdict, action) on the way
+ * with the control key (mac.h), as an operator who holds the key would.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "mac.h"
 #include "sre.h"
 
 #define MAX_TYPES 32
 
 static struct {
 	struct sre_common c;
-	int raw;
+	int raw, sign;
+	struct sre_mac_key key;
 	int ntypes;
 	char *types[MAX_TYPES];
-	unsigned long long filtered;
+	unsigned long long filtered, signed_;
 } opt;
+
+#define OPT_SIGN 0x100
 
 static void
 usage(FILE *fp)
@@ -29,11 +35,13 @@ usage(FILE *fp)
 	fprintf(fp,
 	    "usage: sre-bus [-hqrVv] [-f TYPE[,TYPE...]] [-i URL] "
 	    "[--max-line N] [-o URL]\n"
-	    "               [--state-dir DIR]\n"
+	    "               [--sign] [--state-dir DIR]\n"
 	    "  -i, --in URL       read from URL: -, file:PATH (default -)\n"
 	    "  -o, --out URL      write to URL (default -)\n"
 	    "  -f, --filter LIST  pass only events of these types\n"
 	    "  -r, --raw          pass any JSON object, not only events\n"
+	    "      --sign         sign diagnoses, verdicts and actions with "
+	    "the control key\n"
 	    "      --max-line N   longest line in bytes (default 16777216)\n"
 	    "  -q, --quiet        report errors only\n"
 	    "  -v, --verbose      report more\n"
@@ -97,10 +105,13 @@ on_line(struct sre_stream *s, const char *line, size_t len, void *ctx)
 		jv_free(ev);
 		return 0;
 	}
-	if (wanted(sre_jv_str(ev, "type")))
-		sre_stream_emit(s, line, len);
-	else
+	if (!wanted(sre_jv_str(ev, "type")))
 		opt.filtered++;
+	else if (opt.sign && sre_mac_control(sre_jv_str(ev, "type"))) {
+		opt.signed_++;
+		sre_stream_emit_jv(s, sre_mac_sign(&opt.key, jv_copy(ev)));
+	} else
+		sre_stream_emit(s, line, len);
 	jv_free(ev);
 	return 0;
 }
@@ -112,9 +123,11 @@ main(int argc, char *argv[])
 		SRE_COMMON_LONGOPTS,
 		{ "filter", required_argument, NULL, 'f' },
 		{ "raw", no_argument, NULL, 'r' },
+		{ "sign", no_argument, NULL, OPT_SIGN },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct sre_stream s;
+	char err[512];
 	int ch, ex;
 
 	sre_init("sre-bus");
@@ -138,6 +151,9 @@ main(int argc, char *argv[])
 		case 'r':
 			opt.raw = 1;
 			break;
+		case OPT_SIGN:
+			opt.sign = 1;
+			break;
 		case 'V':
 			sre_print_version();
 			return EX_OK;
@@ -151,10 +167,16 @@ main(int argc, char *argv[])
 		usage(stderr);
 		return EX_USAGE;
 	}
+	if (opt.sign && (ex = sre_mac_key_load(&opt.key, &opt.c, err,
+	    sizeof(err))) != EX_OK) {
+		sre_warnx("%s", err);
+		return ex;
+	}
 	if ((ex = sre_stream_open(&s, &opt.c)) != EX_OK)
 		return ex;
 	ex = sre_stream_run(&s, on_line, NULL, NULL);
-	sre_info("%llu lines, %llu passed, %llu filtered, %llu rejected",
-	    s.lines, s.emitted, opt.filtered, s.rejected);
+	sre_info("%llu lines, %llu passed, %llu signed, %llu filtered, "
+	    "%llu rejected", s.lines, s.emitted, opt.signed_, opt.filtered,
+	    s.rejected);
 	return ex;
 }

@@ -7,6 +7,7 @@
  * enough success ratio (--min-ratio, default 0.8), it writes at once,
  * right after the anomaly, a `diagnosis` with source sre-cag, the cached
  * proposal and a confidence from the track record.  One per incident.
+ * Each diagnosis is signed with the control key (mac.h).
  *
  * The store is opened read-only; sre-curate fills it.  With no store yet,
  * sre-cag passes everything through and looks again every few seconds.
@@ -23,6 +24,7 @@
 
 #include "cag.h"
 #include "json.h"
+#include "mac.h"
 #include "sre.h"
 #include "store.h"
 
@@ -36,6 +38,7 @@ static struct {
 	struct sre_common c;
 	struct sre_cag_rule rule;
 	struct sre_store *st;
+	struct sre_mac_key key;
 	int64_t next_try;	/* monotonic ms of the next open attempt */
 	int warned;		/* a store error was reported */
 	char recent[RECENT][FIELD_MAX];
@@ -231,7 +234,8 @@ consider(struct sre_stream *s, const struct fields *f, const char *line,
 	}
 	an = sre_json_object(line, len, err, sizeof(err));
 	if (jv_is_valid(an) && sre_event_check(an, err, sizeof(err)) == 0) {
-		sre_stream_emit_jv(s, sre_cag_diagnosis(an, entry));
+		sre_stream_emit_jv(s, sre_mac_sign(&opt.key,
+		    sre_cag_diagnosis(an, entry)));
 		remember(f->incident);
 		opt.diagnosed++;
 	} else
@@ -276,7 +280,7 @@ main(int argc, char *argv[])
 	};
 	struct sre_stream s;
 	const char *errstr;
-	char *end;
+	char *end, err[512];
 	int ch, ex;
 
 	sre_init("sre-cag");
@@ -326,6 +330,11 @@ main(int argc, char *argv[])
 		sre_warnx("unexpected argument: %s", argv[optind]);
 		usage(stderr);
 		return EX_USAGE;
+	}
+	if ((ex = sre_mac_key_load(&opt.key, &opt.c, err, sizeof(err))) !=
+	    EX_OK) {
+		sre_warnx("%s", err);
+		return ex;
 	}
 	if ((ex = try_open(1)) != EX_OK)
 		return ex;

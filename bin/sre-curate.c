@@ -8,7 +8,10 @@
  * post-mortem to <state-dir>/postmortems/, learns (a verified fix counts
  * as a success of its fingerprint's CAG entry, a fix without recovery as
  * a failure) and writes a `postmortem` event.  Applying the same events
- * again changes nothing.
+ * again changes nothing.  A diagnosis, verdict or action without a valid
+ * signature of its issuer (mac.h) is reported and left out of the records,
+ * so a fix is credited only from sre-fix's signed actions; a recovery
+ * closes, and teaches, only an incident opened by an anomaly seen here.
  *
  * Subcommands read the store: `report` (the reliability metrics), `search`
  * (similar past incidents), `export` and `import` (NDJSON, lossless), and
@@ -24,6 +27,7 @@
 #include <bsd/stdlib.h>
 
 #include "curate.h"
+#include "mac.h"
 #include "sre.h"
 #include "store.h"
 
@@ -47,6 +51,7 @@ static struct {
 	int64_t timeout_ms;
 	struct sre_store *st;
 	struct sre_curate cur;
+	struct sre_mac_key key;
 	int64_t base_ms;	/* the event clock as events last moved it */
 	int64_t wall_at_base;	/* sre_now_ms() then */
 } opt;
@@ -236,6 +241,12 @@ on_line(struct sre_stream *s, const char *line, size_t len, void *ctx)
 		jv_free(ev);
 		return 0;
 	}
+	if (sre_mac_control(sre_jv_str(ev, "type")) &&
+	    sre_mac_check(&opt.key, ev, err, sizeof(err)) < 0) {
+		sre_stream_reject(s, "%s: ignored", err);
+		jv_free(ev);
+		return 0;
+	}
 	ex = sre_curate_event(&opt.cur, ev, err, sizeof(err));
 	jv_free(ev);
 	if (ex == EX_DATAERR) {
@@ -281,6 +292,11 @@ cmd_curate(void)
 	char err[1024];
 	int ex;
 
+	if ((ex = sre_mac_key_load(&opt.key, &opt.c, err, sizeof(err))) !=
+	    EX_OK) {
+		sre_warnx("%s", err);
+		return ex;
+	}
 	if ((ex = store_open(0)) != EX_OK)
 		return ex;
 	if ((ex = sre_curate_init(&opt.cur, opt.st, &co, err,

@@ -13,6 +13,11 @@
  *
  * "sre-escalate ack INCIDENT" records in the store that a human took the
  * incident: no further tiers go out, and sre-guard stops escalating it.
+ *
+ * Only a verdict signed by sre-guard and an action signed by sre-fix
+ * (mac.h) escalate: any other verdict or action is reported as a rejected
+ * line, passed on, and pages nobody (a forged line must not flood a
+ * human's pager, nor stand in for the loop's word).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +28,7 @@
 
 #include "evtime.h"
 #include "http.h"
+#include "mac.h"
 #include "policy.h"
 #include "sre.h"
 #include "store.h"
@@ -49,6 +55,7 @@ static struct {
 	struct tier tiers[MAX_TIERS];
 	int ntiers;
 	struct sre_store *st;
+	struct sre_mac_key key;
 	jv open;			/* incident -> escalation record */
 	struct sre_evclock clock;
 	unsigned long long notices;
@@ -491,7 +498,10 @@ on_line(struct sre_stream *s, const char *line, size_t len, void *ctx)
 		    "the wall clock: not taken for timers",
 		    sre_stream_where(s), (long long)ts);
 	why[0] = '\0';
-	if (inc != NULL && strcmp(type, "verdict") == 0 &&
+	if ((strcmp(type, "verdict") == 0 || strcmp(type, "action") == 0) &&
+	    sre_mac_check(&opt.key, ev, err, sizeof(err)) < 0)
+		sre_stream_reject(s, "%s: ignored", err);
+	else if (inc != NULL && strcmp(type, "verdict") == 0 &&
 	    (st = sre_jv_str(ev, "decision")) != NULL &&
 	    strcmp(st, "escalate") == 0) {
 		join_reasons(ev, more, sizeof(more));
@@ -670,6 +680,11 @@ main(int argc, char *argv[])
 			sre_warnx("--tier: mail without --mail");
 			return EX_USAGE;
 		}
+	}
+	if ((ex = sre_mac_key_load(&opt.key, &opt.c, err, sizeof(err))) !=
+	    EX_OK) {
+		sre_warnx("%s", err);
+		return ex;
 	}
 	if ((ex = sre_store_open(&opt.st, sre_state_dir(&opt.c), NULL, err,
 	    sizeof(err))) != EX_OK) {

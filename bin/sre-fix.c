@@ -15,6 +15,14 @@
  * Closed loop: a fix not followed by a `recovery` of its incident within
  * --verify-window (event time) is reverted (a revert commit, or a revert
  * pull request) and reported as `reverted`, for a human to take over.
+ *
+ * Trust (mac.h): sre-fix acts only on an approving verdict signed by
+ * sre-guard that follows a diagnosis signed by sre-brain or sre-cag (same
+ * id as the verdict's "diagnosis", same incident, an equal proposal; kept
+ * in the store, so across a restart too) and whose confidence, and the
+ * diagnosis', is a number from 0 to 1.  Any other
+ * verdict, and an unsigned diagnosis, is reported as a rejected line, passed
+ * on and not acted on.  Its own actions are signed.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -36,6 +44,7 @@
 #include "github.h"
 #include "gitops.h"
 #include "http.h"
+#include "mac.h"
 #include "policy.h"
 #include "sre.h"
 #include "store.h"
@@ -43,6 +52,7 @@
 #define KEY_MAX		256
 #define ERR_MAX		1024
 #define MAX_ANOMALIES	1000
+#define MAX_DIAGNOSES	1000
 
 static struct {
 	struct sre_common c;
@@ -75,6 +85,8 @@ static struct {
 	struct sre_store *st;
 	jv pending;			/* incident -> what to verify */
 	jv anomalies;			/* incident -> last anomaly seen */
+	jv diagnoses;			/* id -> verified diagnosis's gist */
+	struct sre_mac_key key;
 	struct sre_evclock clock;
 	unsigned long long actions;
 } opt;
@@ -468,7 +480,8 @@ emit(struct sre_stream *s, jv ev, const char *verdict_id, const char *inc,
 	size_t len;
 	int ex = EX_OK;
 
-	if ((line = sre_jv_dump(ev, &len)) == NULL)
+	ev = sre_mac_sign(&opt.key, ev);
+	if (!jv_is_valid(ev) || (line = sre_jv_dump(ev, &len)) == NULL)
 		return EX_OSERR;
 	if (verdict_id != NULL) {
 		sre_policy_key(vkey, sizeof(vkey), "fix:verdict:", verdict_id);
@@ -594,7 +607,9 @@ story(jv v, const struct sre_gitops_edit *e, int md, long issue)
 	doc_add(&d, "- diagnosis %s, approved by verdict %s", *a ? a : "?",
 	    *b ? b : "?");
 	x = jv_object_get(jv_copy(v), jv_string("rules"));
-	if ((pj = sre_jv_dump(x, &dlen)) != NULL) {
+	if (jv_get_kind(x) == JV_KIND_INVALID)
+		jv_free(x);
+	else if ((pj = sre_jv_dump(x, &dlen)) != NULL) {
 		oneline(c, sizeof(c), pj);
 		doc_add(&d, " (rules %s)", c);
 		free(pj);
@@ -1325,6 +1340,122 @@ note_anomaly(jv ev, const char *inc)
 	opt.anomalies = jv_object_set(opt.anomalies, jv_string(inc), a);
 }
 
+/* Remember what a verified diagnosis proposed, under its id: in memory,
+ * and in the store, so that a verdict read after a restart finds it. */
+static int
+note_diagnosis(jv ev)
+{
+	static const char *const keep[] = { "incident", "proposal",
+	    "confidence", NULL };
+	const char *const *k;
+	struct kvop op = { { NULL }, { NULL }, 0 };
+	char key[KEY_MAX], *text;
+	jv d = jv_object();
+	int ex;
+
+	for (k = keep; *k != NULL; k++) {
+		jv v = jv_object_get(jv_copy(ev), jv_string(*k));
+
+		d = jv_object_set(d, jv_string(*k),
+		    jv_get_kind(v) == JV_KIND_INVALID ? jv_null() : v);
+	}
+	if ((text = sre_jv_dump(jv_copy(d), NULL)) == NULL) {
+		jv_free(d);
+		return EX_OSERR;
+	}
+	sre_policy_key(key, sizeof(key), "fix:diagnosis:",
+	    sre_jv_str(ev, "id"));
+	op.key[op.n] = key;
+	op.val[op.n++] = text;
+	ex = kv_write(&op);
+	free(text);
+	if (jv_object_length(jv_copy(opt.diagnoses)) >= MAX_DIAGNOSES) {
+		jv_free(opt.diagnoses);
+		opt.diagnoses = jv_object();
+	}
+	opt.diagnoses = jv_object_set(opt.diagnoses,
+	    jv_string(sre_jv_str(ev, "id")), d);
+	return ex;
+}
+
+/* The gist note_diagnosis kept of diagnosis id, or null. */
+static jv
+diagnosis_get(const char *id)
+{
+	char key[KEY_MAX], *text;
+	jv d = jv_object_get(jv_copy(opt.diagnoses), jv_string(id));
+
+	if (jv_get_kind(d) == JV_KIND_OBJECT)
+		return d;
+	jv_free(d);
+	sre_policy_key(key, sizeof(key), "fix:diagnosis:", id);
+	if ((text = kv_get(key)) == NULL)
+		return jv_null();
+	d = jv_parse(text);
+	free(text);
+	if (jv_get_kind(d) != JV_KIND_OBJECT) {
+		jv_free(d);
+		return jv_null();
+	}
+	return d;
+}
+
+/* A confidence member that is a number from 0 to 1. */
+static int
+confidence_ok(jv o)
+{
+	double c;
+
+	return sre_jv_num(o, "confidence", &c) == 0 && c >= 0 && c <= 1;
+}
+
+/* Whether the verified approving verdict v may be acted on: 0, or -1 with
+ * the reason in why. */
+static int
+verdict_ok(jv v, char *why, size_t whylen)
+{
+	const char *did = sre_jv_str(v, "diagnosis");
+	const char *inc = sre_jv_str(v, "incident"), *dinc;
+	jv d, a, b;
+	int same;
+
+	if (did == NULL) {
+		snprintf(why, whylen, "verdict names no diagnosis");
+		return -1;
+	}
+	d = diagnosis_get(did);
+	if (jv_get_kind(d) != JV_KIND_OBJECT) {
+		jv_free(d);
+		snprintf(why, whylen, "verdict follows no verified diagnosis "
+		    "(%.64s not seen)", did);
+		return -1;
+	}
+	dinc = sre_jv_str(d, "incident");
+	if (dinc == NULL || strcmp(dinc, inc) != 0) {
+		snprintf(why, whylen, "verdict for incident %.64s follows a "
+		    "diagnosis of incident %.64s", inc, dinc ? dinc : "?");
+		jv_free(d);
+		return -1;
+	}
+	a = jv_object_get(jv_copy(v), jv_string("proposal"));
+	b = jv_object_get(jv_copy(d), jv_string("proposal"));
+	same = jv_get_kind(a) == JV_KIND_OBJECT && jv_equal(a, b);
+	if (!same) {
+		snprintf(why, whylen, "verdict's proposal is not the one "
+		    "diagnosis %.64s made", did);
+		jv_free(d);
+		return -1;
+	}
+	if (!confidence_ok(v) || !confidence_ok(d)) {
+		snprintf(why, whylen, "%s's confidence is not a number from 0 "
+		    "to 1", confidence_ok(v) ? "diagnosis" : "verdict");
+		jv_free(d);
+		return -1;
+	}
+	jv_free(d);
+	return 0;
+}
+
 static int
 on_line(struct sre_stream *s, const char *line, size_t len, void *ctx)
 {
@@ -1367,6 +1498,12 @@ on_line(struct sre_stream *s, const char *line, size_t len, void *ctx)
 			sre_info("%s: recovered: the fix holds", inc);
 	} else if (strcmp(type, "anomaly") == 0 && inc != NULL)
 		note_anomaly(ev, inc);
+	else if ((strcmp(type, "diagnosis") == 0 ||
+	    strcmp(type, "verdict") == 0) &&
+	    sre_mac_check(&opt.key, ev, err, sizeof(err)) < 0)
+		sre_stream_reject(s, "%s: ignored", err);
+	else if (strcmp(type, "diagnosis") == 0)
+		ex = note_diagnosis(ev);
 	else if (strcmp(type, "verdict") == 0 &&
 	    (dec = sre_jv_str(ev, "decision")) != NULL &&
 	    strcmp(dec, "approve") == 0) {
@@ -1376,7 +1513,9 @@ on_line(struct sre_stream *s, const char *line, size_t len, void *ctx)
 			/* Delivered again: the same answer, not a new act. */
 			sre_stream_emit(s, old, strlen(old));
 			free(old);
-		} else
+		} else if (verdict_ok(ev, err, sizeof(err)) < 0)
+			sre_stream_reject(s, "%s: ignored", err);
+		else
 			ex = act(s, ev);
 	}
 	jv_free(ev);
@@ -1679,8 +1818,14 @@ setup(void)
 		sre_warnx("%s", err);
 		return ex;
 	}
+	if ((ex = sre_mac_key_load(&opt.key, &opt.c, err, sizeof(err))) !=
+	    EX_OK) {
+		sre_warnx("%s", err);
+		return ex;
+	}
 	pending_load();
 	opt.anomalies = jv_object();
+	opt.diagnoses = jv_object();
 	return EX_OK;
 }
 
@@ -1716,6 +1861,7 @@ main(int argc, char *argv[])
 	opt.labels_arg = "sre-space,incident";
 	opt.pending = jv_null();
 	opt.anomalies = jv_null();
+	opt.diagnoses = jv_null();
 	opt.labels = jv_null();
 	if ((env = getenv("SRE_GITOPS_REPO")) != NULL && *env != '\0')
 		opt.repo_arg = env;
@@ -1807,6 +1953,7 @@ main(int argc, char *argv[])
 		close(opt.lockfd);
 	jv_free(opt.pending);
 	jv_free(opt.anomalies);
+	jv_free(opt.diagnoses);
 	jv_free(opt.labels);
 	return ex;
 }

@@ -14,6 +14,10 @@
  * fingerprint), recoveries and the verdicts given live in the LMDB store
  * under --state-dir, so a restart neither resets a limit nor decides one
  * diagnosis twice.
+ *
+ * Only a diagnosis signed by sre-brain or sre-cag (mac.h) is judged; any
+ * other is reported, passed on unchanged and not judged.  Each verdict is
+ * signed.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +26,7 @@
 
 #include "catalog.h"
 #include "gitops.h"
+#include "mac.h"
 #include "policy.h"
 #include "sre.h"
 #include "store.h"
@@ -40,6 +45,7 @@ static struct {
 	const char *freeze[32];
 	struct sre_policy *p;
 	struct sre_store *st;
+	struct sre_mac_key key;
 	unsigned long long verdicts;
 } opt;
 
@@ -329,7 +335,8 @@ on_diagnosis(struct sre_stream *s, jv d)
 		ev = jv_object_set(ev, jv_string("dry_run"), jv_true());
 	jv_free(v);
 	jv_free(prop);
-	if ((line = sre_jv_dump(ev, &len)) == NULL) {
+	ev = sre_mac_sign(&opt.key, ev);
+	if (!jv_is_valid(ev) || (line = sre_jv_dump(ev, &len)) == NULL) {
 		sre_warnx("out of memory");
 		return EX_OSERR;
 	}
@@ -381,8 +388,12 @@ on_line(struct sre_stream *s, const char *line, size_t len, void *ctx)
 	q.incident = sre_jv_str(ev, "incident");
 	if (sre_jv_int(ev, "ts_ms", &q.ts) < 0)
 		q.ts = sre_now_ms();
-	if (strcmp(type, "diagnosis") == 0)
-		ex = on_diagnosis(s, ev);
+	if (strcmp(type, "diagnosis") == 0) {
+		if (sre_mac_check(&opt.key, ev, err, sizeof(err)) < 0)
+			sre_stream_reject(s, "%s: ignored", err);
+		else
+			ex = on_diagnosis(s, ev);
+	}
 	else if (strcmp(type, "recovery") == 0) {
 		r = (struct rec){ .q = &q, .what = 'r' };
 		ex = store_write(&r);
@@ -453,6 +464,11 @@ setup(void)
 			sre_warnx("--freeze: %s", err);
 			return EX_USAGE;
 		}
+	if ((ex = sre_mac_key_load(&opt.key, &opt.c, err, sizeof(err))) !=
+	    EX_OK) {
+		sre_warnx("%s", err);
+		return ex;
+	}
 	if ((ex = sre_store_open(&opt.st, sre_state_dir(&opt.c), NULL, err,
 	    sizeof(err))) != EX_OK) {
 		sre_warnx("%s", err);

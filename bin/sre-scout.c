@@ -5,8 +5,10 @@
  * points, journal entries) from --in, judges it in event-time windows
  * against learned baselines (lib/scout.c), and writes anomaly, recovery
  * and topology events to --out.  Lines that are sre events already are
- * passed on untouched; anything else that is not telemetry is reported
- * and skipped.  Silences come from a file re-read when it changes; the
+ * passed on untouched, except control events (diagnosis, verdict, action):
+ * telemetry must never carry a decision, so those are reported and dropped
+ * unless --relay-events says otherwise.  Anything else that is not
+ * telemetry is reported and skipped.  Silences come from a file re-read when it changes; the
  * governor's state file (<state-dir>/governor.json) turns degraded mode
  * on and off: sampling drops and windows lengthen while it lasts.
  */
@@ -21,6 +23,7 @@
 #include <bsd/stdlib.h>
 
 #include "govern.h"
+#include "mac.h"
 #include "scout-silence.h"
 #include "scout.h"
 #include "sre.h"
@@ -33,6 +36,7 @@ static struct {
 	double degraded_sample;
 	int64_t degraded_window;
 	int sample_given;
+	int relay_events;
 } opt;
 
 #define NWHERE 64	/* lines in flight at most (lib/scout-par.c: fewer) */
@@ -55,7 +59,7 @@ struct ctx {
 enum {
 	O_DEGRADED_SAMPLE = 0x100, O_DEGRADED_WINDOW, O_HOLD, O_MAX_DURATION,
 	O_MAX_PENDING, O_MAX_SERIES, O_METRIC_THRESHOLD, O_MIN_SAMPLES,
-	O_RECOVER, O_SILENCES, O_THREADS, O_TOPOLOGY, O_WARMUP
+	O_RECOVER, O_RELAY_EVENTS, O_SILENCES, O_THREADS, O_TOPOLOGY, O_WARMUP
 };
 
 static void
@@ -70,11 +74,11 @@ usage(FILE *fp)
 	    "[--max-series N]\n"
 	    "                 [--metric-threshold SCORE] [--min-samples N] "
 	    "[-o URL]\n"
-	    "                 [--recover N] [-s RATE] [--silences FILE] "
-	    "[--state-dir DIR]\n"
-	    "                 [-t Z] [--threads N] [--topology N] "
-	    "[-w DURATION]\n"
-	    "                 [--warmup DURATION]\n"
+	    "                 [--recover N] [--relay-events] [-s RATE] "
+	    "[--silences FILE]\n"
+	    "                 [--state-dir DIR] [-t Z] [--threads N] "
+	    "[--topology N]\n"
+	    "                 [-w DURATION] [--warmup DURATION]\n"
 	    "  -i, --in URL              read telemetry from URL (default -)\n"
 	    "  -o, --out URL             write events to URL (default -)\n"
 	    "  -w, --window DURATION     window length (default 10s)\n"
@@ -89,6 +93,9 @@ usage(FILE *fp)
 	    "      --min-samples N       spans per window to judge (default "
 	    "10)\n"
 	    "      --recover N           calm windows to recover (default 2)\n"
+	    "      --relay-events        pass on diagnoses, verdicts and "
+	    "actions read\n"
+	    "                            (default: reported and dropped)\n"
 	    "      --hold N              calm windows to end an incident "
 	    "(default 3)\n"
 	    "      --max-series N        series held at most (default 2000)\n"
@@ -240,7 +247,14 @@ other(void *arg, uint64_t tag, const char *line, size_t len, int format,
 		return;
 	}
 	ev = sre_json_object(line, len, msg, sizeof(msg));
-	if (jv_is_valid(ev) && sre_event_check(ev, msg, sizeof(msg)) == 0)
+	if (jv_is_valid(ev) && sre_event_check(ev, msg, sizeof(msg)) == 0 &&
+	    !opt.relay_events && sre_mac_control(sre_jv_str(ev, "type"))) {
+		snprintf(msg, sizeof(msg), "%s in the telemetry: dropped (a "
+		    "control event is relayed only with --relay-events)",
+		    sre_jv_str(ev, "type"));
+		reject(x, tag, msg);
+	} else if (jv_is_valid(ev) && sre_event_check(ev, msg, sizeof(msg)) ==
+	    0)
 		sre_stream_emit(x->s, line, len);
 	else if (jv_is_valid(ev) && sre_jv_str(ev, "type") != NULL) {
 		char why[600];
@@ -419,6 +433,7 @@ main(int argc, char *argv[])
 		    O_METRIC_THRESHOLD },
 		{ "min-samples", required_argument, NULL, O_MIN_SAMPLES },
 		{ "recover", required_argument, NULL, O_RECOVER },
+		{ "relay-events", no_argument, NULL, O_RELAY_EVENTS },
 		{ "sample", required_argument, NULL, 's' },
 		{ "silences", required_argument, NULL, O_SILENCES },
 		{ "threads", required_argument, NULL, O_THREADS },
@@ -539,6 +554,9 @@ main(int argc, char *argv[])
 			if (duration("--window", optarg, 1000,
 			    &opt.cfg.window_ms) < 0)
 				return EX_USAGE;
+			break;
+		case O_RELAY_EVENTS:
+			opt.relay_events = 1;
 			break;
 		case O_WARMUP:
 			if (duration("--warmup", optarg, 0,

@@ -664,7 +664,9 @@ apply_fn(struct sre_txn *t, void *ctx)
 		 * anomalous: the incident is over with the last of them. */
 		if (sre_jv_int(a->ev, "remaining", &left) < 0 || left < 0)
 			left = 0;
-		if (left == 0) {
+		/* Only an incident an anomaly opened recovers (and teaches):
+		 * a recovery of one never seen open proves nothing. */
+		if (left == 0 && has(rec, "anomaly_ms")) {
 			if (!has(rec, "recovered_ms"))
 				rec = set(rec, "recovered_ms", num(a->ts));
 			if (close_incident(t, a, &rec, "auto_resolved",

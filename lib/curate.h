@@ -66,7 +66,7 @@ void sre_curate_free(struct sre_curate *c);
  * an incident go to its timeline and record; `governor` events are kept
  * as samples for the resource metrics; `postmortem` events and other
  * events outside incidents are ignored.  An incident closes on recovery
- * (auto_resolved), on escalation (escalated), or when the newest event
+ * if an anomaly opened it (auto_resolved), on escalation (escalated), or when the newest event
  * time seen passes its last event by the timeout (unresolved); closing
  * writes the post-mortem and queues a postmortem event.
  *

@@ -264,6 +264,7 @@ sre_event_check(jv ev, char *err, size_t errlen)
 {
 	const char *type, *s;
 	int64_t n;
+	double c;
 
 	if (jv_get_kind(ev) != JV_KIND_OBJECT) {
 		snprintf(err, errlen, "event is not an object");
@@ -304,6 +305,19 @@ sre_event_check(jv ev, char *err, size_t errlen)
 		snprintf(err, errlen, "field 'incident': %s %s event needs a "
 		    "non-empty string, got %s", strchr("aeiou", type[0]) ?
 		    "an" : "a", type, kind_of(ev, "incident"));
+		return -1;
+	}
+	/* A confidence chooses what is done: a number from 0 to 1. */
+	if ((strcmp(type, "diagnosis") == 0 || strcmp(type, "verdict") == 0) &&
+	    jv_object_has(jv_copy(ev), jv_string("confidence")) &&
+	    (sre_jv_num(ev, "confidence", &c) < 0 || !(c >= 0 && c <= 1))) {
+		if (sre_jv_num(ev, "confidence", &c) == 0)
+			snprintf(err, errlen, "field 'confidence': want a "
+			    "number from 0 to 1, got %g", c);
+		else
+			snprintf(err, errlen, "field 'confidence': want a "
+			    "number from 0 to 1, got %s",
+			    kind_of(ev, "confidence"));
 		return -1;
 	}
 	return 0;

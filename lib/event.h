@@ -58,7 +58,8 @@ jv sre_json_object(const char *line, size_t len, char *err, size_t errlen);
 /*
  * Check an event's envelope.  Borrows ev.  Returns 0 when valid, or -1
  * with a message naming the field in err.  Unknown fields and unknown
- * types are accepted (they are passed on untouched).
+ * types are accepted (they are passed on untouched).  The confidence of
+ * a diagnosis or verdict, when present, must be a number from 0 to 1.
  */
 int sre_event_check(jv ev, char *err, size_t errlen);
 

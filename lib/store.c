@@ -180,6 +180,7 @@ ex_of(int rc)
 	case MDB_PANIC:
 	case MDB_CURSOR_FULL:	/* a tree deeper than LMDB builds: damage */
 	case MDB_BAD_VALSIZE:	/* our keys are checked: a damaged page */
+	case MDB_BAD_TXN:	/* failed inside LMDB before: a damaged page */
 		return EX_IOERR;
 	case ENOMEM:
 		return EX_OSERR;
@@ -201,6 +202,7 @@ why(int rc)
 	case MDB_PAGE_NOTFOUND:
 	case MDB_CURSOR_FULL:
 	case MDB_BAD_VALSIZE:
+	case MDB_BAD_TXN:
 		return "the store is damaged; move it away and restore it "
 		    "with sre-curate import";
 	}

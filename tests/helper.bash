@@ -56,5 +56,5 @@ run_to_files() {
 # operator with the key would.
 export SRE_CONTROL_KEY=5eb1e5ca1ab1e0c0ffee5eb1e5ca1ab1e0c0ffee5eb1e5ca1ab1e0c0ffee0001
 sign_events() {
-	cat
+	sre-bus --sign
 }

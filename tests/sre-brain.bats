@@ -160,10 +160,11 @@ diag() {
 }
 
 @test "an incident sre-cag diagnosed is left alone until its fix fails" {
-	run -0 --separate-stderr sre-brain --no-memory < "$B/cag.ndjson"
+	sign_events < "$B/cag.ndjson" > cag.ndjson
+	run -0 --separate-stderr sre-brain --no-memory < cag.ndjson
 	[ -z "$(printf '%s\n' "$output" | jq -c 'select(.source == "sre-brain")')" ]
-	diff -u "$B/cag.ndjson" <(printf '%s\n' "$output")
-	run -0 --separate-stderr sre-brain --no-memory --no-pass < "$B/cag-failed.ndjson"
+	diff -u cag.ndjson <(printf '%s\n' "$output")
+	run -0 --separate-stderr sre-brain --no-memory --no-pass < <(sign_events < "$B/cag-failed.ndjson")
 	[ "$(printf '%s\n' "$output" | wc -l)" -eq 1 ]
 	[ "$(diag .root_causes[0].service)" = '"pricing-engine"' ]
 	# not the rollback that failed

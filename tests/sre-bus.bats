@@ -200,3 +200,30 @@ F=$FIXTURES/bus
 	[ "$(cat "$BATS_TEST_TMPDIR/out")" = "$(sed -n 1p "$F/events.ndjson")" ]
 	check_sanitizers "$BATS_TEST_TMPDIR/err"
 }
+
+@test "--sign signs control events with the key; other lines pass byte for byte" {
+	run -0 --separate-stderr sre-bus --sign < "$F/events.ndjson"
+	[ "$(printf '%s\n' "$output" | wc -l)" -eq "$(wc -l < "$F/events.ndjson")" ]
+	# non-control lines unchanged; control lines the same but for the mac
+	diff -u <(jq -c 'select(.type | IN("diagnosis", "verdict", "action") | not)' "$F/events.ndjson") \
+	    <(printf '%s\n' "$output" | jq -c 'select(.type | IN("diagnosis", "verdict", "action") | not)')
+	diff -u <(jq -cS 'select(.type | IN("diagnosis", "verdict", "action")) | del(.mac)' "$F/events.ndjson") \
+	    <(printf '%s\n' "$output" | jq -cS 'select(.type | IN("diagnosis", "verdict", "action")) | del(.mac)')
+	n=$(printf '%s\n' "$output" | jq -r 'select(.type | IN("diagnosis", "verdict", "action")) | .mac' | grep -Ecx '[0-9a-f]{64}')
+	[ "$n" -eq "$(jq -c 'select(.type | IN("diagnosis", "verdict", "action"))' "$F/events.ndjson" | wc -l)" ]
+	[ "$n" -gt 0 ]
+	# a key of the wrong shape, or a key file others can read: 78
+	SRE_CONTROL_KEY=1234 run -78 --separate-stderr sre-bus --sign < /dev/null
+	[ "$stderr" = "sre-bus: SRE_CONTROL_KEY: not a control key (want 64 hex digits)" ]
+	unset SRE_CONTROL_KEY
+	cd "$BATS_TEST_TMPDIR"
+	mkdir st
+	run -0 --separate-stderr sre-bus --sign --state-dir st < /dev/null
+	[ "$(stat -c %a st/control.key)" = 600 ]
+	chmod 604 st/control.key
+	run -78 --separate-stderr sre-bus --sign --state-dir st < /dev/null
+	[[ $stderr == *"st/control.key: mode 0604 lets others at the control key"* ]]
+	# without --sign no key is needed, and none is made
+	run -0 --separate-stderr sre-bus --state-dir st2 < "$F/events.ndjson"
+	[ ! -e st2 ]
+}

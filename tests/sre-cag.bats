@@ -71,7 +71,7 @@ learn() {
 		sed -e "s/inc-4/inc-f$i/g" -e "s/fp-db-conn/fp-quote-latency/" \
 		    -e 's/{"action":"restart","target":"db-proxy","params":{}}/{"action":"scale","target":"pricing","params":{"replicas":4}}/g' \
 		    -e "s/\"id\":\"01HZYC/\"id\":\"F$i/" "$FIXTURES/curate/stream.ndjson" |
-		    grep '"incident":"inc-f' > fail$i
+		    grep '"incident":"inc-f' | sign_events > fail$i
 		sre-curate --timeout 600 --state-dir st < fail$i > /dev/null
 		printf '{"v":1,"type":"anomaly","id":"tick%s","incident":"tick","ts_ms":1700009000000,"source":"t"}\n' $i |
 		    sre-curate --timeout 600 --state-dir st > /dev/null

@@ -18,7 +18,7 @@ curate_fixture() {
 
 # A stream of n incidents of 5 events each.
 big() {
-	awk -v n="$1" -f "$F/gen.awk"
+	awk -v n="$1" -f "$F/gen.awk" | sign_events
 }
 
 # True when this test may mount file systems in its own namespace.
@@ -300,7 +300,7 @@ can_mount() {
 	(mkdir clean && cd clean && sre-curate --state-dir st < ../big.ndjson > /dev/null && sre-curate --state-dir st export) > clean.dump
 	mkdir disk
 	run -0 --separate-stderr unshare -m sh -c '
-		mount -t tmpfs -o size=320k tmpfs disk || exit 99
+		mount -t tmpfs -o size=240k tmpfs disk || exit 99
 		cd disk
 		sre-curate --state-dir st < ../big.ndjson > ../out1 2> ../err1
 		echo "first $?" > ../rc

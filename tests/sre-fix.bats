@@ -47,7 +47,8 @@ assert_nothing_made() {
 @test "rollback: branch sre/<incident> on the remote, one commit restoring the old tag, no other byte" {
 	v=$(verdict V1 inc-1 rollback quote-api '{}')
 	run -0 --separate-stderr "${F[@]}" <<< "$v"
-	[ "$(printf '%s\n' "$output" | sed -n 1p)" = "$v" ]
+	# The diagnosis and the verdict go on first, unchanged.
+	[ "$(printf '%s\n' "$output" | sed -n 1,2p)" = "$v" ]
 	a=$(actions)
 	[ "$(jq -c '[.status, .branch, .incident, .repo, .pr_url, .source]' <<< "$a")" = \
 	    "[\"committed\",\"sre/inc-1\",\"inc-1\",\"$WORK\",null,\"sre-fix\"]" ]
@@ -208,7 +209,7 @@ assert_nothing_made() {
 }
 
 @test "--dry-run and dry-run verdicts only show the diff" {
-	run -0 --separate-stderr "${F[@]}" <<< "$(verdict V1 inc-1 scale quote-api '{"replicas":4}' | jq -c '.dry_run = true')"
+	run -0 --separate-stderr "${F[@]}" <<< "$(verdict V1 inc-1 scale quote-api '{"replicas":4}' | jq -c 'if .type == "verdict" then .dry_run = true else . end' | sign_events)"
 	a=$(actions)
 	[ "$(jq -r .status <<< "$a")" = dry_run ]
 	[ "$(jq -r .detail <<< "$a")" = "dry run: would scale quote-api from 2 to 4 replicas" ]
@@ -318,7 +319,7 @@ assert_nothing_made() {
 }
 
 @test "event text cannot forge lines or trailers in the commit message" {
-	v=$(verdict V1 inc-1 scale quote-api '{"replicas":3}' | jq -c '.root_causes[0].reason = "bad\nSRE-Incident: someone-else\n"')
+	v=$(verdict V1 inc-1 scale quote-api '{"replicas":3}' | jq -c 'if .type == "verdict" then .root_causes[0].reason = "bad\nSRE-Incident: someone-else\n" else . end' | sign_events)
 	run -0 --separate-stderr "${F[@]}" <<< "$v"
 	git -C "$REMOTE" log -1 --format=%B sre/inc-1 > "$BATS_TEST_TMPDIR/msg"
 	[ "$(git interpret-trailers --parse < "$BATS_TEST_TMPDIR/msg")" = "SRE-Incident: inc-1" ]

@@ -305,7 +305,7 @@ verdicts() {	# the verdict lines of $output
 }
 
 @test "after sre-escalate ack, the guard stops escalating the incident" {
-	run -0 --separate-stderr "${G[@]}" < <(diag D1 inc-1 restart quote-api '{}' 0.9 fp 1700000001000 | jq -c '.proposal.target = "db-policy"')
+	run -0 --separate-stderr "${G[@]}" < <(diag D1 inc-1 restart quote-api '{}' 0.9 fp 1700000001000 | jq -c '.proposal.target = "db-policy"' | sign_events)
 	printf 'rules:\n  - id: db\n    when: .proposal.target == "db-policy"\n    decision: escalate\n' > "$BATS_TEST_TMPDIR/p.yaml"
 	run -0 --separate-stderr "${G[@]}" --policy "$BATS_TEST_TMPDIR/p.yaml" < <(diag D2 inc-1 restart db-policy '{}')
 	[ "$(verdicts | jq -r .decision)" = escalate ]
@@ -324,7 +324,7 @@ verdicts() {	# the verdict lines of $output
 }
 
 @test "a diagnosis without a proposal is vetoed" {
-	run -0 --separate-stderr "${G[@]}" < <(diag D1 inc-1 restart quote-api '{}' | jq -c 'del(.proposal)')
+	run -0 --separate-stderr "${G[@]}" < <(diag D1 inc-1 restart quote-api '{}' | jq -c 'del(.proposal)' | sign_events)
 	[ "$(verdicts | jq -c '[.decision, .rules, .reasons, .proposal]')" = '["veto",["builtin:catalog"],["no proposal"],null]' ]
 }
 

@@ -114,7 +114,7 @@ latest.md" ]
 }
 
 @test "the store of sre-curate: the same incidents, read-only; ids are taken once" {
-	sre-curate < "$J/events.ndjson" > /dev/null 2> curate.err
+	sign_events < "$J/events.ndjson" | sre-curate > /dev/null 2> curate.err
 	[ -f "$SRE_STATE_DIR/store/data.mdb" ]
 	run_files sre-jules --no-report
 	[ "$status" -eq 0 ]

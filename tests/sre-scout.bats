@@ -104,7 +104,7 @@ none() {
 	  printf '{"resourceSpans":[{"x":"'; head -c 20971520 /dev/zero | tr '\0' a; printf '"}]}\n'
 	  python3 -c 'print("{\"resourceSpans\":" * 100000)'
 	  sed -n 1p "$F/bad.ndjson"; } > "$T/in"
-	run -65 --separate-stderr sre-scout --state-dir "$T/s" < "$T/in"
+	run -65 --separate-stderr sre-scout --relay-events --state-dir "$T/s" < "$T/in"
 	diff -u "$F/events.ndjson" <(printf '%s\n' "$output")
 	[[ $stderr == *": line too long (2097"* ]]
 	while IFS= read -r l; do
@@ -114,8 +114,12 @@ none() {
 }
 
 @test "events pass through untouched; wrong JSON types are tolerated or rejected" {
-	run -0 --separate-stderr sre-scout --state-dir "$T/s" < "$F/events.ndjson"
+	run -0 --separate-stderr sre-scout --relay-events --state-dir "$T/s" < "$F/events.ndjson"
 	diff -u "$F/events.ndjson" <(printf '%s\n' "$output")
+	# Without --relay-events a control event in the telemetry is dropped.
+	run -65 --separate-stderr sre-scout --state-dir "$T/s" < "$F/events.ndjson"
+	diff -u <(sed 2d "$F/events.ndjson") <(printf '%s\n' "$output")
+	[[ $stderr == *"sre-scout: line 2: diagnosis in the telemetry: dropped (a control event is relayed only with --relay-events)"* ]]
 	run -65 --separate-stderr sre-scout --state-dir "$T/s" < "$FIXTURES/otlp/points.ndjson"
 	[[ $stderr == *"line 2: point of 'queue_depth': tolerated: a field of the wrong type converted"* ]]
 	[[ $stderr == *"line 3: value: not a number"* ]]
@@ -128,10 +132,10 @@ none() {
 	run -66 --separate-stderr sre-scout --in file:/nonexistent/x.ndjson
 	[ "$stderr" = "sre-scout: /nonexistent/x.ndjson: No such file or directory" ]
 	[ -w /dev/full ] || skip "no /dev/full"
-	run -74 --separate-stderr sre-scout --state-dir "$T/s" --out file:/dev/full < "$F/events.ndjson"
+	run -74 --separate-stderr sre-scout --relay-events --state-dir "$T/s" --out file:/dev/full < "$F/events.ndjson"
 	[[ $stderr == *"writing output to file:/dev/full failed"* ]]
 	for i in $(seq 3000); do cat "$F/events.ndjson"; done > "$T/many"
-	run -0 --separate-stderr bash -c 'sre-scout --state-dir "$3" < "$1" 2>"$2" | head -n 1 >/dev/null; exit ${PIPESTATUS[0]}' _ "$T/many" "$T/err2" "$T/s"
+	run -0 --separate-stderr bash -c 'sre-scout --relay-events --state-dir "$3" < "$1" 2>"$2" | head -n 1 >/dev/null; exit ${PIPESTATUS[0]}' _ "$T/many" "$T/err2" "$T/s"
 	! grep -q 'line [0-9]\|runtime' "$T/err2"
 }
 

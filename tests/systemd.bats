@@ -184,7 +184,7 @@ services() {
 @test "examples/cron/crontab: valid times, and each job runs as cron would run it" {
 	tab=$SRE_ROOT/examples/cron/crontab
 	# The state a host would have: a store, a GitOps checkout, a recording.
-	SRE_STATE_DIR=$STATE sre-curate < "$J/events.ndjson" > /dev/null 2>&1
+	sign_events < "$J/events.ndjson" | SRE_STATE_DIR=$STATE sre-curate > /dev/null 2>&1
 	cp -r "$J/gitops" "$STATE/gitops"
 	cp "$J/events.ndjson" "$STATE/events.ndjson"
 	path=$(sed -n 's/^PATH=//p' "$tab")

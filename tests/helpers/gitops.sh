@@ -5,7 +5,10 @@
 #                      commits (the second bumps quote-api 1.3.4 -> 1.4.0),
 #                      pushed to the bare remote $REMOTE
 #   diag ID INC ACTION TARGET PARAMS [CONF] [FP] [TS]   a diagnosis line
-#   verdict ID INC ACTION TARGET PARAMS [TS] [DECISION] a verdict line
+#   verdict ID INC ACTION TARGET PARAMS [TS] [DECISION] a verdict line,
+#                      after the diagnosis D-INC it follows
+#   Both are signed with the tests' control key (sign_events); a test that
+#   changes one afterwards signs it again, or means it to be refused.
 #   start_hub [ARGS]   start tests/helpers/fakehub.py; sets $HUB, $HUB_LOG
 #   stop_hub           (teardown calls it)
 #   tree_sum DIR       a checksum of every file and link under DIR
@@ -50,20 +53,24 @@ diag() {
 	    root_causes:[{service:$t, operation:"GET /quote", score:0.91,
 	    reason:"self time rose, callees healthy"}], confidence:$c,
 	    summary:("\($t) is unwell"), proposal:{action:$a, target:$t,
-	    params:$p}, memory:[], fingerprint:$fp}'
+	    params:$p}, memory:[], fingerprint:$fp}' | sign_events
 }
 
 # verdict ID INCIDENT ACTION TARGET PARAMS [TS] [DECISION]
 verdict() {
+	local ts=${6:-1700000001100}
+
+	diag "D-$2" "$2" "$3" "$4" "$5" 0.9 "fp-$2" "$((ts - 100))"
 	jq -cn --arg id "$1" --arg inc "$2" --arg a "$3" --arg t "$4" \
-	    --argjson p "$5" --argjson ts "${6:-1700000001100}" \
+	    --argjson p "$5" --argjson ts "$ts" \
 	    --arg d "${7:-approve}" '{v:1, type:"verdict", id:$id,
 	    incident:$inc, ts_ms:$ts, source:"sre-guard", decision:$d,
 	    reasons:["within policy"], rules:["default"],
 	    proposal:{action:$a, target:$t, params:$p}, diagnosis:"D-\($inc)",
 	    fingerprint:"fp-\($inc)", confidence:0.9,
 	    summary:"\($t) is unwell", root_causes:[{service:$t,
-	    operation:"GET /quote", score:0.9, reason:"errors since the deploy"}]}'
+	    operation:"GET /quote", score:0.9, reason:"errors since the deploy"}]}' |
+	    sign_events
 }
 
 recovery() {	# recovery ID INCIDENT TS

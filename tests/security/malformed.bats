@@ -41,13 +41,16 @@ PY
 setup() {
 	make_repo
 	M=$BATS_TEST_TMPDIR/mutants.ndjson
-	# Control events signed, so the tools that verify them look further.
 	{ mutants "$FIXTURES/curate/stream.ndjson" "$FIXTURES/brain/pool.ndjson" \
 	    "$FIXTURES/otlp/trace.ndjson" "$FIXTURES/otlp/metrics.ndjson" \
 	    "$FIXTURES/otlp/logs.ndjson"
 	  printf '%s\n' '{"ts_ms":1700000000000,"metric":"m","value":1,"labels":{"service":"a"}}' |
-	      mutants /dev/stdin; } | sign_events > "$M" 2>/dev/null
-	[ "$(wc -l < "$M")" -gt 1000 ]
+	      mutants /dev/stdin; } > "$M.raw"
+	# And the control events among them signed, so that the tools that
+	# verify them look further (sre-bus drops what is no event: 65).
+	sign_events < "$M.raw" > "$M.signed" 2> /dev/null || true
+	cat "$M.raw" "$M.signed" > "$M"
+	[ "$(wc -l < "$M.signed")" -gt 1000 ]
 }
 
 @test "wrong shapes in every field: no tool ends on a signal" {

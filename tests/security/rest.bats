@@ -12,7 +12,7 @@ make_store() {
 	local i
 	for i in 1 2 3; do
 		sed "s/inc-/r$i-inc-/g; s/\"id\":\"01HZYC/\"id\":\"0${i}HZYC/" \
-		    "$FIXTURES/curate/stream.ndjson" |
+		    "$FIXTURES/curate/stream.ndjson" | sign_events |
 		    sre-curate --state-dir "$1" > /dev/null 2>&1
 	done
 	[ -s "$1/store/data.mdb" ]
