@@ -58,6 +58,7 @@ struct profile {
 	double acc;		/* sum of the residuals of this visit */
 	int64_t acc_ts;		/* time of its last point */
 	uint32_t acc_n;		/* its points, 0 when none */
+	uint32_t sc_n;		/* residuals its scale has learnt */
 	int acc_bin;		/* the bin visited */
 	float *mean;		/* into the detector's arrays */
 	uint16_t *cnt;
@@ -457,7 +458,11 @@ prof_learn(const struct sre_tsad *d, struct profile *pf, int64_t ts_ms,
 	if (pf->cnt[b] >= 2) {
 		double sc;
 
-		robust_update(d, &pf->sc, e, rate, d->n);
+		/* Its own count: a scale that starts when the profile
+		 * does learns fast at first, as every other one. */
+		robust_update(d, &pf->sc, e, rate, pf->sc_n);
+		if (pf->sc_n < UINT32_MAX)
+			pf->sc_n++;
 		sc = floor_scale(d, pf->sc.scale, 0);
 		e = clamp(e, -3 * sc, 3 * sc);
 	}
@@ -554,12 +559,17 @@ sre_tsad_update(struct sre_tsad *d, int64_t ts_ms, double x,
 	if (d->n > 0) {
 		u[SRE_TSAD_C_LEVEL] = fabs(robust_z(d, &d->lvl, x));
 		zr = robust_z(d, &d->lvl, x);
+		r.scale = floor_scale(d, d->lvl.scale, d->lvl.loc);
 		if (have_week) {
 			zr = robust_z(d, &d->week.sc, x - eweek);
 			u[SRE_TSAD_C_WEEK] = fabs(zr);
+			r.scale = floor_scale(d, d->week.sc.scale,
+			    d->week.sc.loc);
 		} else if (have_season) {
 			zr = robust_z(d, &d->day.sc, x - eday);
 			u[SRE_TSAD_C_SEASON] = fabs(zr);
+			r.scale = floor_scale(d, d->day.sc.scale,
+			    d->day.sc.loc);
 		}
 	}
 	if (d->n > 1) {

@@ -113,6 +113,9 @@ struct sre_tsad_result {
 	int alarm;		/* 1 on the point that raises an alarm, else 0 */
 	int component;		/* index of the strongest component (SRE_TSAD_C_*) */
 	double expected;	/* baseline value the point was compared with */
+	double scale;		/* the spread it was compared with, in the
+				   value's units (a robust standard deviation;
+				   0 for the first point) */
 };
 
 enum {
