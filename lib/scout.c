@@ -1480,6 +1480,41 @@ point_labels(struct sre_scout *sc, const struct sre_otlp_point *pt)
 	return text;
 }
 
+/*
+ * A hash of a JSON text's slice without the white space between its
+ * tokens, so that {"a": 1} and {"a":1} name one series.
+ */
+static uint64_t
+hjson(struct sre_json_str s, uint64_t seed)
+{
+	char buf[256];
+	size_t i, n = 0;
+	int instr = 0, esc = 0;
+	uint64_t h = seed;
+
+	for (i = 0; i < s.n; i++) {
+		char c = s.p[i];
+
+		if (instr) {
+			if (esc)
+				esc = 0;
+			else if (c == '\\')
+				esc = 1;
+			else if (c == '"')
+				instr = 0;
+		} else if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
+			continue;
+		else if (c == '"')
+			instr = 1;
+		buf[n++] = c;
+		if (n == sizeof(buf)) {
+			h = sre__scout_hash(buf, n, h);
+			n = 0;
+		}
+	}
+	return sre__scout_hash(buf, n, h);
+}
+
 static uint32_t
 met_get(struct sre_scout *sc, const struct sre_otlp_point *pt)
 {
@@ -1489,7 +1524,7 @@ met_get(struct sre_scout *sc, const struct sre_otlp_point *pt)
 	struct metric *m;
 
 	hash = hstr(pt->metric, hstr(sname, 0x3e7));
-	hash = hstr(pt->attrs, hash);
+	hash = hjson(pt->attrs, hash);
 	for (pos = (uint32_t)hash & sc->tmets.ix.mask;
 	    sc->tmets.ix.s[pos].idx != 0;
 	    pos = (pos + 1) & sc->tmets.ix.mask)
