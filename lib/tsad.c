@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -63,6 +64,19 @@ struct profile {
 	float *mean;		/* into the detector's arrays */
 	uint16_t *cnt;
 };
+
+/* 2^((k - 1) / TAIL_PER_OCT) for k = 1..TAIL_BINS, worked out once. */
+static double edge_pow[TAIL_BINS + 1];
+static pthread_once_t edge_once = PTHREAD_ONCE_INIT;
+
+static void
+edge_init(void)
+{
+	int k;
+
+	for (k = 1; k <= TAIL_BINS; k++)
+		edge_pow[k] = exp2((double)(k - 1) / TAIL_PER_OCT);
+}
 
 struct sre_tsad {
 	struct sre_tsad_config cfg;
@@ -163,6 +177,7 @@ sre_tsad_new(const struct sre_tsad_config *cfg)
 		errno = EINVAL;
 		return NULL;
 	}
+	pthread_once(&edge_once, edge_init);
 	if ((d = malloc(sizeof(*d))) == NULL)
 		return NULL;
 	d->cfg = *cfg;
@@ -274,7 +289,7 @@ tail_edge(int k, double unit)
 {
 	if (k <= 0)
 		return 0;
-	return 0.25 * unit * exp2((double)(k - 1) / TAIL_PER_OCT);
+	return 0.25 * unit * edge_pow[k];
 }
 
 /* Bin of u in a tail. */
