@@ -13,6 +13,7 @@
 #define MAX_BINS2	168	/* weekly profile resolution, at most */
 #define MIN_BINS	8
 #define SHORT_MAX	64
+#define SURPRISE_CAP	100.0	/* an absurd surprise: judged and learnt as this */
 #define SCORE_HALF	5.0	/* decades for a score of 0.5 */
 #define GRID_AT		100	/* points seen before the symbol grid is fixed */
 #define GRID_LEVELS	16	/* symbols across the range seen by then */
@@ -620,8 +621,16 @@ sre_tsad_update(struct sre_tsad *d, int64_t ts_ms, double x,
 
 		if (u[c] < 0 || !(d->cfg.components & (1U << c)))
 			continue;
-		if (u[c] > 1e9)
-			u[c] = 1e9;
+		/*
+		 * A surprise is judged on the scale its tail learns on:
+		 * capped at SURPRISE_CAP both ways.  Judged uncapped, a
+		 * series whose surprises are routinely past the cap (one
+		 * mostly at zero, its scale tiny) had a tail that never
+		 * saw them and alarmed on each; a spike in a calm series
+		 * is far out at the cap still.
+		 */
+		if (u[c] > SURPRISE_CAP)
+			u[c] = SURPRISE_CAP;
 		/*
 		 * A component that came on late (a profile that just
 		 * learnt its period, the pattern grid) says nothing until
@@ -652,15 +661,14 @@ sre_tsad_update(struct sre_tsad *d, int64_t ts_ms, double x,
 		if (learn) {
 			/*
 			 * The tails learn once the baselines have settled,
-			 * from surprises capped at an absurd 100: the first
-			 * points, judged against almost nothing, say nothing.
+			 * from surprises capped (above): the first points,
+			 * judged against almost nothing, say nothing.
 			 */
 			if (d->n >= TAIL_AT) {
-				tail_learn(&d->inst[c], u[c] < 100 ? u[c] :
-				    100, d->cfg.lik_rate, comp_unit[c]);
+				tail_learn(&d->inst[c], u[c], d->cfg.lik_rate,
+				    comp_unit[c]);
 				if (d->cfg.short_len > 0)
-					tail_learn(&d->burst[c], a < 100 ?
-					    a : 100, d->cfg.lik_rate,
+					tail_learn(&d->burst[c], a, d->cfg.lik_rate,
 					    comp_unit[c]);
 			}
 			d->avg[c] = (float)a;

@@ -321,8 +321,8 @@ main(void)
 	/*
 	 * Hourly noise: the daily profile comes on after two days; its
 	 * scale learns fast from its own first residuals, so nothing is
-	 * raised when it does (at 0.4, sre-scout's threshold).  The
-	 * spread given is the noise's.
+	 * raised when it does (at 0.4).  The spread given is the
+	 * noise's.
 	 */
 	{
 		struct sre_tsad_config c;
