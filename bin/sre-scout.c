@@ -85,7 +85,7 @@ usage(FILE *fp)
 	    "  -t, --threshold Z         robust z-score to raise (default 4.5)"
 	    "\n"
 	    "      --metric-threshold S  metric detector score to raise "
-	    "(default 0.4)\n"
+	    "(default 0.35)\n"
 	    "      --min-samples N       spans per window to judge (default "
 	    "10)\n"
 	    "      --recover N           calm windows to recover (default 2)\n"

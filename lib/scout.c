@@ -1986,7 +1986,7 @@ sre_scout_config_default(struct sre_scout_config *cfg)
 	cfg->stale_windows = 30;
 	cfg->max_duration_ms = 3600000;
 	cfg->min_delta_ms = 2;
-	cfg->metric_threshold = 0.4;
+	cfg->metric_threshold = 0.35;
 	cfg->topology_every = 6;
 	cfg->accuracy = 0.02;
 	cfg->max_incidents = 256;

@@ -123,7 +123,7 @@ struct sre_scout_config {
 	uint32_t stale_windows;	/* default 30 */
 	int64_t max_duration_ms;	/* longer spans: no latency; 3600000 */
 	double min_delta_ms;	/* least latency change raised; default 2 */
-	double metric_threshold;	/* lib/tsad score to raise; default 0.4 */
+	double metric_threshold;	/* lib/tsad score to raise; default 0.35 */
 	uint32_t topology_every;	/* windows between topology events when
 					   the graph is unchanged; 0 never;
 					   default 6 */

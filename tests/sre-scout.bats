@@ -517,7 +517,10 @@ nth() { sed -n "$(( $1 + 1 ))p" "$T/in.ndjson" | jq .ts_ms; }
 	points "$T/in.ndjson" 60 43200
 	scout
 	[ "$status" -eq 0 ]
-	[[ $(tail -1 "$T/err") == *"43200 lines, 0 spans, 43200 points, 0 log records, 0 rejected lines, 0 anomalies"* ]]
+	[[ $(tail -1 "$T/err") == *"43200 lines, 0 spans, 43200 points, 0 log records, 0 rejected lines, "* ]]
+	# Gaussian noise: the default threshold allows about two false
+	# alarms a month of minutes (sre-scout(1)).
+	[ "$(events anomaly | wc -l)" -le 2 ]
 }
 
 @test "metrics: points out of order within the series' lateness are accepted; one far in its past is rejected, the rest judged" {
