@@ -1754,6 +1754,34 @@ met_time(struct sre_scout *sc, struct metric *m, int64_t t,
 	return -1;
 }
 
+/*
+ * Raised metric series that went quiet: a series with no point for
+ * SETTLE_POINTS of its spacings (a minute at least) while the metric
+ * time moved on to now recovers, so a gauge that died raised does not
+ * hold its incident open.
+ */
+static int
+met_stale(struct sre_scout *sc, int64_t now)
+{
+	struct metric *m;
+	double gap;
+	uint32_t i;
+
+	for (i = 0; i < sc->tmets.n; i++) {
+		m = &sc->mets[i];
+		if (!m->live || !m->sig.h.anomalous)
+			continue;
+		gap = m->step_ms > 60000 ? m->step_ms : 60000;
+		if ((double)(now - m->max_ms) <= SETTLE_POINTS * gap)
+			continue;
+		m->sig.h.anomalous = 0;
+		m->prev_ms = m->max_ms;
+		if (sre__scout_metric(sc, i, 0, now, NAN, NAN, 0) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int
 on_point(void *arg, const struct sre_otlp_point *pt)
 {
@@ -1799,8 +1827,11 @@ on_point(void *arg, const struct sre_otlp_point *pt)
 		sc->met_max_ms = t;
 	/* Incidents age with the windows; without spans closing them,
 	 * with the metric points' time. */
-	if (t >= sc->inc_tick_ms + 2 * sc->next_window_ms)
+	if (t >= sc->inc_tick_ms + 2 * sc->next_window_ms) {
+		if (met_stale(sc, t) < 0)
+			return -1;
 		sre__scout_incidents_tick(sc, t);
+	}
 	if (point_value(m, pt, &v) < 0 || !isfinite(v))
 		return 0;
 	if (m->counter && counter_point(sc, m, &vd))

@@ -70,7 +70,9 @@
  * point, after a warm-up of 100 of its points: raised when lib/tsad's
  * score reaches metric_threshold (its alarm); back once recover_windows
  * points in a row lie within 3 spreads (as they were when it was raised)
- * of the expectation, or after 100 points scored calm.
+ * of the expectation, or after 100 points scored calm, or when it sent
+ * nothing for 100 of its spacings (a minute at least) while other metric
+ * points moved the time on.
  *
  * Incidents: incident.h, the call graph being the edges learned (services
  * within 3 calls of each other, either way, are connected).  A log

@@ -326,6 +326,26 @@ test_metric_clocks(void)
 	    sre_scout_stats(sc)->points == 602, "2 series, 602 points");
 	ok(sre_scout_finish(sc) == 0, "finish");
 	sre_scout_free(sc);
+
+	/* A gauge that dies raised recovers once the metric time moves
+	 * on by 100 of its spacings. */
+	memset(&s, 0, sizeof(s));
+	sc = sre_scout_new(&cfg, &h, err, sizeof(err));
+	for (i = 0; i < 121; i++) {
+		put_point(sc, "other", t0 + i * 60000LL, 50 + wobble());
+		put_point(sc, "dying", t0 + i * 60000LL, 20 + wobble() +
+		    (i >= 110 ? 30 : 0));
+	}
+	ok(s.anomalies == 1 && s.recoveries == 0, "a gauge raised by its "
+	    "last points (%d, %d)", s.anomalies, s.recoveries);
+	for (; i < 200; i++)
+		put_point(sc, "other", t0 + i * 60000LL, 50 + wobble());
+	ok(s.recoveries == 0, "not back 80 minutes after it stopped");
+	for (; i < 230; i++)
+		put_point(sc, "other", t0 + i * 60000LL, 50 + wobble());
+	ok(s.anomalies == 1 && s.recoveries == 1, "back 100 of its spacings "
+	    "after (%d, %d)", s.anomalies, s.recoveries);
+	sre_scout_free(sc);
 }
 
 int
