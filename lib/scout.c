@@ -758,7 +758,12 @@ met_evict(struct sre_scout *sc, uint32_t i)
 
 	if (!m->live)
 		return 1;
-	if (sig_busy(&m->sig) || m->seen == sc->point_seq)
+	/* Idle: not raised, and no point for 10 of its spacings while
+	 * the metric time moved on (a series still sending keeps what it
+	 * learnt; a newcomer finds no room and is counted instead). */
+	if (sig_busy(&m->sig) || m->seen == sc->point_seq ||
+	    (double)(sc->met_max_ms - m->max_ms) <= 10 * (m->step_ms > 1000 ?
+	    m->step_ms : 1000))
 		return 0;
 	hidx_del(&sc->tmets.ix, m->hash, i);
 	svc_unref(sc, m->svc);
@@ -2082,13 +2087,13 @@ sre_scout_new(const struct sre_scout_config *cfg,
 	sc->gen_seq = GEN_BASE;
 	sre_tsad_config_default(&sc->tcfg);
 	sc->tcfg.threshold = cfg->metric_threshold;
-	sc->tcfg.warmup = 100;
+	sc->tcfg.warmup = 130;
 	sre_logmine_conf_init(&lc);
 	lc.max_groups = cfg->max_series;
 	lc.max_bytes = 4u << 20;
 	lc.max_line = 2048;
 	nsvc = cfg->max_series / 8 < 64 ? 64 : cfg->max_series / 8;
-	nmet = cfg->max_series / 8 < 64 ? 64 : cfg->max_series / 8;
+	nmet = cfg->max_series / 4 < 64 ? 64 : cfg->max_series / 4;
 	for (size = 64; size < cfg->max_pending; size <<= 1)
 		;
 	if ((sc->rd = sre_otlp_new(0)) == NULL ||

@@ -67,7 +67,7 @@
  * recovers after recover_windows windows under half of it (hysteresis);
  * a recovery is emitted once per raised series.  A series without data
  * for stale_windows windows recovers.  A metric series is judged per
- * point, after a warm-up of 100 of its points: raised when lib/tsad's
+ * point, after a warm-up of 130 of its points: raised when lib/tsad's
  * score reaches metric_threshold (its alarm); back once recover_windows
  * points in a row lie within 3 spreads (as they were when it was raised)
  * of the expectation, or after 100 points scored calm, or when it sent
@@ -86,11 +86,12 @@
  * names (and service, labels): the names themselves are not compared.
  *
  * Memory is bounded: at most max_series operation series and log
- * templates, half as many edges, an eighth as many services and metric
- * series (64 at least), the buckets of all latency sketches within 2 KB
- * per series; a new series beyond a cap evicts the least recently seen
- * idle one (no data in an open window, not anomalous), or is dropped and
- * counted when none is idle.  At most max_pending spans wait for their
+ * templates, half as many edges, a quarter as many metric series (about
+ * 6.6 KB each), an eighth as many services (64 at least of each), the
+ * buckets of all latency sketches within 2 KB per series; a new series
+ * beyond a cap evicts the least recently seen idle one (no data in an
+ * open window, or for a metric series no point for 10 of its spacings,
+ * and not anomalous), or is dropped and counted when none is idle.  At most max_pending spans wait for their
  * children and callees.  With the defaults that is under 25 MB, whatever
  * the input.
  */

@@ -399,8 +399,9 @@ none() {
 }
 
 @test "metrics: a CPU fault shows in the culprit's gauge, inside the incident" {
-	# lib/tsad learns a gauge over a few dozen points: 15 minutes first.
-	gen -d 18m -r 3 -f cpu -c pricing-engine --fault-start 15m --fault-end 17m --metrics
+	# A metric series warms up over 130 points: at one point every
+	# 10 s, 22 minutes first.
+	gen -d 27m -r 3 -f cpu -c pricing-engine --fault-start 24m --fault-end 26m --metrics
 	scout
 	[ "$status" -eq 0 ]
 	[ "$(incidents)" -eq 1 ]

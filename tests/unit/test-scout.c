@@ -331,20 +331,45 @@ test_metric_clocks(void)
 	 * on by 100 of its spacings. */
 	memset(&s, 0, sizeof(s));
 	sc = sre_scout_new(&cfg, &h, err, sizeof(err));
-	for (i = 0; i < 121; i++) {
+	for (i = 0; i < 151; i++) {
 		put_point(sc, "other", t0 + i * 60000LL, 50 + wobble());
 		put_point(sc, "dying", t0 + i * 60000LL, 20 + wobble() +
-		    (i >= 110 ? 30 : 0));
+		    (i >= 140 ? 30 : 0));
 	}
 	ok(s.anomalies == 1 && s.recoveries == 0, "a gauge raised by its "
 	    "last points (%d, %d)", s.anomalies, s.recoveries);
-	for (; i < 200; i++)
+	for (; i < 230; i++)
 		put_point(sc, "other", t0 + i * 60000LL, 50 + wobble());
 	ok(s.recoveries == 0, "not back 80 minutes after it stopped");
-	for (; i < 230; i++)
+	for (; i < 260; i++)
 		put_point(sc, "other", t0 + i * 60000LL, 50 + wobble());
 	ok(s.anomalies == 1 && s.recoveries == 1, "back 100 of its spacings "
 	    "after (%d, %d)", s.anomalies, s.recoveries);
+	sre_scout_free(sc);
+
+	/* More series than room, all sending: the ones in keep what they
+	 * learnt (no eviction churn); the rest are counted and dropped. */
+	memset(&s, 0, sizeof(s));
+	cfg.max_series = 256;	/* 64 metric series */
+	sc = sre_scout_new(&cfg, &h, err, sizeof(err));
+	for (i = 0; i < 200; i++) {
+		int k;
+		char name[16];
+
+		for (k = 0; k < 70; k++) {
+			snprintf(name, sizeof(name), "m%d", k);
+			put_point(sc, name, t0 + i * 60000LL, 10 + wobble() +
+			    (k == 0 && i == 180 ? 30 : 0));
+		}
+	}
+	ok(sre_scout_stats(sc)->evicted == 0 &&
+	    sre_scout_stats(sc)->dropped == 6 * 200 &&
+	    sre_scout_stats(sc)->metrics == 64, "70 series sending, room "
+	    "for 64: %llu evicted, %llu dropped",
+	    (unsigned long long)sre_scout_stats(sc)->evicted,
+	    (unsigned long long)sre_scout_stats(sc)->dropped);
+	ok(s.anomalies >= 1, "a series in still learns and raises (%d)",
+	    s.anomalies);
 	sre_scout_free(sc);
 }
 
