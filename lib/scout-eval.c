@@ -1023,45 +1023,6 @@ judge_log(struct judge *j, uint32_t idx)
 	note(j, &s->sig, ch, &c);
 }
 
-static void
-judge_metric(struct judge *j, uint32_t idx)
-{
-	struct sre_scout *sc = j->sc;
-	struct metric *m = &sc->mets[idx];
-	struct metwin *w = &m->w[j->g % NSLOT];
-	struct change c;
-	enum sre_hyst_change ch;
-	double s;
-
-	memset(&c, 0, sizeof(c));
-	c.kind = K_MET;
-	c.idx = idx;
-	c.s = &m->sig;
-	c.service = sc->svcs[m->svc].name;
-	c.operation = m->name;
-	c.signal = "metric";
-	c.scope = "metric";
-	c.extra = m->labels;
-	c.svc = m->svc;
-	c.svc2 = SRE_INCIDENT_NOSVC;
-	if (w->gen != j->g || w->points == 0) {
-		note(j, &m->sig, idle_step(j, &m->sig), &c);
-		return;
-	}
-	ch = sre_hyst_step(&m->sig.h, j->canraise && w->alarm, 1,
-	    w->max_score < sc->cfg.metric_threshold * 0.8,
-	    sc->cfg.raise_windows, sc->cfg.recover_windows);
-	s = w->alarm ? w->alarm_score : w->max_score;
-	if (s > 0.999)
-		s = 0.999;
-	/* lib/tsad's score s is L / (L + 5), L = -log10 of the tail
-	 * probability: the score written is L. */
-	c.score = 5 * s / (1 - s);
-	c.observed = w->last;
-	c.baseline = w->alarm ? w->expected : NAN;
-	note(j, &m->sig, ch, &c);
-}
-
 /* ---- the events ------------------------------------------------------------ */
 
 static jv
@@ -1246,13 +1207,10 @@ sre__scout_judge(struct sre_scout *sc, uint64_t g, int complete)
 	for (k = 0; k < sc->tsvcs.n; k++)
 		if (sc->svcs[k].live)
 			judge_log(&j, k);
-	for (k = 0; k < sc->tmets.n; k++)
-		if (sc->mets[k].live)
-			judge_metric(&j, k);
 
 	/*
 	 * Raised: silences, then incidents, then the events.  Spans and
-	 * edges open incidents; a metric or log series alone ("solo")
+	 * edges open incidents; a log series alone ("solo")
 	 * joins an open incident it is connected to, but opens one only
 	 * after solo_windows windows in a row: a spike in a gauge is not
 	 * an incident.
@@ -1324,7 +1282,7 @@ sre__scout_judge(struct sre_scout *sc, uint64_t g, int complete)
 			    sre_incidents_active(sc->inc, c->s->inc));
 		c->s->emitted = 0;
 	}
-	sre_incidents_window(sc->inc, win->end);
+	sre__scout_incidents_tick(sc, win->end);
 	if (rc == 0)
 		rc = emit_topology(sc, g, win);
 	learn_templates(sc, g);
@@ -1333,5 +1291,83 @@ sre__scout_judge(struct sre_scout *sc, uint64_t g, int complete)
 	if (j.failed && rc == 0)
 		sre__scout_report(sc, 0, "out of memory judging a window: "
 		    "some changes were lost");
+	return rc;
+}
+
+void
+sre__scout_incidents_tick(struct sre_scout *sc, int64_t now_ms)
+{
+	sre_incidents_window(sc->inc, now_ms);
+	if (now_ms > sc->inc_tick_ms)
+		sc->inc_tick_ms = now_ms;
+}
+
+/*
+ * A metric series judged at its own point: raised, it joins the open
+ * incident it is connected to, or opens one (lib/tsad raises at the
+ * metric threshold, a one in 10^20 event by default, so a gauge alone is
+ * worth an incident);
+ * back, its recovery is written.  The event's window is the span from
+ * the series' previous point to this one.
+ */
+int
+sre__scout_metric(struct sre_scout *sc, uint32_t idx, int raise,
+    int64_t t_ms, double observed, double baseline, double score)
+{
+	struct metric *m = &sc->mets[idx];
+	struct sre_incident_req req;
+	struct window win;
+	struct change c;
+	const char *id;
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	c.kind = K_MET;
+	c.idx = idx;
+	c.s = &m->sig;
+	c.service = sc->svcs[m->svc].name;
+	c.operation = m->name;
+	c.signal = "metric";
+	c.scope = "metric";
+	c.extra = m->labels;
+	c.svc = m->svc;
+	c.svc2 = SRE_INCIDENT_NOSVC;
+	if (score > 0.999)
+		score = 0.999;
+	/* lib/tsad's score s is L / (L + 5), L = -log10 of the tail
+	 * probability: the score written is L. */
+	c.score = 5 * score / (1 - score);
+	c.observed = observed;
+	c.baseline = baseline;
+	memset(&win, 0, sizeof(win));
+	win.start = m->prev_ms > 0 && m->prev_ms < t_ms ? m->prev_ms : t_ms;
+	win.end = t_ms;
+	if (!raise) {
+		if (!m->sig.emitted) {
+			m->sig.inc = SRE_INCIDENT_NONE;
+			return 0;
+		}
+		id = sre_incidents_id(sc->inc, m->sig.inc);
+		sre_incidents_release(sc->inc, m->sig.inc);
+		m->sig.emitted = 0;
+		return emit_recovery(sc, &c, &win, id != NULL ? id : "",
+		    sre_incidents_active(sc->inc, m->sig.inc));
+	}
+	if (sc->h.silenced != NULL && sc->h.silenced(sc->h.arg, c.service,
+	    c.operation, c.signal, t_ms)) {
+		m->sig.emitted = 0;
+		m->sig.inc = SRE_INCIDENT_NONE;
+		sc->st.silenced++;
+		return 0;
+	}
+	memset(&req, 0, sizeof(req));
+	req.svc = c.svc;
+	req.svc2 = c.svc2;
+	req.prev = m->sig.inc;
+	sre_incidents_assign(sc->inc, &req, 1, t_ms, connected, sc);
+	m->sig.inc = req.inc;
+	m->sig.emitted = 1;
+	id = sre_incidents_id(sc->inc, m->sig.inc);
+	rc = emit_anomaly(sc, &c, 0, &win, id != NULL ? id : "");
 	return rc;
 }

@@ -146,27 +146,28 @@ struct svc {
 	struct sig sig;		/* logs */
 };
 
-struct metwin {
-	uint64_t gen;
-	uint32_t points;
-	uint8_t alarm;
-	double max_score, last, expected, alarm_score;
-};
-
+/*
+ * A metric series keeps its own clock and is judged point by point, as
+ * its points come (scout.h: "Metric series").
+ */
 struct metric {
 	uint64_t hash;
 	uint32_t svc;
 	int live;
 	char *name;
 	char *labels;		/* a JSON object's text */
-	uint64_t last_gen;
 	struct sre_tsad *d;
 	int has_prev, counter;	/* counter: a monotonic sum */
 	uint64_t prev_t, prev_count;
 	double prev, prev_sum;
 	double delta, dt;	/* counter: the last increment, over dt s */
 	struct sre_baseline brate;	/* counter: its rate per second */
-	struct metwin w[NSLOT];
+	int64_t max_ms;		/* its clock: the latest point's time */
+	int64_t prev_ms;	/* the point before that */
+	double step_ms;		/* its typical spacing, running */
+	uint64_t seen;		/* sc->point_seq when it last had a point */
+	double a_scale;		/* the spread when it was raised */
+	uint32_t quiet;		/* points in a row scored calm while raised */
 	struct sig sig;
 };
 
@@ -249,6 +250,9 @@ struct sre_scout {
 	int max_moved;
 	int64_t jump_ms;
 	uint32_t jump_n;
+	int64_t met_max_ms;	/* the latest metric point's time */
+	int64_t inc_tick_ms;	/* incidents last aged at (event time) */
+	uint64_t point_seq;	/* metric points taken */
 	double rate;
 
 	struct op *ops;
@@ -352,5 +356,12 @@ int sre__par_drain(struct sre_scout *sc);
 /* scout-eval.c: judge window gen (complete: the stream went past its
  * end).  Returns 0, or -1 when the output went away. */
 int sre__scout_judge(struct sre_scout *sc, uint64_t gen, int complete);
+/* Metric series idx was raised (raise = 1) or is back (0) at its point
+ * t_ms: silences, incidents, the event.  0, or -1 (output gone). */
+int sre__scout_metric(struct sre_scout *sc, uint32_t idx, int raise,
+    int64_t t_ms, double observed, double baseline, double score);
+/* Age the incidents at event time now_ms (a window, or a metric point
+ * when no window is closing). */
+void sre__scout_incidents_tick(struct sre_scout *sc, int64_t now_ms);
 
 #endif

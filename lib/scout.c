@@ -758,7 +758,12 @@ met_evict(struct sre_scout *sc, uint32_t i)
 
 	if (!m->live)
 		return 1;
-	if (sig_busy(&m->sig) || !sre__scout_evict_ok(sc, m->last_gen))
+	/* Idle: not raised, and no point for 10 of its spacings while
+	 * the metric time moved on (a series still sending keeps what it
+	 * learnt; a newcomer finds no room and is counted instead). */
+	if (sig_busy(&m->sig) || m->seen == sc->point_seq ||
+	    (double)(sc->met_max_ms - m->max_ms) <= 10 * (m->step_ms > 1000 ?
+	    m->step_ms : 1000))
 		return 0;
 	hidx_del(&sc->tmets.ix, m->hash, i);
 	svc_unref(sc, m->svc);
@@ -841,18 +846,6 @@ edge_slot(struct edge *e, uint64_t g)
 		w->ncli = 0;
 		sketch_renew(&w->client);
 		sketch_renew(&w->gap);
-	}
-	return w;
-}
-
-static inline struct metwin *
-met_slot(struct metric *m, uint64_t g)
-{
-	struct metwin *w = &m->w[g % NSLOT];
-
-	if (w->gen != g) {
-		memset(w, 0, sizeof(*w));
-		w->gen = g;
 	}
 	return w;
 }
@@ -1492,6 +1485,41 @@ point_labels(struct sre_scout *sc, const struct sre_otlp_point *pt)
 	return text;
 }
 
+/*
+ * A hash of a JSON text's slice without the white space between its
+ * tokens, so that {"a": 1} and {"a":1} name one series.
+ */
+static uint64_t
+hjson(struct sre_json_str s, uint64_t seed)
+{
+	char buf[256];
+	size_t i, n = 0;
+	int instr = 0, esc = 0;
+	uint64_t h = seed;
+
+	for (i = 0; i < s.n; i++) {
+		char c = s.p[i];
+
+		if (instr) {
+			if (esc)
+				esc = 0;
+			else if (c == '\\')
+				esc = 1;
+			else if (c == '"')
+				instr = 0;
+		} else if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
+			continue;
+		else if (c == '"')
+			instr = 1;
+		buf[n++] = c;
+		if (n == sizeof(buf)) {
+			h = sre__scout_hash(buf, n, h);
+			n = 0;
+		}
+	}
+	return sre__scout_hash(buf, n, h);
+}
+
 static uint32_t
 met_get(struct sre_scout *sc, const struct sre_otlp_point *pt)
 {
@@ -1501,7 +1529,7 @@ met_get(struct sre_scout *sc, const struct sre_otlp_point *pt)
 	struct metric *m;
 
 	hash = hstr(pt->metric, hstr(sname, 0x3e7));
-	hash = hstr(pt->attrs, hash);
+	hash = hjson(pt->attrs, hash);
 	for (pos = (uint32_t)hash & sc->tmets.ix.mask;
 	    sc->tmets.ix.s[pos].idx != 0;
 	    pos = (pos + 1) & sc->tmets.ix.mask)
@@ -1606,6 +1634,13 @@ point_value(struct metric *m, const struct sre_otlp_point *pt, double *out)
 	return -1;
 }
 
+/* What one point of a metric series made of it. */
+struct verdict {
+	double score;		/* in lib/tsad's scale, [0, 1) */
+	double expected, scale;	/* the expectation and its spread */
+	int alarm;		/* raise (when not raised already) */
+};
+
 /*
  * A sparse counter (a few increments per point, errors say): lib/tsad
  * reads the step from nothing to one as a huge surprise, so such a
@@ -1613,9 +1648,8 @@ point_value(struct metric *m, const struct sre_otlp_point *pt, double *out)
  * its learned rate.  Returns 1 when it judged the point this way.
  */
 static int
-counter_point(struct sre_scout *sc, struct metric *m, uint64_t g)
+counter_point(struct sre_scout *sc, struct metric *m, struct verdict *vd)
 {
-	struct metwin *w;
 	double lam, z, L;
 
 	lam = m->brate.n ? m->brate.mean * m->dt : 0;
@@ -1623,36 +1657,146 @@ counter_point(struct sre_scout *sc, struct metric *m, uint64_t g)
 		lam = 0;
 	if (lam >= 5 && m->brate.n >= 20)
 		return 0;	/* dense: lib/tsad reads it well */
-	w = met_slot(m, g);
-	w->points++;
-	w->last = m->delta / m->dt;
 	z = (m->delta - lam) / sqrt(lam + 1);
 	/* The tail in decades, as a score in lib/tsad's scale. */
 	L = z > 0 ? z * z / (2 * M_LN10) : 0;
-	if (L / (L + 5) > w->max_score)
-		w->max_score = L / (L + 5);
-	if (m->brate.n >= 20 && m->delta >= 5 && z >= sc->cfg.threshold &&
-	    m->delta >= 3 * lam + 3 && L / (L + 5) >= w->alarm_score) {
-		w->alarm = 1;
-		w->alarm_score = L / (L + 5);
-		w->expected = lam / m->dt;
-	} else
+	vd->score = L / (L + 5);
+	vd->expected = lam / m->dt;
+	vd->scale = sqrt(lam + 1) / m->dt;
+	vd->alarm = m->brate.n >= 20 && m->delta >= 5 &&
+	    z >= sc->cfg.threshold && m->delta >= 3 * lam + 3;
+	if (!vd->alarm)
 		sre_baseline_learn(&m->brate, m->delta / m->dt, 1e-3, 0.05, 1e9);
 	return 1;
+}
+
+/*
+ * A metric series' state after its point (t, v) judged: raised on an
+ * alarm; raised, back once recover_windows points in a row lie within
+ * BACK_Z spreads (as they were when it was raised) of what is expected,
+ * or once SETTLE_POINTS points in a row scored calm (a new level that
+ * stays is the normal one now).
+ */
+#define BACK_Z	3.0
+#define SETTLE_POINTS 100
+static int
+met_judge(struct sre_scout *sc, uint32_t i, int64_t t, double v,
+    const struct verdict *vd)
+{
+	struct metric *m = &sc->mets[i];
+	struct sre_hyst *h = &m->sig.h;
+	int rc = 0;
+
+	if (!h->anomalous) {
+		if (vd->alarm) {
+			h->anomalous = 1;
+			h->calm = 0;
+			m->quiet = 0;
+			m->a_scale = vd->scale;
+			rc = sre__scout_metric(sc, i, 1, t, v, vd->expected,
+			    vd->score);
+		}
+	} else {
+		if (fabs(v - vd->expected) <= BACK_Z * m->a_scale) {
+			if (h->calm < UINT8_MAX)
+				h->calm++;
+		} else
+			h->calm = 0;
+		if (vd->score < sc->cfg.metric_threshold * 0.8)
+			m->quiet++;
+		else
+			m->quiet = 0;
+		if (h->calm >= sc->cfg.recover_windows ||
+		    m->quiet >= SETTLE_POINTS) {
+			h->anomalous = 0;
+			rc = sre__scout_metric(sc, i, 0, t, v, vd->expected,
+			    vd->score);
+		}
+	}
+	m->prev_ms = m->max_ms;
+	return rc < 0 || sc->gone ? -1 : 0;
+}
+
+/*
+ * A metric point's time, against its own series' clock: any gap ahead
+ * is fine (a sparse or backfilled series); behind its latest point, it
+ * may be late by the allowed lateness or LATE_STEPS of its usual
+ * spacing, whichever is longer.  0 to go on, -1 rejected (reported).
+ */
+#define LATE_STEPS 64
+static int
+met_time(struct sre_scout *sc, struct metric *m, int64_t t,
+    const struct sre_otlp_point *pt)
+{
+	int64_t allowed;
+	double g;
+
+	if (m->max_ms == 0 || t >= m->max_ms) {
+		if (m->max_ms != 0 && t > m->max_ms) {
+			g = (double)(t - m->max_ms);
+			/* The spacing: a running estimate that follows a
+			 * changed cadence, not thrown by a gap. */
+			if (m->step_ms == 0)
+				m->step_ms = g;
+			else
+				m->step_ms += 0.1 * (g < 4 * m->step_ms ? g -
+				    m->step_ms : 3 * m->step_ms);
+		}
+		if (t > m->max_ms)
+			m->max_ms = t;
+		return 0;
+	}
+	allowed = sc->cfg.lateness_ms;
+	if (LATE_STEPS * m->step_ms > (double)allowed)
+		allowed = (int64_t)(LATE_STEPS * m->step_ms);
+	if (m->max_ms - t <= allowed)
+		return 0;
+	sre__scout_report(sc, 1, "point of '%.*s': timestamp %lld ms is %lld "
+	    "ms behind its series' latest point (%lld ms): older than the "
+	    "series allows (%lld ms)", clip_len(pt->metric.n), pt->metric.p,
+	    (long long)t, (long long)(m->max_ms - t), (long long)m->max_ms,
+	    (long long)allowed);
+	return -1;
+}
+
+/*
+ * Raised metric series that went quiet: a series with no point for
+ * SETTLE_POINTS of its spacings (a minute at least) while the metric
+ * time moved on to now recovers, so a gauge that died raised does not
+ * hold its incident open.
+ */
+static int
+met_stale(struct sre_scout *sc, int64_t now)
+{
+	struct metric *m;
+	double gap;
+	uint32_t i;
+
+	for (i = 0; i < sc->tmets.n; i++) {
+		m = &sc->mets[i];
+		if (!m->live || !m->sig.h.anomalous)
+			continue;
+		gap = m->step_ms > 60000 ? m->step_ms : 60000;
+		if ((double)(now - m->max_ms) <= SETTLE_POINTS * gap)
+			continue;
+		m->sig.h.anomalous = 0;
+		m->prev_ms = m->max_ms;
+		if (sre__scout_metric(sc, i, 0, now, NAN, NAN, 0) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 static int
 on_point(void *arg, const struct sre_otlp_point *pt)
 {
-	static const struct sre_json_str none = { "", 0 };
 	struct sre_scout *sc = arg;
 	struct sre_tsad_result r;
-	struct metwin *w;
+	struct verdict vd;
 	struct metric *m;
 	char buf[256];
 	uint32_t i;
 	int64_t t;
-	uint64_t g;
 	double v;
 
 	sc->st.points++;
@@ -1662,43 +1806,48 @@ on_point(void *arg, const struct sre_otlp_point *pt)
 		    quirk_words(pt->quirks, buf, sizeof(buf)));
 	t = (int64_t)(pt->time_ns / 1000000u);
 	if ((pt->quirks & SRE_OTLP_Q_NO_TIME) || t == 0) {
-		if (!sc->have_time) {
+		t = sc->met_max_ms > sc->max_ms ? sc->met_max_ms : sc->max_ms;
+		if (t == 0) {
 			sre__scout_report(sc, 1, "point of '%.*s': no "
 			    "timestamp", clip_len(pt->metric.n), pt->metric.p);
 			return 0;
 		}
-		t = sc->max_ms;
 	}
-	if (time_ok(sc, t, "point of", pt->metric, none) < 0)
+	if (t < MIN_TIME_MS || t > MAX_TIME_MS) {
+		sre__scout_report(sc, 1, "point of '%.*s': timestamp %lld ms "
+		    "is not between 2000 and 2100", clip_len(pt->metric.n),
+		    pt->metric.p, (long long)t);
 		return 0;
-	if (advance(sc, t, &g) < 0)
-		return -1;
-	if (g == 0)
-		return 0;
+	}
+	sc->point_seq++;
 	if ((i = met_get(sc, pt)) == NONE) {
 		sc->st.dropped++;
 		return 0;
 	}
 	m = &sc->mets[i];
+	m->seen = sc->point_seq;
+	if (met_time(sc, m, t, pt) < 0)
+		return 0;
+	if (t > sc->met_max_ms)
+		sc->met_max_ms = t;
+	/* Incidents age with the windows; without spans closing them,
+	 * with the metric points' time. */
+	if (t >= sc->inc_tick_ms + 2 * sc->next_window_ms) {
+		if (met_stale(sc, t) < 0)
+			return -1;
+		sre__scout_incidents_tick(sc, t);
+	}
 	if (point_value(m, pt, &v) < 0 || !isfinite(v))
 		return 0;
-	m->last_gen = sc->svcs[m->svc].last_gen = g;
-	if (m->counter && counter_point(sc, m, g))
-		return sc->gone ? -1 : 0;
+	if (m->counter && counter_point(sc, m, &vd))
+		return met_judge(sc, i, t, v, &vd);
 	if (sre_tsad_update(m->d, t, v, &r) < 0)
 		return 0;
-	w = met_slot(m, g);
-	w->points++;
-	w->last = v;
-	if (r.score > w->max_score)
-		w->max_score = r.score;
-	if ((r.alarm || r.score >= sc->cfg.metric_threshold) &&
-	    r.score >= w->alarm_score) {
-		w->alarm = 1;
-		w->alarm_score = r.score;
-		w->expected = r.expected;
-	}
-	return sc->gone ? -1 : 0;
+	vd.score = r.score;
+	vd.expected = r.expected;
+	vd.scale = r.scale;
+	vd.alarm = r.alarm;
+	return met_judge(sc, i, t, v, &vd);
 }
 
 static int
@@ -1873,7 +2022,7 @@ sre_scout_config_default(struct sre_scout_config *cfg)
 	cfg->stale_windows = 30;
 	cfg->max_duration_ms = 3600000;
 	cfg->min_delta_ms = 2;
-	cfg->metric_threshold = 0.8;
+	cfg->metric_threshold = 0.35;
 	cfg->topology_every = 6;
 	cfg->accuracy = 0.02;
 	cfg->max_incidents = 256;
@@ -1938,13 +2087,13 @@ sre_scout_new(const struct sre_scout_config *cfg,
 	sc->gen_seq = GEN_BASE;
 	sre_tsad_config_default(&sc->tcfg);
 	sc->tcfg.threshold = cfg->metric_threshold;
-	sc->tcfg.warmup = 20;
+	sc->tcfg.warmup = 130;
 	sre_logmine_conf_init(&lc);
 	lc.max_groups = cfg->max_series;
 	lc.max_bytes = 4u << 20;
 	lc.max_line = 2048;
 	nsvc = cfg->max_series / 8 < 64 ? 64 : cfg->max_series / 8;
-	nmet = cfg->max_series / 8 < 64 ? 64 : cfg->max_series / 8;
+	nmet = cfg->max_series / 4 < 64 ? 64 : cfg->max_series / 4;
 	for (size = 64; size < cfg->max_pending; size <<= 1)
 		;
 	if ((sc->rd = sre_otlp_new(0)) == NULL ||

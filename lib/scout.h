@@ -20,21 +20,31 @@
  * results applied in order, so the output does not depend on them.  Other
  * lines go to the other hook (sre-scout passes events on).
  *
- * Event time.  Records are placed by their own timestamps (a span by its
- * end) into windows of window_ms, aligned to multiples of it.  The stream
- * time is robust: the 64th latest timestamp seen, so that the few spans
- * of one long trace sent early do not close the windows the rest of the
- * stream still fills.  A window closes once the stream time is
- * lateness_ms past its end, so records up to lateness_ms out of order
- * still count; older ones are late: counted and dropped.  At most six
- * windows are open; a record further ahead is counted and dropped, and
- * after a longer gap the windows start again.  A window that received
- * nothing is not judged.  When input is live and stops, sre_scout_idle()
- * moves the stream time on by the wall clock, so a quiet stream still
- * closes its windows.  A timestamp before 2000 or after 2100 is rejected,
- * and one more than an hour ahead of the stream time is rejected unless
- * 64 records in a row agree (a real jump: the windows start again).  A
- * span longer than max_duration_ms counts at its start, without latency.
+ * Event time.  Spans and log records are placed by their own timestamps
+ * (a span by its end) into windows of window_ms, aligned to multiples of
+ * it.  The stream time is robust: the 64th latest timestamp seen, so
+ * that the few spans of one long trace sent early do not close the
+ * windows the rest of the stream still fills.  A window closes once the
+ * stream time is lateness_ms past its end, so records up to lateness_ms
+ * out of order still count; older ones are late: counted and dropped.
+ * At most six windows are open; a record further ahead is counted and
+ * dropped, and after a longer gap the windows start again.  A window that
+ * received nothing is not judged.  When input is live and stops,
+ * sre_scout_idle() moves the stream time on by the wall clock, so a
+ * quiet stream still closes its windows.  A timestamp before 2000 or
+ * after 2100 is rejected, and a span or log record more than an hour
+ * ahead of the stream time is rejected unless 64 records in a row agree
+ * (a real jump: the windows start again).  A span longer than
+ * max_duration_ms counts at its start, without latency.
+ *
+ * Metric points take no part in the windows: each metric series keeps
+ * its own clock (its latest point's time) and each point is judged as it
+ * comes.  Any time after the series' latest is accepted (a sparse,
+ * irregular or backfilled series, a gap); a point behind it by up to
+ * lateness_ms or 64 of the series' usual spacings (a running estimate),
+ * whichever is longer, is judged but not learnt from; an older one is
+ * rejected (reported, naming both times).  Incidents age with the
+ * windows, and with the metric points' time when no window closes.
  *
  * Series, judged at each window's close against robust baselines
  * (detect.h) once warmup_ms of event time and min_windows windows of
@@ -49,29 +59,39 @@
  *     callee's SERVER span (network and queueing);
  *   service logs: error and warning records against their learned rate,
  *     with the templates lib/logmine finds, new or surging;
- *   metric series: lib/tsad, point by point.
+ *   metric series: lib/tsad, point by point, at the series' own cadence
+ *     (below).
  * A sparse series carries a window short of min_samples over to the next
  * (sketches merged) until it has enough.  A series raises after
  * raise_windows windows at the threshold (or one window at twice it) and
  * recovers after recover_windows windows under half of it (hysteresis);
  * a recovery is emitted once per raised series.  A series without data
- * for stale_windows windows recovers.
+ * for stale_windows windows recovers.  A metric series is judged per
+ * point, after a warm-up of 130 of its points: raised when lib/tsad's
+ * score reaches metric_threshold (its alarm); back once recover_windows
+ * points in a row lie within 3 spreads (as they were when it was raised)
+ * of the expectation, or after 100 points scored calm, or when it sent
+ * nothing for 100 of its spacings (a minute at least) while other metric
+ * points moved the time on.
  *
  * Incidents: incident.h, the call graph being the edges learned (services
- * within 3 calls of each other, either way, are connected).  A metric or
- * log series alone opens an incident only after solo_windows windows
- * raised; connected to an open incident it joins it at once.  Silenced
+ * within 3 calls of each other, either way, are connected).  A log
+ * series alone opens an incident only after solo_windows windows
+ * raised; connected to an open incident it joins it at once.  A raised
+ * metric series joins the open incident it is connected to, or opens
+ * one.  Silenced
  * series (the silenced hook) are counted, not emitted, and join nothing.
  *
  * Operation and metric series are told apart by a 64-bit hash of their
  * names (and service, labels): the names themselves are not compared.
  *
  * Memory is bounded: at most max_series operation series and log
- * templates, half as many edges, an eighth as many services and metric
- * series (64 at least), the buckets of all latency sketches within 2 KB
- * per series; a new series beyond a cap evicts the least recently seen
- * idle one (no data in an open window, not anomalous), or is dropped and
- * counted when none is idle.  At most max_pending spans wait for their
+ * templates, half as many edges, a quarter as many metric series (about
+ * 6.6 KB each), an eighth as many services (64 at least of each), the
+ * buckets of all latency sketches within 2 KB per series; a new series
+ * beyond a cap evicts the least recently seen idle one (no data in an
+ * open window, or for a metric series no point for 10 of its spacings,
+ * and not anomalous), or is dropped and counted when none is idle.  At most max_pending spans wait for their
  * children and callees.  With the defaults that is under 25 MB, whatever
  * the input.
  */
@@ -100,13 +120,13 @@ struct sre_scout_config {
 				   one at twice it; default 2 */
 	uint32_t recover_windows;	/* default 2 */
 	uint32_t incident_hold;	/* calm windows closing an incident; 3 */
-	uint32_t solo_windows;	/* windows a metric or log series alone
+	uint32_t solo_windows;	/* windows a log series alone
 				   must stay raised to open an incident;
 				   default 3 */
 	uint32_t stale_windows;	/* default 30 */
 	int64_t max_duration_ms;	/* longer spans: no latency; 3600000 */
 	double min_delta_ms;	/* least latency change raised; default 2 */
-	double metric_threshold;	/* lib/tsad score to raise; default 0.8 */
+	double metric_threshold;	/* lib/tsad score to raise; default 0.35 */
 	uint32_t topology_every;	/* windows between topology events when
 					   the graph is unchanged; 0 never;
 					   default 6 */

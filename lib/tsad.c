@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +13,7 @@
 #define MAX_BINS2	168	/* weekly profile resolution, at most */
 #define MIN_BINS	8
 #define SHORT_MAX	64
+#define SURPRISE_CAP	100.0	/* an absurd surprise: judged and learnt as this */
 #define SCORE_HALF	5.0	/* decades for a score of 0.5 */
 #define GRID_AT		100	/* points seen before the symbol grid is fixed */
 #define GRID_LEVELS	16	/* symbols across the range seen by then */
@@ -58,10 +60,24 @@ struct profile {
 	double acc;		/* sum of the residuals of this visit */
 	int64_t acc_ts;		/* time of its last point */
 	uint32_t acc_n;		/* its points, 0 when none */
+	uint32_t sc_n;		/* residuals its scale has learnt */
 	int acc_bin;		/* the bin visited */
 	float *mean;		/* into the detector's arrays */
 	uint16_t *cnt;
 };
+
+/* 2^((k - 1) / TAIL_PER_OCT) for k = 1..TAIL_BINS, worked out once. */
+static double edge_pow[TAIL_BINS + 1];
+static pthread_once_t edge_once = PTHREAD_ONCE_INIT;
+
+static void
+edge_init(void)
+{
+	int k;
+
+	for (k = 1; k <= TAIL_BINS; k++)
+		edge_pow[k] = exp2((double)(k - 1) / TAIL_PER_OCT);
+}
 
 struct sre_tsad {
 	struct sre_tsad_config cfg;
@@ -162,6 +178,7 @@ sre_tsad_new(const struct sre_tsad_config *cfg)
 		errno = EINVAL;
 		return NULL;
 	}
+	pthread_once(&edge_once, edge_init);
 	if ((d = malloc(sizeof(*d))) == NULL)
 		return NULL;
 	d->cfg = *cfg;
@@ -273,7 +290,7 @@ tail_edge(int k, double unit)
 {
 	if (k <= 0)
 		return 0;
-	return 0.25 * unit * exp2((double)(k - 1) / TAIL_PER_OCT);
+	return 0.25 * unit * edge_pow[k];
 }
 
 /* Bin of u in a tail. */
@@ -457,7 +474,11 @@ prof_learn(const struct sre_tsad *d, struct profile *pf, int64_t ts_ms,
 	if (pf->cnt[b] >= 2) {
 		double sc;
 
-		robust_update(d, &pf->sc, e, rate, d->n);
+		/* Its own count: a scale that starts when the profile
+		 * does learns fast at first, as every other one. */
+		robust_update(d, &pf->sc, e, rate, pf->sc_n);
+		if (pf->sc_n < UINT32_MAX)
+			pf->sc_n++;
 		sc = floor_scale(d, pf->sc.scale, 0);
 		e = clamp(e, -3 * sc, 3 * sc);
 	}
@@ -554,12 +575,17 @@ sre_tsad_update(struct sre_tsad *d, int64_t ts_ms, double x,
 	if (d->n > 0) {
 		u[SRE_TSAD_C_LEVEL] = fabs(robust_z(d, &d->lvl, x));
 		zr = robust_z(d, &d->lvl, x);
+		r.scale = floor_scale(d, d->lvl.scale, d->lvl.loc);
 		if (have_week) {
 			zr = robust_z(d, &d->week.sc, x - eweek);
 			u[SRE_TSAD_C_WEEK] = fabs(zr);
+			r.scale = floor_scale(d, d->week.sc.scale,
+			    d->week.sc.loc);
 		} else if (have_season) {
 			zr = robust_z(d, &d->day.sc, x - eday);
 			u[SRE_TSAD_C_SEASON] = fabs(zr);
+			r.scale = floor_scale(d, d->day.sc.scale,
+			    d->day.sc.loc);
 		}
 	}
 	if (d->n > 1) {
@@ -595,8 +621,16 @@ sre_tsad_update(struct sre_tsad *d, int64_t ts_ms, double x,
 
 		if (u[c] < 0 || !(d->cfg.components & (1U << c)))
 			continue;
-		if (u[c] > 1e9)
-			u[c] = 1e9;
+		/*
+		 * A surprise is judged on the scale its tail learns on:
+		 * capped at SURPRISE_CAP both ways.  Judged uncapped, a
+		 * series whose surprises are routinely past the cap (one
+		 * mostly at zero, its scale tiny) had a tail that never
+		 * saw them and alarmed on each; a spike in a calm series
+		 * is far out at the cap still.
+		 */
+		if (u[c] > SURPRISE_CAP)
+			u[c] = SURPRISE_CAP;
 		/*
 		 * A component that came on late (a profile that just
 		 * learnt its period, the pattern grid) says nothing until
@@ -627,15 +661,14 @@ sre_tsad_update(struct sre_tsad *d, int64_t ts_ms, double x,
 		if (learn) {
 			/*
 			 * The tails learn once the baselines have settled,
-			 * from surprises capped at an absurd 100: the first
-			 * points, judged against almost nothing, say nothing.
+			 * from surprises capped (above): the first points,
+			 * judged against almost nothing, say nothing.
 			 */
 			if (d->n >= TAIL_AT) {
-				tail_learn(&d->inst[c], u[c] < 100 ? u[c] :
-				    100, d->cfg.lik_rate, comp_unit[c]);
+				tail_learn(&d->inst[c], u[c], d->cfg.lik_rate,
+				    comp_unit[c]);
 				if (d->cfg.short_len > 0)
-					tail_learn(&d->burst[c], a < 100 ?
-					    a : 100, d->cfg.lik_rate,
+					tail_learn(&d->burst[c], a, d->cfg.lik_rate,
 					    comp_unit[c]);
 			}
 			d->avg[c] = (float)a;

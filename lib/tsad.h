@@ -59,9 +59,11 @@
  * surprise are read from a histogram of its past values (32 bins, 3 per
  * doubling, forgetting at cfg.lik_rate per point: about the last
  * 1 / lik_rate points; bounded-step estimates stand in for its first 100
- * points) and an exponential tail is fitted between them.  A series that
- * is always spiky does not alarm on every spike; a burst of spikes in a
- * calm one does.  A component that comes on late (a profile once it has
+ * points) and an exponential tail is fitted between them.  A surprise is
+ * capped at 100 both when it is judged and when its tail learns it, so a
+ * series whose surprises are routinely huge (one mostly at zero) has a
+ * tail that knows them.  A series that is always spiky does not alarm on
+ * every spike; a burst of spikes in a calm one does.  A component that comes on late (a profile once it has
  * learnt its period, the pattern grid) is not tested until its tail holds
  * 100 of its own surprises.  The smallest probability p, times the number
  * of tests (Bonferroni), gives L = -log10(p) decades and the score
@@ -113,6 +115,9 @@ struct sre_tsad_result {
 	int alarm;		/* 1 on the point that raises an alarm, else 0 */
 	int component;		/* index of the strongest component (SRE_TSAD_C_*) */
 	double expected;	/* baseline value the point was compared with */
+	double scale;		/* the spread it was compared with, in the
+				   value's units (a robust standard deviation;
+				   0 for the first point) */
 };
 
 enum {

@@ -403,8 +403,9 @@ none() {
 }
 
 @test "metrics: a CPU fault shows in the culprit's gauge, inside the incident" {
-	# lib/tsad learns a gauge over a few dozen points: 15 minutes first.
-	gen -d 18m -r 3 -f cpu -c pricing-engine --fault-start 15m --fault-end 17m --metrics
+	# A metric series warms up over 130 points: at one point every
+	# 10 s, 22 minutes first.
+	gen -d 27m -r 3 -f cpu -c pricing-engine --fault-start 24m --fault-end 26m --metrics
 	scout
 	[ "$status" -eq 0 ]
 	[ "$(incidents)" -eq 1 ]
@@ -454,4 +455,131 @@ none() {
 	exec 5>&-
 	[ "$rc" -eq 0 ]
 	check_sanitizers "$T/err"
+}
+
+# points FILE STEP_S N [KIND AT LEN [SEED]]: a metric series as plain
+# points, 100 + noise of sd 2, every STEP_S seconds (0: irregular, 30 to
+# 90 s apart), from 2023-11-14; KIND step (+40), spike (+60), drift (+2
+# a point, up to +40) or flat (a daily swing of 30 that stops) at point AT
+# for LEN points.
+points() {
+	python3 - "$@" <<-'EOF'
+	import json, math, random, sys
+	path, step, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+	kind = sys.argv[4] if len(sys.argv) > 4 else "none"
+	at = int(sys.argv[5]) if len(sys.argv) > 5 else n
+	ln = int(sys.argv[6]) if len(sys.argv) > 6 else 0
+	random.seed(int(sys.argv[7]) if len(sys.argv) > 7 else 1)
+	t = 1700000000000
+	with open(path, "w") as out:
+	    for i in range(n):
+	        v = 100 + random.gauss(0, 2)
+	        if kind == "flat":
+	            v += 0 if i >= at else 30 * math.sin(2 * math.pi * t / 86400000)
+	        elif at <= i < at + ln:
+	            v += {"step": 40, "spike": 60, "drift": min(40, 2 * (i - at + 1))}[kind]
+	        out.write(json.dumps({"ts_ms": t, "metric": "latency_ms", "value": round(v, 3),
+	                              "labels": {"service": "api"}}) + "\n")
+	        t += step * 1000 if step else random.randint(30000, 90000)
+	EOF
+}
+
+# nth N: the event time of point N of $T/in.ndjson (0 first).
+nth() { sed -n "$(( $1 + 1 ))p" "$T/in.ndjson" | jq .ts_ms; }
+
+@test "metrics: 1-minute, 1-hour and irregular series are all accepted; a step is raised within 3 points and recovers" {
+	for step in 60 3600 0; do
+		points "$T/in.ndjson" "$step" 400 step 300 30
+		scout
+		[ "$status" -eq 0 ]
+		[[ $(tail -1 "$T/err") == *"400 points, 0 log records, 0 rejected lines, 1 anomalies (0 silenced), 1 recoveries, 1 incidents"* ]]
+		some anomaly '.signal == "metric" and .service == "api" and .operation == "latency_ms"' ".ts_ms >= $(nth 300) and .ts_ms <= $(nth 302) and .evidence.metric == \"latency_ms\" and .observed > 130"
+		# Back when the series is: not before the step ends, and
+		# soon after.
+		some recovery '.signal == "metric"' ".ts_ms >= $(nth 330) and .ts_ms <= $(nth 360)"
+	done
+}
+
+@test "metrics: a spike, a drift and a changed daily cycle are raised within a few points" {
+	points "$T/in.ndjson" 60 400 spike 300 1
+	scout
+	[ "$status" -eq 0 ]
+	some anomaly 'true' ".ts_ms == $(nth 300)"
+	some recovery 'true' ".ts_ms <= $(nth 303)"
+	points "$T/in.ndjson" 60 400 drift 300 100
+	scout
+	some anomaly 'true' ".ts_ms >= $(nth 300) and .ts_ms <= $(nth 305)"
+	[ "$(events anomaly | wc -l)" -eq 1 ]
+	# Hourly, with a daily swing of 30 that stops after 20 days.
+	points "$T/in.ndjson" 3600 528 flat 480
+	scout
+	[ "$status" -eq 0 ]
+	some anomaly 'true' ".ts_ms >= $(nth 480) and .ts_ms <= $(nth 492)"
+	[ "$(events anomaly | wc -l)" -eq 1 ]
+}
+
+@test "metrics: a month of 1-minute points piped at once is all accepted, quietly" {
+	points "$T/in.ndjson" 60 43200
+	scout
+	[ "$status" -eq 0 ]
+	[[ $(tail -1 "$T/err") == *"43200 lines, 0 spans, 43200 points, 0 log records, 0 rejected lines, "* ]]
+	# Gaussian noise: the default threshold allows about two false
+	# alarms a month of minutes (sre-scout(1)).
+	[ "$(events anomaly | wc -l)" -le 2 ]
+}
+
+@test "metrics: points out of order within the series' lateness are accepted; one far in its past is rejected, the rest judged" {
+	points "$T/in.ndjson" 60 400 step 300 30
+	# Swap neighbours, and send one point ten minutes late.
+	awk 'NR % 7 == 3 { held = $0; next } NR % 7 == 4 { print; print held; next }
+	    NR == 152 { late = $0; next } NR == 162 { print late } { print }' \
+	    "$T/in.ndjson" > "$T/shuffled"
+	[ "$(wc -l < "$T/shuffled")" -eq 400 ]
+	cp "$T/in.ndjson" "$T/orig"
+	mv "$T/shuffled" "$T/in.ndjson"
+	scout
+	[ "$status" -eq 0 ]
+	[[ $(tail -1 "$T/err") == *"400 points, 0 log records, 0 rejected lines, 1 anomalies"* ]]
+	# A point a month before its series' latest, mid-stream.
+	{ sed -n 1,200p "$T/orig"
+	  echo '{"ts_ms":1697408000000,"metric":"latency_ms","value":100,"labels":{"service":"api"}}'
+	  sed -n '201,$p' "$T/orig"; } > "$T/in.ndjson"
+	cp "$T/in.ndjson" "$T/with-old"
+	scout
+	[ "$status" -eq 65 ]
+	grep -q "^sre-scout: line 201: point of 'latency_ms': timestamp 1697408000000 ms is 2603940000 ms behind its series' latest point (1700011940000 ms): older than the series allows (3840000 ms)$" "$T/err"
+	[[ $(tail -1 "$T/err") == *"401 points, 0 log records, 1 rejected lines, 1 anomalies"* ]]
+	some anomaly '.signal == "metric"' ".ts_ms >= $(sed -n 302p "$T/with-old" | jq .ts_ms)"
+}
+
+@test "mixed input: dense spans and a sparse metric series with its history, in one stream" {
+	gen -d 6m -r 10 -f latency -c pricing-engine --fault-start 4m --fault-end 5m
+	# Four hours of a 1-minute gauge before the spans, then its points
+	# among them, a step from the spans' second minute on.
+	python3 - "$T/in.ndjson" "$T/mixed" <<-'EOF'
+	import json, random, sys
+	random.seed(5)
+	t0 = 1700000000000
+	def pt(t, v):
+	    return json.dumps({"ts_ms": t, "metric": "queue_depth", "value": round(v, 3),
+	                       "labels": {"service": "billing"}}) + "\n"
+	out = open(sys.argv[2], "w")
+	for m in range(-240, 0):
+	    out.write(pt(t0 + m * 60000, 50 + random.gauss(0, 2)))
+	m = 0
+	for line in open(sys.argv[1]):
+	    out.write(line)
+	    ends = [int(s["endTimeUnixNano"]) // 10**6 for r in json.loads(line).get("resourceSpans", [])
+	            for ss in r["scopeSpans"] for s in ss["spans"]]
+	    while ends and max(ends) >= t0 + m * 60000 and m < 6:
+	        out.write(pt(t0 + m * 60000, 50 + random.gauss(0, 2) + (40 if m >= 2 else 0)))
+	        m += 1
+	EOF
+	mv "$T/mixed" "$T/in.ndjson"
+	[ "$(grep -c queue_depth "$T/in.ndjson")" -eq 246 ]
+	scout
+	[ "$status" -eq 0 ]
+	[[ $(tail -1 "$T/err") == *" 246 points, 0 log records, 0 rejected lines,"* ]]
+	some anomaly '.service == "pricing-engine" and .signal == "latency"' '.ts_ms >= 1700000240000'
+	some anomaly '.service == "billing" and .signal == "metric"' '.ts_ms >= 1700000120000 and .ts_ms <= 1700000240000'
 }

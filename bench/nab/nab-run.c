@@ -40,8 +40,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <spawn.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jv.h>
 
@@ -95,7 +99,14 @@ static struct {
 	int fit;		/* fit cfg.threshold on the corpus */
 	int thr_given;		/* -P threshold=... given */
 	struct sre_tsad_config cfg;
+	const char *scout;	/* -D scout: the sre-scout to run */
+	char *scout_args[8];	/* -a: its options (none: its defaults) */
+	int nargs;
+	char tmpdir[64];	/* its input, output and state */
+	double scout_s;		/* wall time in sre-scout */
 } opt;
+
+extern char **environ;
 
 static void
 die(const char *fmt, ...)
@@ -646,6 +657,101 @@ detect_tsad(const struct series *s, double *out)
 	sre_tsad_free(d);
 }
 
+/*
+ * The product: the file as plain metric points, one `sre-scout` run with
+ * its defaults (a state directory of its own), and a detection (score 1)
+ * at each row an anomaly event names.  sre-scout must accept every line.
+ */
+static void
+detect_scout(const struct series *s, double *out)
+{
+	char in[4096], res[4096], err[4096], state[4096], svc[256], *line;
+	char *argv[12] = { (char *)opt.scout, "--state-dir", state };
+	const char *slash = strrchr(s->rel, '/');
+	posix_spawn_file_actions_t fa;
+	size_t i, k, from = 0, cap = 0;
+	ssize_t len;
+	double t0;
+	pid_t pid;
+	FILE *f;
+	int st;
+
+	for (i = 0; i < (size_t)opt.nargs; i++)
+		argv[3 + i] = opt.scout_args[i];
+	argv[3 + i] = NULL;
+	pathf(svc, sizeof(svc), "%s", slash != NULL ? slash + 1 : s->rel);
+	svc[strcspn(svc, ".")] = '\0';
+	pathf(in, sizeof(in), "%s/in.ndjson", opt.tmpdir);
+	pathf(res, sizeof(res), "%s/out.ndjson", opt.tmpdir);
+	pathf(err, sizeof(err), "%s/err", opt.tmpdir);
+	pathf(state, sizeof(state), "%s/state", opt.tmpdir);
+	if ((f = fopen(in, "w")) == NULL)
+		die("%s: %s", in, strerror(errno));
+	for (i = 0; i < s->n; i++)
+		fprintf(f, "{\"ts_ms\":%lld,\"metric\":\"value\",\"value\":"
+		    "%.17g,\"labels\":{\"service\":\"%s\"}}\n",
+		    (long long)s->ts[i] * 1000, s->val[i], svc);
+	if (fclose(f) != 0)
+		die("%s: write failed", in);
+	if (posix_spawn_file_actions_init(&fa) != 0 ||
+	    posix_spawn_file_actions_addopen(&fa, 0, in, O_RDONLY, 0) != 0 ||
+	    posix_spawn_file_actions_addopen(&fa, 1, res, O_WRONLY | O_CREAT |
+	    O_TRUNC, 0600) != 0 ||
+	    posix_spawn_file_actions_addopen(&fa, 2, err, O_WRONLY | O_CREAT |
+	    O_TRUNC, 0600) != 0)
+		die("posix_spawn_file_actions: out of memory");
+	t0 = now_s();
+	if ((errno = posix_spawn(&pid, opt.scout, &fa, NULL, argv,
+	    environ)) != 0)
+		die("%s: %s", opt.scout, strerror(errno));
+	posix_spawn_file_actions_destroy(&fa);
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			die("waitpid: %s", strerror(errno));
+	opt.scout_s += now_s() - t0;
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		die("%s: %s exited %d (see %s): every point must be accepted",
+		    s->rel, opt.scout, WIFEXITED(st) ? WEXITSTATUS(st) : -1,
+		    err);
+	memset(out, 0, s->n * sizeof(*out));
+	if ((f = fopen(res, "r")) == NULL)
+		die("%s: %s", res, strerror(errno));
+	line = NULL;
+	while ((len = getline(&line, &cap, f)) > 0) {
+		jv ev = jv_parse_sized(line, (int)len), ty, ts;
+		int64_t t;
+
+		if (jv_get_kind(ev) != JV_KIND_OBJECT) {
+			jv_free(ev);
+			continue;
+		}
+		ty = jv_object_get(jv_copy(ev), jv_string("type"));
+		ts = jv_object_get(ev, jv_string("ts_ms"));
+		if (jv_get_kind(ty) == JV_KIND_STRING &&
+		    strcmp(jv_string_value(ty), "anomaly") == 0 &&
+		    jv_get_kind(ts) == JV_KIND_NUMBER) {
+			/* The row of that time: events come in the order
+			 * of the points, and a file may repeat a time or
+			 * step back, so the next such row, else the first. */
+			t = (int64_t)jv_number_value(ts) / 1000;
+			for (k = from; k < s->n && s->ts[k] != t; k++)
+				;
+			if (k == s->n)
+				for (k = 0; k < s->n && s->ts[k] != t; k++)
+					;
+			if (k == s->n)
+				die("%s: an anomaly at %lld s names no row",
+				    s->rel, (long long)t);
+			out[k] = 1.0;
+			from = k + 1;
+		}
+		jv_free(ty);
+		jv_free(ts);
+	}
+	free(line);
+	fclose(f);
+}
+
 /* ---- results in NAB's layout -------------------------------------------- */
 
 static void
@@ -1116,12 +1222,190 @@ fit_threshold(const struct corpus *c)
 	opt.cfg.threshold = bt;
 }
 
+/* ---- categories: scores of each, and leave-one-category-out ---------- */
+
+static size_t
+cat_len(const struct series *s)
+{
+	const char *slash = strchr(s->rel, '/');
+
+	return slash != NULL ? (size_t)(slash - s->rel) : strlen(s->rel);
+}
+
+static int
+in_cat(const struct series *s, const char *cat)
+{
+	return cat_len(s) == strlen(cat) && strncmp(s->rel, cat,
+	    cat_len(s)) == 0;
+}
+
+/* The distinct categories (folders), in corpus order; *n set. */
+static char **
+categories(const struct corpus *c, size_t *n)
+{
+	char **v = xcalloc(c->n, sizeof(*v));
+	size_t i, k;
+
+	*n = 0;
+	for (i = 0; i < c->n; i++) {
+		for (k = 0; k < *n; k++)
+			if (in_cat(&c->s[i], v[k]))
+				break;
+		if (k == *n && (v[(*n)++] = strndup(c->s[i].rel,
+		    cat_len(&c->s[i]))) == NULL)
+			die("out of memory");
+	}
+	return v;
+}
+
+/* A view of the files of category cat (keep = 1) or of all the others
+ * (keep = 0), with their scores (sc may be NULL).  Free out->s only. */
+static void
+subset(const struct corpus *c, double *const *sc, const char *cat, int keep,
+    struct corpus *out, double ***osc)
+{
+	size_t i;
+
+	out->s = xcalloc(c->n, sizeof(*out->s));
+	out->n = out->nwin = 0;
+	if (osc != NULL)
+		*osc = xcalloc(c->n, sizeof(**osc));
+	for (i = 0; i < c->n; i++) {
+		if (in_cat(&c->s[i], cat) != keep)
+			continue;
+		if (osc != NULL)
+			(*osc)[out->n] = sc[i];
+		out->s[out->n++] = c->s[i];
+		out->nwin += c->s[i].nwin;
+	}
+}
+
+/* Raw score of every file at one fixed threshold. */
+static double
+score_fixed(const struct corpus *c, double *const *scores,
+    const struct profile *p, double thr)
+{
+	double tot = 0;
+	size_t i;
+
+	for (i = 0; i < c->n; i++)
+		tot += score_file(&c->s[i], scores[i], p, thr, NULL);
+	return tot;
+}
+
+/* "standard 12.34" or, for files without windows, the raw score. */
+static void
+print_norm(double raw, double null_raw, size_t nwin, const struct profile *p)
+{
+	if (nwin > 0)
+		printf(" %6.2f", normalise(raw, null_raw, (double)nwin * p->tp));
+	else
+		printf(" %6s", "-");
+	printf(" (raw %7.3f)", raw);
+}
+
+/*
+ * The product's scores per category: one threshold for every file, no
+ * fitting, so a category's score is what it would be held out.
+ */
+static void
+product_categories(const struct corpus *c, double *const *sc,
+    double *const *nul)
+{
+	struct corpus h;
+	double **hs, **hn;
+	char **cats;
+	size_t ncat, k;
+	int p;
+
+	cats = categories(c, &ncat);
+	printf("per category (nothing fitted: each is a held-out score)\n");
+	for (k = 0; k < ncat; k++) {
+		subset(c, nul, cats[k], 1, &h, &hn);
+		free(h.s);
+		subset(c, sc, cats[k], 1, &h, &hs);
+		printf("  %-24s %2zu files, %2zu windows:", cats[k], h.n,
+		    h.nwin);
+		for (p = 0; p < NPROFILES; p++)
+			print_norm(score_fixed(&h, hs, &profiles[p], 0.5),
+			    score_corpus(&h, hn, &profiles[p]).score, h.nwin,
+			    &profiles[p]);
+		printf("\n");
+		free(hs);
+		free(hn);
+		free(h.s);
+		free(cats[k]);
+	}
+	free(cats);
+}
+
+static void fit_threshold(const struct corpus *c);
+
+/*
+ * Leave one category out: the detector's threshold and NAB's score
+ * threshold are fitted on the other categories, the held-out one is
+ * scored with them.  The sum over the held-out categories, normalised
+ * as the full score is, shows how much of the full score is fitting.
+ */
+static void
+leave_one_out(const struct corpus *c)
+{
+	struct corpus f, h;
+	double **fs, **hs, **hn, thr[NPROFILES], keep = opt.cfg.threshold;
+	double raw[NPROFILES], nraw[NPROFILES], r, nr;
+	char **cats;
+	size_t ncat, k;
+	int p;
+
+	cats = categories(c, &ncat);
+	memset(raw, 0, sizeof(raw));
+	memset(nraw, 0, sizeof(nraw));
+	printf("leave one category out (detector and NAB thresholds fitted "
+	    "on the other categories;\n  profiles standard, low_FP, low_FN):"
+	    "\n");
+	for (k = 0; k < ncat; k++) {
+		subset(c, NULL, cats[k], 0, &f, NULL);
+		subset(c, NULL, cats[k], 1, &h, NULL);
+		opt.cfg.threshold = keep;
+		fit_threshold(&f);
+		fs = run_detector(&f, detect_tsad);
+		hs = run_detector(&h, detect_tsad);
+		hn = run_detector(&h, detect_null);
+		printf("  %-24s held out (detector threshold %.2f):", cats[k],
+		    opt.cfg.threshold);
+		for (p = 0; p < NPROFILES; p++) {
+			thr[p] = score_corpus(&f, fs, &profiles[p]).threshold;
+			r = score_fixed(&h, hs, &profiles[p], thr[p]);
+			nr = score_corpus(&h, hn, &profiles[p]).score;
+			raw[p] += r;
+			nraw[p] += nr;
+			print_norm(r, nr, h.nwin, &profiles[p]);
+		}
+		printf("\n");
+		free_scores(&f, fs);
+		free_scores(&h, hs);
+		free_scores(&h, hn);
+		free(f.s);
+		free(h.s);
+		free(cats[k]);
+	}
+	printf("  %-24s                              :", "all, held out");
+	for (p = 0; p < NPROFILES; p++)
+		print_norm(raw[p], nraw[p], c->nwin, &profiles[p]);
+	printf("\n");
+	free(cats);
+	opt.cfg.threshold = keep;
+}
+
 static void
 usage(FILE *f)
 {
 	fputs("usage: nab-run [-qv] [--no-fit] [-d nabdir] [-o outdir] "
-	    "[-n name] [-D tsad|null|perfect]\n"
-	    "               [-P key=value] [-s published-subset.csv]\n"
+	    "[-n name]\n"
+	    "               [-D tsad|scout|null|perfect] [-S sre-scout] "
+	    "[-a option]\n"
+	    "               [-P key=value]\n"
+	    "               [-s published-subset.csv]\n"
 	    "       nab-run --selftest [-d nabdir]\n", f);
 }
 
@@ -1147,7 +1431,8 @@ main(int argc, char **argv)
 	opt.detector = "tsad";
 	sre_tsad_config_default(&opt.cfg);
 	opt.fit = 1;
-	while ((ch = getopt_long(argc, argv, "D:d:hn:o:P:qs:v", longopts,
+	opt.scout = "bin/sre-scout";
+	while ((ch = getopt_long(argc, argv, "a:D:d:hn:o:P:qS:s:v", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'D':
@@ -1176,6 +1461,14 @@ main(int argc, char **argv)
 		case 'q':
 			opt.quiet = 1;
 			break;
+		case 'S':
+			opt.scout = optarg;
+			break;
+		case 'a':
+			if (opt.nargs == 8)
+				die("-a: 8 at most");
+			opt.scout_args[opt.nargs++] = optarg;
+			break;
 		case 's':
 			opt.published = optarg;
 			break;
@@ -1194,7 +1487,12 @@ main(int argc, char **argv)
 		fn = detect_null;
 	else if (strcmp(opt.detector, "perfect") == 0)
 		fn = detect_perfect;
-	else if (strcmp(opt.detector, "tsad") != 0)
+	else if (strcmp(opt.detector, "scout") == 0) {
+		fn = detect_scout;
+		pathf(opt.tmpdir, sizeof(opt.tmpdir), "/tmp/nab-run.XXXXXX");
+		if (mkdtemp(opt.tmpdir) == NULL)
+			die("mkdtemp: %s", strerror(errno));
+	} else if (strcmp(opt.detector, "tsad") != 0)
 		die("-D %s: unknown detector", opt.detector);
 
 	t0 = now_s();
@@ -1212,7 +1510,6 @@ main(int argc, char **argv)
 	nul = run_detector(&c, detect_null);
 	for (p = 0; p < NPROFILES; p++)
 		null_raw[p] = score_corpus(&c, nul, &profiles[p]).score;
-	free_scores(&c, nul);
 
 	if (fn == detect_tsad && opt.fit && !opt.thr_given)
 		fit_threshold(&c);
@@ -1236,6 +1533,13 @@ main(int argc, char **argv)
 
 		for (p = 0; p < NPROFILES; p++) {
 			b[p] = score_corpus(&c, sc, &profiles[p]);
+			if (fn == detect_scout) {
+				/* Detections are the anomaly events, as
+				 * they are: no threshold to fit. */
+				b[p].threshold = 0.5;
+				b[p].score = score_fixed(&c, sc, &profiles[p],
+				    0.5);
+			}
 			norm[p] = normalise(b[p].score, null_raw[p],
 			    (double)c.nwin * profiles[p].tp);
 		}
@@ -1259,9 +1563,15 @@ main(int argc, char **argv)
 			printf("\n");
 		}
 		t3 = now_s();
-		printf("NAB v1.1 scores of '%s' (lib/tsad, %zu bytes per "
-		    "series) over %zu files, %zu windows, %zu points\n",
-		    opt.name, sre_tsad_bytes(), c.n, c.nwin, npts);
+		if (fn == detect_scout)
+			printf("NAB v1.1 scores of '%s' (%s with its defaults, "
+			    "one run per file) over %zu files, %zu windows, %zu "
+			    "points\n", opt.name, opt.scout, c.n, c.nwin, npts);
+		else
+			printf("NAB v1.1 scores of '%s' (lib/tsad alone, a "
+			    "component bench, %zu bytes per series) over %zu "
+			    "files, %zu windows, %zu points\n", opt.name,
+			    sre_tsad_bytes(), c.n, c.nwin, npts);
 		if (fn == detect_tsad)
 			printf("detector threshold %.2f (%s)\n",
 			    opt.cfg.threshold, opt.thr_given ? "given" :
@@ -1291,15 +1601,35 @@ main(int argc, char **argv)
 			    pb[p].whole > 0 ? norm[p] / pb[p].whole : 0, s2,
 			    r2);
 		}
+		if (fn == detect_scout)
+			product_categories(&c, sc, nul);
+		else if (fn == detect_tsad && opt.fit && !opt.thr_given)
+			leave_one_out(&c);
 		printf("time: load %.2fs, fit %.2fs, detect %.3fs (%.2f "
-		    "us/point), write+score %.2fs, total %.2fs\n", t0f - t0,
-		    t1 - t0f, t2 - t1, 1e6 * (t2 - t1) / (double)npts,
-		    t3 - t2, t3 - t0);
+		    "us/point%s), write+score %.2fs, total %.2fs\n",
+		    t0f - t0, t1 - t0f, t2 - t1, 1e6 * (fn == detect_scout ?
+		    opt.scout_s : t2 - t1) / (double)npts, fn == detect_scout ?
+		    " in sre-scout, reading JSON included" : "", t3 - t2,
+		    t3 - t0);
 		printf("results: %s/%s/<category>/%s_<file>.csv\n",
 		    opt.outdir, opt.name, opt.name);
 	}
 	free_scores(&c, sc);
+	free_scores(&c, nul);
 	free_corpus(&c);
+	if (opt.tmpdir[0] != '\0') {
+		static const char *const left[] = { "in.ndjson", "out.ndjson",
+		    "err" };
+		char path[4096];
+
+		for (i = 0; i < 3; i++) {
+			pathf(path, sizeof(path), "%s/%s", opt.tmpdir, left[i]);
+			unlink(path);
+		}
+		pathf(path, sizeof(path), "%s/state", opt.tmpdir);
+		rmdir(path);
+		rmdir(opt.tmpdir);
+	}
 	if (fflush(stdout) != 0 || ferror(stdout))
 		die("writing output failed");
 	return 0;

@@ -1,7 +1,8 @@
 /*
  * test-scout.c: sre-scout's small modules: robust baselines and
  * hysteresis (lib/detect), incident grouping (lib/incident), silences
- * (lib/scout-silence), fingerprints (lib/scout).
+ * (lib/scout-silence), fingerprints and the metric path's clocks
+ * (lib/scout).
  */
 #include <errno.h>
 #include <math.h>
@@ -229,6 +230,149 @@ test_fingerprint(void)
 	    "identity");
 }
 
+/* The metric path: what the hooks saw. */
+struct seen {
+	int anomalies, recoveries, rejects;
+	char last_reject[512];
+};
+
+static int
+seen_emit(void *arg, jv ev)
+{
+	struct seen *s = arg;
+	jv t = jv_object_get(ev, jv_string("type"));
+
+	if (jv_get_kind(t) == JV_KIND_STRING) {
+		s->anomalies += strcmp(jv_string_value(t), "anomaly") == 0;
+		s->recoveries += strcmp(jv_string_value(t), "recovery") == 0;
+	}
+	jv_free(t);
+	return 0;
+}
+
+static void
+seen_report(void *arg, uint64_t tag, int reject, const char *msg)
+{
+	struct seen *s = arg;
+
+	(void)tag;
+	if (reject) {
+		s->rejects++;
+		snprintf(s->last_reject, sizeof(s->last_reject), "%s", msg);
+	}
+}
+
+static void
+put_point(struct sre_scout *sc, const char *name, long long t, double v)
+{
+	char line[256];
+	int n;
+
+	n = snprintf(line, sizeof(line), "{\"ts_ms\":%lld,\"metric\":\"%s\","
+	    "\"value\":%.3f,\"labels\":{\"service\":\"svc\"}}", t, name, v);
+	sre_scout_submit(sc, line, (size_t)n, 1);
+}
+
+/* Noise in [-1, 1): a small deterministic generator (xorshift64*). */
+static double
+wobble(void)
+{
+	static uint64_t x = 88172645463325252ULL;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	return ((x * 2685821657736338717ULL) >> 11) * 0x1.0p-52 - 1;
+}
+
+static void
+test_metric_clocks(void)
+{
+	struct sre_scout_config cfg;
+	struct sre_scout_hooks h;
+	struct sre_scout *sc;
+	struct seen s;
+	char err[256];
+	long long t0 = 1700000000000LL;
+	int i;
+
+	memset(&s, 0, sizeof(s));
+	memset(&h, 0, sizeof(h));
+	h.emit = seen_emit;
+	h.report = seen_report;
+	h.arg = &s;
+	sre_scout_config_default(&cfg);
+	sc = sre_scout_new(&cfg, &h, err, sizeof(err));
+	ok(sc != NULL, "an engine with the defaults");
+	/* 300 hours of an hourly series, then the same span of time of a
+	 * minute series from its start: each on its own clock. */
+	for (i = 0; i < 300; i++)
+		put_point(sc, "hourly", t0 + i * 3600000LL, 100 + wobble());
+	for (i = 0; i < 300; i++)
+		put_point(sc, "minutely", t0 + i * 60000LL,
+		    50 + wobble() + (i == 250 ? 30 : 0));
+	ok(s.rejects == 0, "a minute series 300 hours behind an hourly one "
+	    "is accepted (%d rejected)", s.rejects);
+	ok(s.anomalies == 1 && s.recoveries == 1, "its spike at point 250 "
+	    "is raised and recovers (%d, %d)", s.anomalies, s.recoveries);
+	/* Behind its own latest by 2 minutes: within its lateness. */
+	put_point(sc, "minutely", t0 + 297 * 60000LL, 50);
+	ok(s.rejects == 0, "a point 2 minutes late is accepted");
+	put_point(sc, "minutely", t0 - 86400000LL, 50);
+	ok(s.rejects == 1 && strstr(s.last_reject, "behind its series' "
+	    "latest point") != NULL, "one a day behind it is rejected: %s",
+	    s.last_reject);
+	ok(sre_scout_stats(sc)->metrics == 2 &&
+	    sre_scout_stats(sc)->points == 602, "2 series, 602 points");
+	ok(sre_scout_finish(sc) == 0, "finish");
+	sre_scout_free(sc);
+
+	/* A gauge that dies raised recovers once the metric time moves
+	 * on by 100 of its spacings. */
+	memset(&s, 0, sizeof(s));
+	sc = sre_scout_new(&cfg, &h, err, sizeof(err));
+	for (i = 0; i < 151; i++) {
+		put_point(sc, "other", t0 + i * 60000LL, 50 + wobble());
+		put_point(sc, "dying", t0 + i * 60000LL, 20 + wobble() +
+		    (i >= 140 ? 30 : 0));
+	}
+	ok(s.anomalies == 1 && s.recoveries == 0, "a gauge raised by its "
+	    "last points (%d, %d)", s.anomalies, s.recoveries);
+	for (; i < 230; i++)
+		put_point(sc, "other", t0 + i * 60000LL, 50 + wobble());
+	ok(s.recoveries == 0, "not back 80 minutes after it stopped");
+	for (; i < 260; i++)
+		put_point(sc, "other", t0 + i * 60000LL, 50 + wobble());
+	ok(s.anomalies == 1 && s.recoveries == 1, "back 100 of its spacings "
+	    "after (%d, %d)", s.anomalies, s.recoveries);
+	sre_scout_free(sc);
+
+	/* More series than room, all sending: the ones in keep what they
+	 * learnt (no eviction churn); the rest are counted and dropped. */
+	memset(&s, 0, sizeof(s));
+	cfg.max_series = 256;	/* 64 metric series */
+	sc = sre_scout_new(&cfg, &h, err, sizeof(err));
+	for (i = 0; i < 200; i++) {
+		int k;
+		char name[16];
+
+		for (k = 0; k < 70; k++) {
+			snprintf(name, sizeof(name), "m%d", k);
+			put_point(sc, name, t0 + i * 60000LL, 10 + wobble() +
+			    (k == 0 && i == 180 ? 30 : 0));
+		}
+	}
+	ok(sre_scout_stats(sc)->evicted == 0 &&
+	    sre_scout_stats(sc)->dropped == 6 * 200 &&
+	    sre_scout_stats(sc)->metrics == 64, "70 series sending, room "
+	    "for 64: %llu evicted, %llu dropped",
+	    (unsigned long long)sre_scout_stats(sc)->evicted,
+	    (unsigned long long)sre_scout_stats(sc)->dropped);
+	ok(s.anomalies >= 1, "a series in still learns and raises (%d)",
+	    s.anomalies);
+	sre_scout_free(sc);
+}
+
 int
 main(void)
 {
@@ -237,5 +381,6 @@ main(void)
 	test_incidents();
 	test_silences();
 	test_fingerprint();
+	test_metric_clocks();
 	return tap_done();
 }

@@ -318,6 +318,32 @@ main(void)
 	    "a weekend is expected as a weekend (%.1f)", res.expected);
 	sre_tsad_free(d);
 
+	/*
+	 * Hourly noise: the daily profile comes on after two days; its
+	 * scale learns fast from its own first residuals, so nothing is
+	 * raised when it does (at 0.4).  The spread given is the
+	 * noise's.
+	 */
+	{
+		struct sre_tsad_config c;
+		long i, alarms = 0;
+
+		sre_tsad_config_default(&c);
+		c.threshold = 0.4;
+		c.warmup = 100;
+		d = sre_tsad_new(&c);
+		for (i = 0; i < 2000; i++) {
+			sre_tsad_update(d, i * 3600000LL, 100 + 2 * gauss(),
+			    &res);
+			alarms += res.alarm;
+		}
+		ok(alarms == 0, "2000 hourly points of noise at 0.4: %ld "
+		    "alarms", alarms);
+		ok(res.scale > 1.2 && res.scale < 3, "their spread %.2f is "
+		    "about the noise's sd (2)", res.scale);
+		sre_tsad_free(d);
+	}
+
 	ok(sre_tsad_component_name(SRE_TSAD_C_LEVEL)[0] == 'l' &&
 	    sre_tsad_component_name(-1)[0] == '?', "component names");
 	return tap_done();
