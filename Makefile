@@ -60,6 +60,9 @@ LIBS_sre-cag    = $(L_LMDB)
 LIBS_sre-guard  = $(L_LMDB) $(L_YAML)
 LIBS_sre-fix    = $(L_LMDB) $(L_YAML) $(L_CURL)
 LIBS_sre-escalate = $(L_LMDB) $(L_YAML) $(L_CURL)
+LIBS_sre-serve  = $(O)/proto/otlp.pb-c.o -lprotobuf-c -lsnappy -lz \
+                  $(L_MHD) $(L_LMDB) -lpthread
+BUS_sre-serve   = $(BUS_ALL)
 
 # Bus back-ends a tool links: all by default; BUS_sre-NAME picks fewer
 # (a URL for a back-end a tool lacks is a configuration error).
@@ -99,6 +102,17 @@ $(O)/tests/unit/%: tests/unit/%.c $(LIBSRE)
 	    $(L_KAFKA) $(L_LMDB) $(L_YAML) $(L_BASE)
 
 -include $(LIB_OBJ:.o=.d) $(TOOLS:=.d) $(UNITS:=.d)
+
+# sre-serve's protobuf decoders: protoc-c writes them from proto/otlp.proto
+# into the build tree; lib/serve-pb.c includes the header.
+$(O)/proto/otlp.pb-c.c $(O)/proto/otlp.pb-c.h: proto/otlp.proto
+	@mkdir -p $(O)/proto
+	protoc-c --c_out=$(O) proto/otlp.proto
+$(O)/proto/otlp.pb-c.o: $(O)/proto/otlp.pb-c.c
+	$(CC) $(CFLAGS) $(HARDEN) -I$(O) -c -o $@ $<
+$(O)/lib/serve-pb.o: $(O)/proto/otlp.pb-c.h
+$(O)/lib/serve-pb.o: ALL_CFLAGS += -I$(O)/proto
+$(O)/bin/sre-serve: $(O)/proto/otlp.pb-c.o
 
 # ---- tests -----------------------------------------------------------
 
