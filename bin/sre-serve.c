@@ -1516,9 +1516,7 @@ handle(void *cls, struct MHD_Connection *conn, const char *url,
 	case R_REPORT:
 		return get_report(conn, rq);
 	case R_EVENTS:
-		if (s->in == NULL)
-			return fail(conn, rq, 404, NULL, "no --in: no events "
-			    "to stream");
+		/* Without --in the stream stays open and quiet. */
 		return sse_start(conn, rq);
 	case R_INJECT:
 		return post_inject(conn, rq);
