@@ -126,6 +126,9 @@ struct srv {
 	struct sre_gov_watch gw;
 	struct sre_gov_state gov;
 	int gov_seen;
+	/* measured once a second by the main thread, for /system/health */
+	int64_t mem;
+	long long open;		/* incidents open; -1 when unknown */
 	/* libjq, the store, sre_id_new: jlock */
 	pthread_mutex_t jlock;
 	struct sre_store *st;
@@ -829,6 +832,7 @@ struct snapshot {
 	int out_failed, degraded, gov_seen;
 	struct sre_gov_state gov;
 	int64_t mem;
+	long long open;
 };
 
 static void
@@ -844,6 +848,8 @@ snap(struct srv *s, struct snapshot *sn)
 	sn->written = s->written;
 	sn->gov = s->gov;
 	sn->gov_seen = s->gov_seen;
+	sn->mem = s->mem;
+	sn->open = s->open;
 	pthread_mutex_unlock(&s->slock);
 	pthread_mutex_lock(&s->rlock);
 	memcpy(sn->types, s->types, sizeof(sn->types));
@@ -853,21 +859,18 @@ snap(struct srv *s, struct snapshot *sn)
 	sn->out_failed = s->out_failed;
 	pthread_mutex_unlock(&s->qlock);
 	sn->degraded = sn->gov_seen && sn->gov.degraded;
-	sn->mem = sre_mem_pid(getpid());
 }
 
 static enum MHD_Result
 get_health(struct MHD_Connection *conn, struct req *rq)
 {
-	struct scan sc = { .list = jv_null() };
 	struct snapshot sn;
-	char err[1024];
-	int ex, i, ok;
+	int i, ok;
 	jv out, in;
 
+	/* Cheap: what the main thread measured within the last second. */
 	snap(rq->s, &sn);
 	pthread_mutex_lock(&rq->s->jlock);
-	ex = scan_incidents(rq->s, &sc, err, sizeof(err));
 	ok = !sn.degraded && !sn.out_failed && sn.queued <= opt.max_queue;
 	in = jv_object();
 	for (i = 0; i < N_INPUTS; i++)
@@ -879,9 +882,8 @@ get_health(struct MHD_Connection *conn, struct req *rq)
 	    jv_string("governor"), jv_string(!sn.gov_seen ? "unknown" :
 	    sn.degraded ? "degraded" : "normal"),
 	    jv_string("memory_bytes"), jv_number((double)sn.mem),
-	    jv_string("incidents_open"), ex == EX_OK ?
-	    jv_number((double)sc.open) : ex == EX_NOINPUT ? jv_number(0) :
-	    jv_null(),
+	    jv_string("incidents_open"), sn.open >= 0 ?
+	    jv_number((double)sn.open) : jv_null(),
 	    jv_string("last_ms"), in,
 	    jv_string("output"), JV_OBJECT(jv_string("ok"),
 	    jv_bool(!sn.out_failed), jv_string("queued_bytes"),
@@ -889,7 +891,6 @@ get_health(struct MHD_Connection *conn, struct req *rq)
 	    jv_number((double)sn.written)),
 	    jv_string("uptime_ms"),
 	    jv_number((double)(sre_now_ms() - rq->s->started_ms)));
-	jv_free(sc.list);
 	{
 		enum MHD_Result r = reply_jv(conn, rq, ok ? 200 : 503, out);
 
@@ -1564,6 +1565,24 @@ mhd_log(void *cls, const char *fmt, va_list ap)
 
 /* ---- main ------------------------------------------------------------- */
 
+/* Memory and open incidents, for /system/health. */
+static void
+measure(struct srv *s)
+{
+	struct scan sc = { .list = jv_null() };
+	int64_t mem = sre_mem_pid(getpid());
+	char err[1024];
+	int ex;
+
+	pthread_mutex_lock(&s->jlock);
+	ex = scan_incidents(s, &sc, err, sizeof(err));
+	pthread_mutex_unlock(&s->jlock);
+	pthread_mutex_lock(&s->slock);
+	s->mem = mem;
+	s->open = ex == EX_OK ? sc.open : ex == EX_NOINPUT ? 0 : -1;
+	pthread_mutex_unlock(&s->slock);
+}
+
 static int
 parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len)
 {
@@ -1806,8 +1825,10 @@ main(int argc, char **argv)
 		sre_notice("listening on %s:%u", host,
 		    di ? (unsigned)di->port : 0u);
 	}
-	/* The main thread: the governor's file, and the signal to stop. */
-	while (!sre_stopping()) {
+	/* The main thread: the governor's file, memory and open incidents
+	 * for /system/health, and the signal to stop. */
+	measure(s);
+	for (i = 0; !sre_stopping(); i++) {
 		/* Members the file leaves out keep these values. */
 		struct sre_gov_state g = { .sample_rate = 1 };
 
@@ -1818,6 +1839,8 @@ main(int argc, char **argv)
 			pthread_mutex_unlock(&s->slock);
 		} else if (r < 0 && err[0] != '\0')
 			sre_info("%s", err);
+		if (i % 4 == 3)
+			measure(s);
 		poll(NULL, 0, 250);
 	}
 	/* Drain: stop listening, let requests in hand finish (SSE streams

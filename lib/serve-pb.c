@@ -3,6 +3,7 @@
  * (see serve-pb.h).  Decoding is protobuf-c's, from proto/otlp.proto.
  */
 #include <math.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -210,10 +211,44 @@ pj_double(struct sre_sbuf *b, double d)
 static void
 key(struct sre_sbuf *b, int *first, const char *k)
 {
+	size_t n = strlen(k);
+
+	if (grow(b, n + 4) < 0)
+		return;
 	if (!*first)
-		sre_sbuf_add(b, ",", 1);
+		b->p[b->n++] = ',';
 	*first = 0;
-	sre_sbuf_addf(b, "\"%s\":", k);
+	b->p[b->n++] = '"';
+	memcpy(b->p + b->n, k, n);
+	b->n += n;
+	b->p[b->n++] = '"';
+	b->p[b->n++] = ':';
+	b->p[b->n] = '\0';
+}
+
+/* v in decimal, quoted if q: printf costs more than the rest together. */
+static void
+dec(struct sre_sbuf *b, uint64_t v, int neg, int q)
+{
+	char buf[24];
+	size_t i = sizeof(buf);
+
+	if (q)
+		buf[--i] = '"';
+	do
+		buf[--i] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	if (neg)
+		buf[--i] = '-';
+	if (q)
+		buf[--i] = '"';
+	sre_sbuf_add(b, buf + i, sizeof(buf) - i);
+}
+
+static void
+sdec(struct sre_sbuf *b, int64_t v, int q)
+{
+	dec(b, v < 0 ? 0 - (uint64_t)v : (uint64_t)v, v < 0, q);
 }
 
 static void
@@ -231,7 +266,7 @@ ku64(struct sre_sbuf *b, int *first, const char *k, uint64_t v)
 	if (v == 0)
 		return;
 	key(b, first, k);
-	sre_sbuf_addf(b, "\"%llu\"", (unsigned long long)v);
+	dec(b, v, 0, 1);
 }
 
 static void
@@ -240,7 +275,7 @@ kint(struct sre_sbuf *b, int *first, const char *k, long long v)
 	if (v == 0)
 		return;
 	key(b, first, k);
-	sre_sbuf_addf(b, "%lld", v);
+	sdec(b, v, 0);
 }
 
 static void
@@ -343,8 +378,9 @@ anyvalue(struct sre_sbuf *b, const Sre__Otlp__AnyValue *v)
 		    "{\"boolValue\":false}");
 		break;
 	case SRE__OTLP__ANY_VALUE__VALUE_INT_VALUE:
-		sre_sbuf_addf(b, "{\"intValue\":\"%lld\"}",
-		    (long long)v->int_value);
+		sre_sbuf_adds(b, "{\"intValue\":");
+		sdec(b, v->int_value, 1);
+		sre_sbuf_add(b, "}", 1);
 		break;
 	case SRE__OTLP__ANY_VALUE__VALUE_DOUBLE_VALUE:
 		sre_sbuf_adds(b, "{\"doubleValue\":");
@@ -549,9 +585,11 @@ u64_array(struct sre_sbuf *b, int *f, const char *k, const uint64_t *v,
 		return;
 	key(b, f, k);
 	sre_sbuf_add(b, "[", 1);
-	for (i = 0; i < n; i++)
-		sre_sbuf_addf(b, i > 0 ? ",\"%llu\"" : "\"%llu\"",
-		    (unsigned long long)v[i]);
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			sre_sbuf_add(b, ",", 1);
+		dec(b, v[i], 0, 1);
+	}
 	sre_sbuf_add(b, "]", 1);
 }
 
@@ -574,7 +612,7 @@ number_points(struct sre_sbuf *b, Sre__Otlp__NumberDataPoint *const *p,
 		else if (p[i]->value_case ==
 		    SRE__OTLP__NUMBER_DATA_POINT__VALUE_AS_INT) {
 			key(b, &f, "asInt");
-			sre_sbuf_addf(b, "\"%lld\"", (long long)p[i]->as_int);
+			sdec(b, p[i]->as_int, 1);
 		}
 		kint(b, &f, "flags", p[i]->flags);
 		sre_sbuf_add(b, "}", 1);
@@ -960,6 +998,67 @@ wire_depth(const uint8_t *p, const uint8_t *end, int depth)
 	return max;
 }
 
+/* ---- an arena for protobuf-c ----------------------------------------- */
+
+/*
+ * protobuf-c allocates every message, string and array on its own: most of
+ * the time of a request went to malloc and free.  An arena hands out
+ * memory from large blocks and frees them all at once.
+ */
+struct arena {
+	struct block {
+		struct block *next;
+		size_t used, cap;
+		max_align_t data[];
+	} *head;
+	int oom;
+};
+
+#define ARENA_BLOCK (256 * 1024)
+
+static void *
+arena_alloc(void *ctx, size_t n)
+{
+	struct arena *a = ctx;
+	struct block *b = a->head;
+	size_t cap;
+	void *p;
+
+	n = (n + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
+	if (b == NULL || b->cap - b->used < n) {
+		cap = n > ARENA_BLOCK ? n : ARENA_BLOCK;
+		if ((b = malloc(sizeof(*b) + cap)) == NULL) {
+			a->oom = 1;
+			return NULL;
+		}
+		b->used = 0;
+		b->cap = cap;
+		b->next = a->head;
+		a->head = b;
+	}
+	p = (char *)b->data + b->used;
+	b->used += n;
+	return p;
+}
+
+static void
+arena_free(void *ctx, void *p)
+{
+	(void)ctx;
+	(void)p;
+}
+
+static void
+arena_done(struct arena *a)
+{
+	struct block *b;
+
+	while ((b = a->head) != NULL) {
+		a->head = b->next;
+		free(b);
+	}
+}
+
 /* ---- entry points --------------------------------------------------- */
 
 int
@@ -968,6 +1067,8 @@ sre_pb_otlp_json(enum sre_pb_kind k, const uint8_t *body, size_t len,
 {
 	static const char *const names[] = { "ExportTraceServiceRequest",
 	    "ExportMetricsServiceRequest", "ExportLogsServiceRequest" };
+	struct arena ar = { 0 };
+	ProtobufCAllocator al = { arena_alloc, arena_free, &ar };
 	ProtobufCMessage *m;
 
 	*records = 0;
@@ -979,19 +1080,21 @@ sre_pb_otlp_json(enum sre_pb_kind k, const uint8_t *body, size_t len,
 	switch (k) {
 	case SRE_PB_TRACES:
 		m = (ProtobufCMessage *)sre__otlp__export_trace_service_request__unpack(
-		    NULL, len, body);
+		    &al, len, body);
 		break;
 	case SRE_PB_METRICS:
 		m = (ProtobufCMessage *)sre__otlp__export_metrics_service_request__unpack(
-		    NULL, len, body);
+		    &al, len, body);
 		break;
 	default:
 		m = (ProtobufCMessage *)sre__otlp__export_logs_service_request__unpack(
-		    NULL, len, body);
+		    &al, len, body);
 		break;
 	}
 	if (m == NULL) {
-		snprintf(err, errlen, "not a valid protobuf %s", names[k]);
+		snprintf(err, errlen, ar.oom ? "out of memory" :
+		    "not a valid protobuf %s", names[k]);
+		arena_done(&ar);
 		return -1;
 	}
 	switch (k) {
@@ -1007,7 +1110,7 @@ sre_pb_otlp_json(enum sre_pb_kind k, const uint8_t *body, size_t len,
 		*records = logs(out, (Sre__Otlp__ExportLogsServiceRequest *)m);
 		break;
 	}
-	protobuf_c_message_free_unpacked(m, NULL);
+	arena_done(&ar);
 	if (out->oom) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
