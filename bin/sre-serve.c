@@ -702,7 +702,7 @@ newest_first(jv list)
 static enum MHD_Result
 get_incidents(struct MHD_Connection *conn, struct req *rq)
 {
-	struct scan sc = { .list = jv_array(), .limit = 100 };
+	struct scan sc = { .list = jv_null(), .limit = 100 };
 	const char *st, *lim, *errstr;
 	char err[1024];
 	jv out;
@@ -720,6 +720,7 @@ get_incidents(struct MHD_Connection *conn, struct req *rq)
 			return fail(conn, rq, 400, NULL, "limit: %s", errstr);
 	}
 	pthread_mutex_lock(&rq->s->jlock);
+	sc.list = jv_array();
 	ex = scan_incidents(rq->s, &sc, err, sizeof(err));
 	if (ex != EX_OK && ex != EX_NOINPUT) {
 		jv_free(sc.list);
@@ -1565,6 +1566,20 @@ mhd_log(void *cls, const char *fmt, va_list ap)
 
 /* ---- main ------------------------------------------------------------- */
 
+/* Free what main made (the buses and the store are closed already). */
+static void
+srv_free(struct srv *s)
+{
+	int i;
+
+	for (i = 0; i < RING_SIZE; i++)
+		free(s->ring[i]);
+	free(s);
+	free((void *)opt.api_token);
+	free((void *)opt.ingest_token);
+	opt.api_token = opt.ingest_token = NULL;
+}
+
 /* Memory and open incidents, for /system/health. */
 static void
 measure(struct srv *s)
@@ -1771,20 +1786,23 @@ main(int argc, char **argv)
 	pthread_mutex_init(&s->jlock, NULL);
 	s->started_ms = sre_now_ms();
 	bo.maxlen = opt.c.max_line;
+	if (sre_gov_watch_init(&s->gw, sre_state_dir(&opt.c)) < 0) {
+		sre_warnx("--state-dir: path too long");
+		srv_free(s);
+		return EX_USAGE;
+	}
 	if ((s->out = sre_bus_open(opt.c.out, SRE_BUS_OUT, &bo, err,
 	    sizeof(err), &ex)) == NULL) {
 		sre_warnx("%s", err);
+		srv_free(s);
 		return ex;
 	}
 	if (opt.c.in != NULL && (s->in = sre_bus_open(opt.c.in, SRE_BUS_IN,
 	    &bo, err, sizeof(err), &ex)) == NULL) {
 		sre_warnx("%s", err);
 		sre_bus_close(s->out);
+		srv_free(s);
 		return ex;
-	}
-	if (sre_gov_watch_init(&s->gw, sre_state_dir(&opt.c)) < 0) {
-		sre_warnx("--state-dir: path too long");
-		return EX_USAGE;
 	}
 	s->d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION |
 	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |
@@ -1803,6 +1821,7 @@ main(int argc, char **argv)
 		    strerror(errno ? errno : EADDRINUSE));
 		sre_bus_close(s->out);
 		sre_bus_close(s->in);
+		srv_free(s);
 		return EX_UNAVAILABLE;
 	}
 	if (pthread_create(&wt, NULL, writer, s) != 0 || (s->in != NULL &&
@@ -1863,11 +1882,7 @@ main(int argc, char **argv)
 	pthread_mutex_lock(&s->jlock);
 	sre_store_close(s->st);
 	pthread_mutex_unlock(&s->jlock);
-	for (i = 0; i < RING_SIZE; i++)
-		free(s->ring[i]);
 	sre_info("stopped: %llu lines written", s->written);
-	free((void *)opt.api_token);
-	free((void *)opt.ingest_token);
-	free(s);
+	srv_free(s);
 	return ex;
 }

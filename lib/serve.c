@@ -131,7 +131,8 @@ score_of(const char *severity)
 	return 1;
 }
 
-/* One alert to one event appended to out: 0, or -1 with msg set. */
+/* One alert to one event appended to out: 0, or -1 with msg set.
+ * Borrows a. */
 static int
 alert_event(jv a, size_t i, struct sre_sbuf *out, int *resolved, char *msg,
     size_t msglen)
@@ -274,8 +275,12 @@ sre_serve_alerts(const char *body, size_t len, struct sre_sbuf *out,
 	}
 	n = jv_array_length(jv_copy(alerts));
 	for (i = 0; i < n; i++) {
-		if (alert_event(jv_array_get(jv_copy(alerts), i), (size_t)i,
-		    out, &res, amsg, sizeof(amsg)) < 0) {
+		jv a = jv_array_get(jv_copy(alerts), i);
+		int rc = alert_event(a, (size_t)i, out, &res, amsg,
+		    sizeof(amsg));
+
+		jv_free(a);
+		if (rc < 0) {
 			if ((*rejected)++ == 0)
 				snprintf(msg, msglen, "%s", amsg);
 			continue;

@@ -30,6 +30,8 @@ teardown() {
 }
 
 # wait_for SECONDS COMMAND...: poll every 0.2 s until COMMAND succeeds.
+# (About 10 s in all on an idle machine; the bounds leave room for a
+# loaded one and the sanitizer build.)
 wait_for() {
 	local n=$(($1 * 5))
 	shift
@@ -116,12 +118,12 @@ sre_serve_up() {
 	    --web.listen-address="127.0.0.1:$PROM" > prom.log 2>&1 3>&- &
 	PIDS="$PIDS $!"
 
-	wait_for 30 has_point node_load1 || { tail -20 prom.log; false; }
-	wait_for 30 sre_serve_up
-	wait_for 30 has_event anomaly || { tail -20 am.log; false; }
+	wait_for 60 has_point node_load1 || { tail -20 prom.log; false; }
+	wait_for 60 sre_serve_up
+	wait_for 60 has_event anomaly || { tail -20 am.log; false; }
 	# The node exporter goes away: the rule stops, the alert resolves.
 	kill -TERM "$NODE_PID"
-	wait_for 30 has_event recovery || { tail -20 am.log; false; }
+	wait_for 60 has_event recovery || { tail -20 am.log; false; }
 	# Prometheus stops first: it flushes its remote-write queue on the
 	# way out, and would wait a minute for a server that is gone.
 	kill -TERM $PIDS 2>/dev/null || true

@@ -23,11 +23,26 @@ const chromium = process.env.CHROMIUM || 'chromium';
 const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'sre-dash-'));
 const problems = [];
 let browser;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function finish(code) {
-	if (browser)
-		browser.kill('SIGKILL');
-	fs.rmSync(profile, { recursive: true, force: true });
+async function finish(code) {
+	if (browser && browser.exitCode === null) {
+		// Chromium is a tree of processes in its own group: all of it
+		// goes, and is gone, before its profile is removed.
+		const gone = new Promise((r) => browser.once('exit', r));
+		try {
+			process.kill(-browser.pid, 'SIGKILL');
+		} catch (e) {
+			browser.kill('SIGKILL');
+		}
+		await Promise.race([gone, sleep(5000)]);
+	}
+	try {
+		fs.rmSync(profile, { recursive: true, force: true,
+		    maxRetries: 10, retryDelay: 100 });
+	} catch (e) {
+		console.error(`dashboard: warning: ${profile} left behind: ${e.code}`);
+	}
 	for (const p of problems)
 		console.error(`dashboard: ${p}`);
 	process.exit(problems.length ? 1 : code);
@@ -35,7 +50,6 @@ function finish(code) {
 setTimeout(() => { problems.push('timed out after 60 s'); finish(1); },
     60000).unref();
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function launch() {
 	browser = spawn(chromium, ['--headless', '--no-sandbox', '--disable-gpu',
@@ -43,7 +57,8 @@ function launch() {
 	    '--disable-component-update', '--disable-sync',
 	    '--disable-dev-shm-usage', '--window-size=1280,900',
 	    `--user-data-dir=${profile}`, '--remote-debugging-port=0',
-	    'about:blank'], { stdio: ['ignore', 'ignore', 'pipe'] });
+	    'about:blank'], { stdio: ['ignore', 'ignore', 'pipe'],
+	    detached: true });
 	return new Promise((resolve, reject) => {
 		let err = '';
 		browser.stderr.on('data', (d) => {
