@@ -14,7 +14,7 @@
  *     the series' labels but __name__, and "service" is set from a
  *     "service" label, else "job", when there is one.
  *
- * Output goes into a struct sre_sbuf, a growable byte buffer.  Invalid
+ * Output goes into a struct sre_sbuf (sbuf.h).  Invalid
  * UTF-8 in protobuf strings is replaced by U+FFFD; bytes values are
  * written in base64.
  */
@@ -24,23 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* A growable buffer.  Zero it to start; sre_sbuf_free when done.  After
- * an allocation failure oom is set and further appends do nothing. */
-struct sre_sbuf {
-	char *p;
-	size_t n, cap;
-	int oom;
-};
-
-void sre_sbuf_add(struct sre_sbuf *b, const void *p, size_t n);
-void sre_sbuf_adds(struct sre_sbuf *b, const char *s);
-void sre_sbuf_addf(struct sre_sbuf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-/* Append s (n bytes) as a quoted JSON string. */
-void sre_sbuf_jstr(struct sre_sbuf *b, const char *s, size_t n);
-/* Append a double as JSON (non-finite values become null). */
-void sre_sbuf_jnum(struct sre_sbuf *b, double d);
-void sre_sbuf_free(struct sre_sbuf *b);
+#include "sbuf.h"
 
 enum sre_pb_kind { SRE_PB_TRACES, SRE_PB_METRICS, SRE_PB_LOGS };
 
