@@ -1030,8 +1030,9 @@ sre_pb_remote_write(const uint8_t *body, size_t len, size_t max_raw,
 	for (i = 0; i < wr->n_timeseries; i++) {
 		Sre__Otlp__TimeSeries *ts = wr->timeseries[i];
 
-		qsort(ts->labels, ts->n_labels, sizeof(*ts->labels),
-		    label_cmp);
+		if (ts->n_labels > 1)
+			qsort(ts->labels, ts->n_labels, sizeof(*ts->labels),
+			    label_cmp);
 		name = service = NULL;
 		for (k = 0; k < ts->n_labels; k++) {
 			const char *ln = ts->labels[k]->name;
