@@ -76,6 +76,24 @@ load serve
 	[ "$code" = 400 ]
 	grep -qi '^content-type: application/x-protobuf' headers
 	grep -q 'not a valid protobuf ExportTraceServiceRequest' body
+	# 5000 nested messages: refused before protobuf-c recurses into them.
+	python3 -c 'import sys
+b = b""
+for _ in range(5000):
+    n, v = len(b), bytearray()
+    while n > 127:
+        v.append(n & 127 | 128)
+        n >>= 7
+    b = b"\n" + bytes(v) + bytes([n]) + b
+sys.stdout.buffer.write(b)' > deep.pb
+	post /v1/traces application/x-protobuf deep.pb
+	[ "$code" = 400 ]
+	grep -q 'protobuf nested deeper than 64 messages' body
+	python3 -c 'print("{\"version\":\"4\",\"alerts\":" + "[" * 100000 + "]" * 100000 + "}")' > deep.json
+	post /v1/alertmanager application/json deep.json
+	[ "$code" = 400 ]
+	post /v1/traces application/json deep.json
+	[ "$code" = 400 ]
 	serve_stop
 	[ ! -s out ]
 }
