@@ -514,39 +514,35 @@ sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 	unsigned long long oldest;
 	struct timespec ts;
 	unsigned slot;
+	int idle = 0;
 	size_t n;
 
 	(void)pos;
 	while (rq->pend_off >= rq->pending.n) {
 		rq->pending.n = rq->pend_off = 0;
 		pthread_mutex_lock(&s->rlock);
-		oldest = s->seq >= RING_SIZE ? s->seq - RING_SIZE + 1 : 1;
-		if (rq->next < oldest)
-			rq->next = oldest;	/* what fell off is gone */
-		if (rq->next > s->seq) {
-			if (sre_stopping()) {
-				pthread_mutex_unlock(&s->rlock);
-				return MHD_CONTENT_READER_END_OF_STREAM;
-			}
+		/* Wait for the next event, a second at a time, watching for
+		 * the signal to stop; after 15 s of nothing, a comment keeps
+		 * proxies and the browser from closing the stream (and finds
+		 * out whether the client is still there). */
+		while (rq->next > s->seq && !sre_stopping() && idle < 15) {
 			clock_gettime(CLOCK_REALTIME, &ts);
 			ts.tv_sec += 1;
 			if (pthread_cond_timedwait(&s->rcond, &s->rlock,
-			    &ts) == ETIMEDOUT && rq->next > s->seq &&
-			    ++rq->pend_off % 15 == 0) {
-				/* A comment every 15 s keeps proxies and
-				 * the browser from closing the stream. */
-				pthread_mutex_unlock(&s->rlock);
-				rq->pend_off = 0;
-				sre_sbuf_adds(&rq->pending, ": keepalive\n\n");
-				break;
-			}
-			pthread_mutex_unlock(&s->rlock);
-			if (rq->pending.n == 0)
-				rq->pend_off = rq->pend_off % 15;
-			continue;
+			    &ts) == ETIMEDOUT)
+				idle++;
 		}
+		if (rq->next > s->seq) {
+			pthread_mutex_unlock(&s->rlock);
+			if (sre_stopping())
+				return MHD_CONTENT_READER_END_OF_STREAM;
+			sre_sbuf_adds(&rq->pending, ": keepalive\n\n");
+			break;
+		}
+		oldest = s->seq >= RING_SIZE ? s->seq - RING_SIZE + 1 : 1;
+		if (rq->next < oldest)
+			rq->next = oldest;	/* what fell off is gone */
 		slot = (unsigned)(rq->next % RING_SIZE);
-		rq->pend_off = 0;
 		sre_sbuf_addf(&rq->pending, "id: %llu\nevent: sre\ndata: ",
 		    rq->next);
 		sre_sbuf_adds(&rq->pending, s->ring[slot] ? s->ring[slot] :
@@ -554,9 +550,9 @@ sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 		sre_sbuf_adds(&rq->pending, "\n\n");
 		rq->next++;
 		pthread_mutex_unlock(&s->rlock);
-		if (rq->pending.oom)
-			return MHD_CONTENT_READER_END_WITH_ERROR;
 	}
+	if (rq->pending.oom)
+		return MHD_CONTENT_READER_END_WITH_ERROR;
 	n = rq->pending.n - rq->pend_off;
 	if (n > max)
 		n = max;

@@ -412,6 +412,26 @@ sys.stdout.buffer.write(b)' > deep.pb
 	serve_stop
 }
 
+@test "an open /events stream ends when sre-serve stops; new events reach it live" {
+	mkfifo events
+	exec 7<>events
+	serve_start -i file:events
+	curl -sS -N -m 20 "$URL/events" -o sse 2>/dev/null &
+	client=$!
+	sleep 0.3
+	sign_events < "$FIXTURES/curate/stream.ndjson" | head -2 >&7
+	for _ in $(seq 50); do
+		[ "$(grep -c '^data: ' sse 2>/dev/null)" -eq 2 ] && break
+		sleep 0.1
+	done
+	[ "$(grep -c '^data: ' sse)" -eq 2 ]
+	start=$(date +%s)
+	serve_stop
+	wait "$client" || true
+	exec 7>&-
+	[ $(( $(date +%s) - start )) -lt 5 ]
+}
+
 @test "/demo/inject-failure needs the API token and writes the control file" {
 	printf 'load=1\n' > chaos.env
 	SRE_API_TOKEN=t0ken serve_start --control chaos.env
