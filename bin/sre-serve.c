@@ -1252,7 +1252,9 @@ ingest_write(struct MHD_Connection *conn, struct req *rq, char *body,
 	}
 	if ((code = enqueue(rq->s, out.p, out.n)) != 0) {
 		sre_sbuf_free(&out);
-		return fail(conn, rq, code, code == 429 ? "1" : "5",
+		/* Remote write senders must retry a 5xx and need only
+		 * retry a 429 (Prometheus does not by default). */
+		return fail(conn, rq, 503, code == 429 ? "1" : "5",
 		    code == 429 ? "output backed up" : "output unavailable");
 	}
 	sre_sbuf_free(&out);
@@ -1284,7 +1286,8 @@ ingest_alerts(struct MHD_Connection *conn, struct req *rq, char *body,
 	}
 	if ((code = enqueue(rq->s, out.p, out.n)) != 0) {
 		sre_sbuf_free(&out);
-		return fail(conn, rq, code, code == 429 ? "1" : "5",
+		/* Alertmanager retries a 5xx, not a 429. */
+		return fail(conn, rq, 503, code == 429 ? "1" : "5",
 		    code == 429 ? "output backed up" : "output unavailable");
 	}
 	sre_sbuf_free(&out);

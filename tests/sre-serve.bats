@@ -236,6 +236,16 @@ sys.stdout.buffer.write(b)' > deep.pb
 	[ "$seen" = 429 ]
 	grep -qi '^retry-after: 1' headers
 	[ "$(jq -r .code body)" = 14 ]
+	# Remote write and Alertmanager retry a 5xx, not a 429.
+	seq 3000 | sed 's/.*/up{job=j,n=&} 1 1700000000000/' |
+	    python3 "$SRE_ROOT/tests/helpers/remote-write.py" > rw.bin
+	post /api/v1/write application/x-protobuf rw.bin
+	[ "$code" = 503 ]
+	grep -qi '^retry-after: 1' headers
+	jq '.alerts = [range(300) as $i | .alerts[0] | .fingerprint = "f\($i)"]' \
+	    "$F/alerts-firing.json" > many.json
+	post /v1/alertmanager application/json many.json
+	[ "$code" = 503 ]
 	kill "$stuck"
 	wait "$stuck" || true
 	for _ in $(seq 100); do
