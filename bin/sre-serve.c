@@ -154,7 +154,7 @@ static void
 usage(FILE *fp)
 {
 	fprintf(fp,
-	    "usage: sre-serve [-hqVv] [--cors ORIGIN] [--control FILE] "
+	    "usage: sre-serve [-hqVv] [--control FILE] [--cors ORIGIN] "
 	    "[--dashboard DIR] [-i URL]\n"
 	    "                 [-l ADDR:PORT] [--max-body N] "
 	    "[--max-connections N]\n"
