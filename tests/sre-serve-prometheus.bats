@@ -44,7 +44,9 @@ wait_for() {
 }
 
 has_point() { grep -q "\"metric\":\"$1\"" out; }
-has_event() { jq -e --arg t "$1" 'select(.type == $t)' out >/dev/null 2>&1; }
+# grep, not jq: the last line of out may be half written while we look.
+# Events begin with their version and type; points never do.
+has_event() { grep -q "^{\"v\":1,\"type\":\"$1\"" out; }
 sre_serve_up() {
 	curl -sS -m 2 -G "http://127.0.0.1:$PROM/api/v1/query" \
 	    --data-urlencode 'query=up{job="sre-serve"} == 1' |
@@ -120,6 +122,7 @@ sre_serve_up() {
 
 	wait_for 60 has_point node_load1 || { tail -20 prom.log; false; }
 	wait_for 60 sre_serve_up
+	wait_for 60 has_point sre_serve_requests_total
 	wait_for 60 has_event anomaly || { tail -20 am.log; false; }
 	# The node exporter goes away: the rule stops, the alert resolves.
 	kill -TERM "$NODE_PID"
