@@ -63,6 +63,9 @@ LIBS_sre-cag    = $(L_LMDB) $(L_SODIUM)
 LIBS_sre-guard  = $(L_LMDB) $(L_YAML) $(L_SODIUM)
 LIBS_sre-fix    = $(L_LMDB) $(L_YAML) $(L_CURL) $(L_SODIUM)
 LIBS_sre-escalate = $(L_LMDB) $(L_YAML) $(L_CURL) $(L_SODIUM)
+LIBS_sre-serve  = $(O)/proto/otlp.pb-c.o -lprotobuf-c -lsnappy -lz \
+                  $(L_MHD) $(L_LMDB) -lpthread
+BUS_sre-serve   = $(BUS_ALL)
 
 # Bus back-ends a tool links: all by default; BUS_sre-NAME picks fewer
 # (a URL for a back-end a tool lacks is a configuration error).
@@ -102,6 +105,17 @@ $(O)/tests/unit/%: tests/unit/%.c $(LIBSRE)
 	    $(L_KAFKA) $(L_LMDB) $(L_YAML) $(L_SODIUM) $(L_BASE)
 
 -include $(LIB_OBJ:.o=.d) $(TOOLS:=.d) $(UNITS:=.d)
+
+# sre-serve's protobuf decoders: protoc-c writes them from proto/otlp.proto
+# into the build tree; lib/serve-pb.c includes the header.
+$(O)/proto/otlp.pb-c.c $(O)/proto/otlp.pb-c.h: proto/otlp.proto
+	@mkdir -p $(O)/proto
+	protoc-c --c_out=$(O) proto/otlp.proto
+$(O)/proto/otlp.pb-c.o: $(O)/proto/otlp.pb-c.c
+	$(CC) $(CFLAGS) $(HARDEN) -I$(O) -c -o $@ $<
+$(O)/lib/serve-pb.o: $(O)/proto/otlp.pb-c.h
+$(O)/lib/serve-pb.o: ALL_CFLAGS += -I$(O)/proto
+$(O)/bin/sre-serve: $(O)/proto/otlp.pb-c.o
 
 # ---- tests -----------------------------------------------------------
 
@@ -149,6 +163,12 @@ install: all
 	for t in $(TOOLS); do install -m 755 $$t $(DESTDIR)$(BINDIR)/; done
 	for m in man/*.[0-9]; do s=$${m##*.}; \
 	    install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
+	$(MAKE) install-dashboard
+
+# sre-serve's dashboard: static files under $(PREFIX)/share/sre/dashboard.
+install-dashboard:
+	mkdir -p $(DESTDIR)$(PREFIX)/share/sre/dashboard
+	install -m 644 share/dashboard/* $(DESTDIR)$(PREFIX)/share/sre/dashboard/
 
 # systemd units (systemd/), apart from `make install`: make install-systemd
 # [UNITDIR=...].  /usr/local in the units becomes $(PREFIX); the example
@@ -163,24 +183,27 @@ install-systemd:
 	    $$u > $$d && chmod 644 $$d || exit 1; done
 	install -m 600 systemd/sre.env $(DESTDIR)$(PREFIX)/share/sre/sre.env
 	install -m 644 systemd/sre-tool.env $(DESTDIR)$(PREFIX)/share/sre/sre-tool.env
+	$(MAKE) install-dashboard
 	for p in pipelines/*.sh; do [ ! -f $$p ] || \
 	    install -m 755 $$p $(DESTDIR)$(PREFIX)/share/sre/pipelines/ || exit 1; done
 
 uninstall-systemd:
 	for u in $(SRE_UNITS); do rm -f $(DESTDIR)$(UNITDIR)/$${u##*/}; done
 
-.PHONY: install-systemd uninstall-systemd
+.PHONY: install-systemd uninstall-systemd install-dashboard
 
 uninstall:
 	for t in $(TOOLS); do rm -f $(DESTDIR)$(BINDIR)/$${t##*/}; done
 	for m in man/*.[0-9]; do s=$${m##*.}; \
 	    rm -f $(DESTDIR)$(MANDIR)/man$$s/$${m##*/}; done
+	rm -rf $(DESTDIR)$(PREFIX)/share/sre/dashboard
 
 format-check:
 	clang-format --dry-run -Werror lib/*.[ch] bin/*.c
 
 clean:
 	rm -rf build lib/*.o lib/*.d lib/libsre.a $(TOOLS) $(TOOLS:=.d) \
+	    proto/*.pb-c.[cho] \
 	    $(UNITS) $(UNITS:=.d) $(EXTRA_PROGS) $(EXTRA_PROGS:=.d)
 
 .PHONY: all tools units deps demo asan check lint-man lint bench fuzz install uninstall \

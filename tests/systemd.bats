@@ -20,7 +20,7 @@ install_units() {
 	    UNITDIR="$ROOT/units" > "$BATS_TEST_TMPDIR/make.out" 2>&1 ||
 	    { cat "$BATS_TEST_TMPDIR/make.out"; return 1; }
 	mkdir -p "$ROOT/usr/bin" "$ROOT/usr/share/sre/pipelines"
-	for t in sre-govern sre-jules sre-bus; do
+	for t in sre-govern sre-jules sre-bus sre-serve; do
 		cp "$SRE_BIN/bin/$t" "$ROOT/usr/bin/"
 	done
 	# The pipelines are someone else's; stand one in if none is there.
@@ -54,9 +54,10 @@ services() {
 		[ -z "$bad" ] || { echo "$u: $bad"; false; }
 		[ -n "$(key "$u" Unit.Description)" ]
 	done
-	[ "$n" -eq 7 ]
+	[ "$n" -eq 8 ]
 	for u in sre.target sre.slice sre-pipeline@.service sre-tool@.service \
-	    sre-govern.service sre-jules.service sre-jules.timer; do
+	    sre-govern.service sre-jules.service sre-jules.timer \
+	    sre-serve.service; do
 		[ -f "$UNITS/$u" ]
 	done
 }
@@ -115,7 +116,8 @@ services() {
 
 @test "make install-systemd: units under UNITDIR, paths under PREFIX, files that exist" {
 	install_units
-	[ "$(ls "$ROOT/units" | wc -l)" -eq 7 ]
+	[ "$(ls "$ROOT/units" | wc -l)" -eq 8 ]
+	[ -f "$ROOT/usr/share/sre/dashboard/index.html" ]
 	[ -z "$(grep -r /usr/local "$ROOT/units" || true)" ]
 	[ "$(stat -c %a "$ROOT/usr/share/sre/sre.env")" = 600 ]
 	[ -f "$ROOT/usr/share/sre/sre-tool.env" ]
@@ -150,7 +152,7 @@ services() {
 	run -0 env MANPATH="$ROOT/man" systemd-analyze verify "$manopt" \
 	    "$ROOT/units/sre.target" "$ROOT/units/sre.slice" \
 	    "$ROOT/units/sre-jules.timer" "$ROOT/units/sre-jules.service" \
-	    "$ROOT/units/sre-govern.service" \
+	    "$ROOT/units/sre-govern.service" "$ROOT/units/sre-serve.service" \
 	    "$ROOT/units/sre-pipeline@local.service" \
 	    "$ROOT/units/sre-tool@sre-bus.service"
 	[ -z "$output" ]
