@@ -114,6 +114,8 @@ struct brain {
 	int64_t next_due;
 	uint64_t next_tag;
 	size_t graph_dropped;
+	jv seen;		/* fingerprint -> {incident: deviation} */
+	size_t nseen;
 	double llm_performed;
 	unsigned long long anomalies, incidents, diagnoses, updates,
 	    llm_ok, llm_fallback, held, evicted;
@@ -295,6 +297,7 @@ inc_free(struct brain *b, struct incident *i)
 }
 
 static void diagnose(struct brain *b, struct incident *i, int allow_llm);
+static jv chronic_of(struct brain *b, struct incident *i);
 
 /* Make room: forget the least recently touched incident that is not
  * waiting for the LLM (diagnosing it first if it never was). */
@@ -745,6 +748,7 @@ diagnose(struct brain *b, struct incident *i, int allow_llm)
 	struct sre_rca_opts o;
 	double t0 = sre_mono_msf(), dt;
 	jv d, memory = jv_array(), fix = jv_null(), q, rcs, tmpl, top, notes;
+	jv chronic;
 	char err[512], sentence[600];
 	const char *topsvc;
 
@@ -754,11 +758,14 @@ diagnose(struct brain *b, struct incident *i, int allow_llm)
 	sre_rca_opts_init(&o);
 	o.top = opt.top;
 	o.failed = i->failed;
+	chronic = chronic_of(b, i);
+	o.chronic = chronic;
 	/* a first pass names the culprit, whose fingerprints lead the
 	 * memory lookup; a known fix found there is reused */
 	d = sre_rca_diagnose(b->g, i->anomalies, &o);
 	if (!jv_is_valid(d)) {
 		sre_warnx("incident %s: out of memory", i->id);
+		jv_free(chronic);
 		return;
 	}
 	rcs = jv_object_get(jv_copy(d), jv_string("root_causes"));
@@ -779,6 +786,7 @@ diagnose(struct brain *b, struct incident *i, int allow_llm)
 			jv_free(d);
 			d = sre_rca_diagnose(b->g, i->anomalies, &o);
 			if (!jv_is_valid(d)) {
+				jv_free(chronic);
 				jv_free(fix);
 				jv_free(memory);
 				jv_free(rcs);
@@ -788,6 +796,7 @@ diagnose(struct brain *b, struct incident *i, int allow_llm)
 			}
 		}
 	}
+	jv_free(chronic);
 	jv_free(fix);
 	jv_free(rcs);
 	jv_free(top);
@@ -1187,6 +1196,76 @@ inc_fit(struct brain *b)
 	}
 }
 
+/*
+ * Recurring series: per fingerprint, the largest deviation it showed in
+ * each incident (at most SEEN_INCIDENTS incidents a fingerprint and
+ * SEEN_MAX fingerprints: past that, news is not kept).
+ */
+#define SEEN_MAX	20000
+#define SEEN_INCIDENTS	8
+
+static void
+seen_add(struct brain *b, const char *inc, jv ev)
+{
+	const char *fp = sre_jv_str(ev, "fingerprint");
+	double dev = sre_rca_deviation(ev), old = -1;
+	jv per, v;
+
+	if (fp == NULL || dev < 0)
+		return;
+	per = jv_object_get(jv_copy(b->seen), jv_string(fp));
+	if (jv_get_kind(per) != JV_KIND_OBJECT) {
+		jv_free(per);
+		if (b->nseen >= SEEN_MAX)
+			return;
+		b->nseen++;
+		per = jv_object();
+	}
+	v = jv_object_get(jv_copy(per), jv_string(inc));
+	if (jv_get_kind(v) == JV_KIND_NUMBER)
+		old = jv_number_value(v);
+	else if (jv_object_length(jv_copy(per)) >= SEEN_INCIDENTS) {
+		jv_free(v);
+		jv_free(per);
+		return;
+	}
+	jv_free(v);
+	if (dev > old)
+		per = jv_object_set(per, jv_string(inc), jv_number(dev));
+	b->seen = jv_object_set(b->seen, jv_string(fp), per);
+}
+
+/* For incident i: fingerprint -> the largest deviation of its anomalies'
+ * series in other incidents (opts.chronic of rca.h). */
+static jv
+chronic_of(struct brain *b, struct incident *i)
+{
+	jv out = jv_object();
+
+	jv_array_foreach(i->anomalies, k, ev) {
+		const char *fp = sre_jv_str(ev, "fingerprint");
+		jv per = fp != NULL ? jv_object_get(jv_copy(b->seen),
+		    jv_string(fp)) : jv_null();
+		double m = -1;
+
+		if (jv_get_kind(per) == JV_KIND_OBJECT) {
+			jv_object_foreach(per, inc, v) {
+				if (strcmp(jv_string_value(inc), i->id) != 0 &&
+				    jv_get_kind(v) == JV_KIND_NUMBER &&
+				    jv_number_value(v) > m)
+					m = jv_number_value(v);
+				jv_free(inc);
+				jv_free(v);
+			}
+		}
+		jv_free(per);
+		if (m >= 0)
+			out = jv_object_set(out, jv_string(fp), jv_number(m));
+		jv_free(ev);
+	}
+	return out;
+}
+
 static void
 on_anomaly(struct brain *b, struct incident *i, jv ev, size_t len,
     int64_t ts)
@@ -1195,6 +1274,7 @@ on_anomaly(struct brain *b, struct incident *i, jv ev, size_t len,
 	size_t size;
 
 	sre_rca_graph_anomaly(b->g, ev);
+	seen_add(b, i->id, ev);
 	b->anomalies++;
 	if (ts < 0)
 		ts = b->clock;
@@ -1772,6 +1852,7 @@ main(int argc, char *argv[])
 	}
 	b->clock = b->clock_input = -1;
 	b->next_due = -1;
+	b->seen = jv_object();
 	if ((b->g = sre_rca_graph_new(0, 0)) == NULL) {
 		sre_warnx("out of memory");
 		free(b);
@@ -1811,6 +1892,7 @@ out:
 	sre_brain_mem_close(b->mem);
 	sre_logmine_free(b->miner);
 	sre_rca_graph_free(b->g);
+	jv_free(b->seen);
 	free(b);
 	return ex;
 }

@@ -553,6 +553,7 @@ struct cand {
 	int queue_msgs, pool_msgs;
 	int in_total, in_slow, out_total, out_slow;
 	double in_gap_sum, out_gap_sum;
+	double in_share, out_share;	/* of its slow edges, see attribute() */
 	double out_lat, out_err;	/* explained by callees */
 	const char *best_op;
 	double best_op_score;
@@ -582,6 +583,8 @@ struct dx {
 	size_t no_service, too_many;
 	double maxscore;	/* of all anomalies */
 	const char *first_fp;
+	jv chronic;		/* borrowed: opts.chronic */
+	size_t nchronic;	/* anomalies discounted as chronic */
 	char **owned;		/* names we had to copy */
 	size_t nowned, capowned;
 };
@@ -989,6 +992,23 @@ ev_add(struct ev1 *v, int *n, const struct ev1 *e)
 		v[weakest] = *e;
 }
 
+/* Is ev no larger than what its series did in other incidents? */
+static int
+is_chronic(const struct dx *d, jv ev)
+{
+	const char *fp = sre_jv_str(ev, "fingerprint");
+	double prior, dev;
+	jv v;
+
+	if (fp == NULL || jv_get_kind(d->chronic) != JV_KIND_OBJECT)
+		return 0;
+	v = jv_object_get(jv_copy(d->chronic), jv_string(fp));
+	prior = jv_get_kind(v) == JV_KIND_NUMBER ? jv_number_value(v) : -1;
+	jv_free(v);
+	dev = sre_rca_deviation(ev);
+	return prior >= 0 && dev >= 0 && dev <= prior + log(1.5);
+}
+
 /* Read one anomaly (borrowed) into the candidates. */
 static void
 take_anomaly(struct dx *d, jv ev)
@@ -1067,6 +1087,11 @@ take_anomaly(struct dx *d, jv ev)
 	}
 
 	c = &d->c[ci];
+	if (is_chronic(d, ev)) {
+		d->nchronic++;
+		jv_free(evd);
+		return;
+	}
 	c->nanom++;
 	if (score > c->maxscore)
 		c->maxscore = score;
@@ -1306,6 +1331,38 @@ degrees(struct dx *d)
 }
 
 /*
+ * Who a slowed edge belongs to.  An edge u -> v whose edge time grew is
+ * either v's (network or a queue in front of it: then the edges into v
+ * from its other callers slowed too) or u's (the caller starved of CPU
+ * or its egress: then u's calls to its other callees slowed too).  The
+ * endpoint whose edges slowed more broadly explains it: v gets
+ * fin / (fin + fout) of it, u the rest, where fin is the share of v's
+ * callers whose edges slowed and fout the share of u's callees.  Being
+ * called by many or calling many earns nothing by itself: both are
+ * shares, not counts.
+ */
+static void
+attribute(struct dx *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->ne; i++) {
+		const struct iedge *e = &d->e[i];
+		struct cand *u = &d->c[e->from], *v = &d->c[e->to];
+		double fin, fout, sv;
+
+		if (!gap_slow(e, gap_delta(d, e)))
+			continue;
+		fin = (double)v->in_slow / (v->in_total > 0 ? v->in_total : 1);
+		fout = (double)u->out_slow / (u->out_total > 0 ?
+		    u->out_total : 1);
+		sv = fin + fout > 0 ? fin / (fin + fout) : 0.5;
+		v->in_share += sv;
+		u->out_share += 1 - sv;
+	}
+}
+
+/*
  * How much an anomaly's score says: scores are robust deviations (as
  * BARO's), so 3 is a hint and 10 is certain; a detector that scores
  * in 0..1 gives probabilities, taken as they are.
@@ -1369,18 +1426,13 @@ origins(struct dx *d)
 		 * it, a pool), or every edge out of it (its own egress). */
 		if (c->in_slow > 0) {
 			double m = c->in_gap_sum / c->in_slow;
-			double frac = c->in_total > 0 ?
-			    (double)c->in_slow / c->in_total : 1;
 
-			c->net = sat(m / 20) * (c->in_total >= 2 ? frac : 0.7);
+			c->net = sat(m / 20) * c->in_share / c->in_slow;
 		}
 		if (c->out_slow >= 2) {
 			double m = c->out_gap_sum / c->out_slow;
-			double frac = c->out_total > 0 ?
-			    (double)c->out_slow / c->out_total : 1;
 
-			if (frac >= 0.8)
-				c->egress = sat(m / 20) * frac * 0.8;
+			c->egress = sat(m / 20) * c->out_share / c->out_slow;
 		}
 		if (c->blamed > 0) {
 			c->blame = 0.9 * c->blamed;
@@ -1955,6 +2007,17 @@ sre_rca_opts_init(struct sre_rca_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->known_fix = jv_null();
 	o->failed = jv_null();
+	o->chronic = jv_null();
+}
+
+double
+sre_rca_deviation(jv ev)
+{
+	double o = num_or(ev, "observed", -1), b = num_or(ev, "baseline", -1);
+
+	if (o < 0 || b < 0)
+		return -1;
+	return fabs(log((o + 1e-3) / (b + 1e-3)));
 }
 
 static void
@@ -1991,6 +2054,7 @@ sre_rca_diagnose(const struct sre_rca_graph *g, jv anomalies,
 	memset(&d, 0, sizeof(d));
 	d.g = g;
 	d.notes = jv_array();
+	d.chronic = o.chronic;
 	n = jv_get_kind(anomalies) == JV_KIND_ARRAY ?
 	    jv_array_length(jv_copy(anomalies)) : 0;
 	for (i = 0; i < n; i++) {
@@ -2000,6 +2064,10 @@ sre_rca_diagnose(const struct sre_rca_graph *g, jv anomalies,
 			take_anomaly(&d, ev);
 		jv_free(ev);
 	}
+	if (d.nchronic)
+		note(&d, "%zu anomal%s no larger than in earlier incidents "
+		    "counted as chronic symptoms", d.nchronic,
+		    d.nchronic == 1 ? "y" : "ies");
 	if (d.no_service)
 		note(&d, "%zu anomal%s without a service left out",
 		    d.no_service, d.no_service == 1 ? "y" : "ies");
@@ -2008,6 +2076,7 @@ sre_rca_diagnose(const struct sre_rca_graph *g, jv anomalies,
 		    SRE_RCA_MAX_CANDIDATES, d.too_many);
 	take_graph(&d);
 	degrees(&d);
+	attribute(&d);
 	origins(&d);
 	walk(&d, o.damping > 0 && o.damping < 1 ? o.damping : 0.85,
 	    o.iterations > 0 ? o.iterations : 100);

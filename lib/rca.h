@@ -119,7 +119,20 @@ struct sre_rca_opts {
 	/* Proposals that already failed for this incident (borrowed: an
 	 * array of proposal objects, or jv_null()): never proposed again. */
 	jv failed;
+	/*
+	 * Recurring anomalies (borrowed: an object fingerprint -> the
+	 * largest deviation, sre_rca_deviation(), that fingerprint showed in
+	 * other incidents; or jv_null()).  An anomaly of this incident no
+	 * larger than 1.5 times what its series already did elsewhere is a
+	 * chronic symptom, not this incident's origin: its service stays a
+	 * candidate, its own evidence does not count (a note says how many).
+	 */
+	jv chronic;
 };
+
+/* How far an anomaly event (borrowed) is from its baseline: |ln((observed
+ * + 1e-3) / (baseline + 1e-3))|, -1 when either is missing. */
+double sre_rca_deviation(jv ev);
 
 /* Defaults for opts (known_fix and failed jv_null()). */
 void sre_rca_opts_init(struct sre_rca_opts *o);

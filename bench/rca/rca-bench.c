@@ -878,6 +878,53 @@ read_diag(const char *path, int64_t fault_ms)
 	return last;
 }
 
+/*
+ * The diagnosis of a real case (-r), where incidents open before the
+ * fault: the incident that took the first anomaly at or after the onset,
+ * and the diagnosis of it that stands at the end of the output (an
+ * update that would not change the picture is not written, so the
+ * standing one may predate the onset).
+ */
+static jv
+read_diag_real(const char *path, int64_t fault_ms)
+{
+	FILE *fp = fopen(path, "r");
+	char *line = NULL, inc[256] = "";
+	size_t cap = 0;
+	jv last = jv_null(), all = jv_array();
+
+	if (fp == NULL)
+		return last;
+	while (getline(&line, &cap, fp) > 0) {
+		jv v = jv_parse(line);
+		const char *t = sre_jv_str(v, "type");
+		const char *i = sre_jv_str(v, "incident");
+		int64_t ts = 0;
+
+		sre_jv_int(v, "ts_ms", &ts);
+		if (t != NULL && i != NULL && inc[0] == '\0' &&
+		    strcmp(t, "anomaly") == 0 && ts >= fault_ms)
+			snprintf(inc, sizeof(inc), "%s", i);
+		if (t != NULL && i != NULL && strcmp(t, "diagnosis") == 0)
+			all = jv_array_append(all, v);
+		else
+			jv_free(v);
+	}
+	jv_array_foreach(all, k, d) {
+		const char *i = sre_jv_str(d, "incident");
+
+		if (inc[0] != '\0' && i != NULL && strcmp(i, inc) == 0) {
+			jv_free(last);
+			last = d;
+		} else
+			jv_free(d);
+	}
+	jv_free(all);
+	free(line);
+	fclose(fp);
+	return last;
+}
+
 /* Does the culprit show in the anomalies (as a service or an edge's
  * endpoint)?  If not, the detector missed it and no reasoner could. */
 static int
@@ -1099,7 +1146,8 @@ score(int argc, char **argv)
 		r[n].clean_s = clean_s;
 		if (real)
 			timeline(vpath, fault_ms, culprit, &r[n]);
-		d = read_diag(dpath, fault_ms);
+		d = real ? read_diag_real(dpath, fault_ms) :
+		    read_diag(dpath, fault_ms);
 		if (jv_get_kind(d) != JV_KIND_OBJECT) {
 			nodiag++;
 			if (real)
