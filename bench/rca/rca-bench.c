@@ -843,58 +843,26 @@ timeline(const char *path, int64_t fault_ms, const char *culprit,
 }
 
 /*
- * The diagnosis of the fault's incident: the first incident diagnosed
+ * The diagnosis scored.  Generated cases: the first incident diagnosed
  * after the fault began (an earlier one is a false alarm), its last
- * revision.
+ * revision.  Real cases (real), where incidents open before the fault:
+ * the incident that took the first anomaly at or after the onset, and
+ * the diagnosis of it that stands at the end of the output (an update
+ * that would not change the picture is not written, so the standing one
+ * may predate the onset).
  */
 static jv
-read_diag(const char *path, int64_t fault_ms)
-{
-	FILE *fp = fopen(path, "r");
-	char *line = NULL, inc[256] = "";
-	size_t cap = 0;
-	jv last = jv_null();
-
-	if (fp == NULL)
-		return last;
-	while (getline(&line, &cap, fp) > 0) {
-		jv v = jv_parse(line);
-		const char *t = sre_jv_str(v, "type");
-		const char *i = sre_jv_str(v, "incident");
-		int64_t ts = 0;
-
-		sre_jv_int(v, "ts_ms", &ts);
-		if (t != NULL && strcmp(t, "diagnosis") == 0 && i != NULL &&
-		    ((inc[0] == '\0' && ts >= fault_ms) ||
-		    strcmp(inc, i) == 0)) {
-			snprintf(inc, sizeof(inc), "%s", i);
-			jv_free(last);
-			last = v;
-		} else
-			jv_free(v);
-	}
-	free(line);
-	fclose(fp);
-	return last;
-}
-
-/*
- * The diagnosis of a real case (-r), where incidents open before the
- * fault: the incident that took the first anomaly at or after the onset,
- * and the diagnosis of it that stands at the end of the output (an
- * update that would not change the picture is not written, so the
- * standing one may predate the onset).
- */
-static jv
-read_diag_real(const char *path, int64_t fault_ms)
+read_diag(const char *path, int64_t fault_ms, int real)
 {
 	FILE *fp = fopen(path, "r");
 	char *line = NULL, inc[256] = "";
 	size_t cap = 0;
 	jv last = jv_null(), all = jv_array();
 
-	if (fp == NULL)
+	if (fp == NULL) {
+		jv_free(all);
 		return last;
+	}
 	while (getline(&line, &cap, fp) > 0) {
 		jv v = jv_parse(line);
 		const char *t = sre_jv_str(v, "type");
@@ -902,12 +870,23 @@ read_diag_real(const char *path, int64_t fault_ms)
 		int64_t ts = 0;
 
 		sre_jv_int(v, "ts_ms", &ts);
-		if (t != NULL && i != NULL && inc[0] == '\0' &&
-		    strcmp(t, "anomaly") == 0 && ts >= fault_ms)
+		if (t == NULL || i == NULL) {
+			jv_free(v);
+			continue;
+		}
+		if (real && inc[0] == '\0' && strcmp(t, "anomaly") == 0 &&
+		    ts >= fault_ms)
 			snprintf(inc, sizeof(inc), "%s", i);
-		if (t != NULL && i != NULL && strcmp(t, "diagnosis") == 0)
+		if (strcmp(t, "diagnosis") != 0)
+			jv_free(v);
+		else if (real)
 			all = jv_array_append(all, v);
-		else
+		else if ((inc[0] == '\0' && ts >= fault_ms) ||
+		    strcmp(inc, i) == 0) {
+			snprintf(inc, sizeof(inc), "%s", i);
+			jv_free(last);
+			last = v;
+		} else
 			jv_free(v);
 	}
 	jv_array_foreach(all, k, d) {
@@ -1146,8 +1125,7 @@ score(int argc, char **argv)
 		r[n].clean_s = clean_s;
 		if (real)
 			timeline(vpath, fault_ms, culprit, &r[n]);
-		d = real ? read_diag_real(dpath, fault_ms) :
-		    read_diag(dpath, fault_ms);
+		d = read_diag(dpath, fault_ms, real);
 		if (jv_get_kind(d) != JV_KIND_OBJECT) {
 			nodiag++;
 			if (real)
