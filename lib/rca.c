@@ -546,7 +546,10 @@ struct cand {
 	int has_rel;
 	const char *rel_new, *rel_old;
 	double rel_new_ratio, rel_old_ratio;
-	double metric, logs;
+	double metric, logs;	/* their weight in the origin */
+	double metric_raw, logs_raw;	/* their significance */
+	const char *metric_name;	/* the strongest metric anomaly */
+	double metric_o, metric_b, log_o, log_b;
 	int cpu_metric;		/* a CPU metric rose */
 	double msg_total, msg_named;	/* message counts; naming others */
 	double blamed, blamed_pool;	/* shares of others' messages */
@@ -992,6 +995,14 @@ ev_add(struct ev1 *v, int *n, const struct ev1 *e)
 		v[weakest] = *e;
 }
 
+/* A CPU metric by its name? */
+static int
+cpu_name(const char *metric)
+{
+	return metric != NULL && (strstr(metric, "cpu") != NULL ||
+	    strstr(metric, "CPU") != NULL);
+}
+
 /* Is ev no larger than what its series did in other incidents? */
 static int
 is_chronic(const struct dx *d, jv ev)
@@ -1185,13 +1196,20 @@ take_anomaly(struct dx *d, jv ev)
 	if (sig == SIG_METRIC || sc == SC_METRIC) {
 		const char *metric = sre_jv_str(evd, "metric");
 
-		c->metric = maxd(c->metric, sat(score / 6) * 0.5);
-		if (metric != NULL && (strstr(metric, "cpu") != NULL ||
-		    strstr(metric, "CPU") != NULL) && o > b)
+		if (sat(score / 6) > c->metric_raw) {
+			c->metric_raw = sat(score / 6);
+			c->metric_name = metric != NULL ? metric : op;
+			c->metric_o = o;
+			c->metric_b = b;
+		}
+		if (cpu_name(metric) && o > b)
 			c->cpu_metric = 1;
 	}
-	if (sig == SIG_LOG)
-		c->logs = maxd(c->logs, sat(score / 6) * 0.3);
+	if (sig == SIG_LOG && sat(score / 6) > c->logs_raw) {
+		c->logs_raw = sat(score / 6);
+		c->log_o = o;
+		c->log_b = b;
+	}
 	m = member_kind(evd, "versions", JV_KIND_ARRAY);
 	if (jv_get_kind(m) == JV_KIND_ARRAY) {
 		jv prev = member_kind(evd, "previous_version", JV_KIND_OBJECT);
@@ -1444,6 +1462,16 @@ origins(struct dx *d)
 		if (c->blamed_pool > 0)
 			c->pool = maxd(c->net, c->blame) *
 			    (c->blamed_pool >= c->blamed * 0.3 ? 1 : 0.5);
+		/* Metrics and logs: a change in its own CPU, memory or
+		 * error logs says more when its spans or the calls into it
+		 * show the fault too (two signals agreeing) than alone. */
+		{
+			int corr = c->own_lat > 0.05 || c->own_err > 0.05 ||
+			    c->net > 0.05 || c->egress > 0.05;
+
+			c->metric = c->metric_raw * (corr ? 0.9 : 0.5);
+			c->logs = c->logs_raw * (corr ? 0.6 : 0.3);
+		}
 		/* Symptom strength: how visibly it suffers. */
 		c->sym = maxd(c->has_tot && c->tot_obs > c->tot_base ?
 		    sat(log2(c->tot_obs / maxd(c->tot_base, 0.05))) : 0,
@@ -1489,6 +1517,11 @@ kind_of(const struct cand *c)
 	}
 	if (c->blame > best && k == K_SYMPTOM)
 		k = K_ERRORS;
+	/* its CPU rose while its spans or the calls into it slowed: CPU
+	 * starvation shows before its handler runs, on the caller side */
+	if (c->cpu_metric && (k == K_LATENCY || (k == K_NETWORK &&
+	    c->net >= c->egress)))
+		k = K_CPU;
 	return k;
 }
 
@@ -1793,7 +1826,12 @@ reason_of(const struct dx *d, int ci, char *buf, size_t len)
 	case K_LATENCY:
 	case K_CPU:
 	case K_SATURATION:
-		if (c->has_self) {
+		if (c->kind == K_CPU && c->net > c->own_lat) {
+			fmt_ms(a, sizeof(a), c->in_gap_sum /
+			    maxd(c->in_slow, 1));
+			ADD("calls into it slowed (edge time up %s on %d of %d "
+			    "callers)", a, c->in_slow, c->in_total);
+		} else if (c->has_self) {
 			fmt_ms(a, sizeof(a), c->self_base);
 			fmt_ms(b, sizeof(b), c->self_obs);
 			ADD("its own self time (p95) rose from %s to %s", a, b);
@@ -1811,8 +1849,7 @@ reason_of(const struct dx *d, int ci, char *buf, size_t len)
 				    "grows with load", c->thr_obs / c->thr_base);
 			else
 				ADD("; requests queue");
-		} else if (c->kind == K_CPU)
-			ADD("; its CPU use rose");
+		}
 		break;
 	case K_SYMPTOM:
 		ex = explainer_of(d, ci);
@@ -1836,6 +1873,20 @@ reason_of(const struct dx *d, int ci, char *buf, size_t len)
 	default:
 		ADD("next to the anomalies, no evidence of its own");
 		break;
+	}
+	/* its metrics and logs, each with the numbers */
+	if (c->metric_raw > 0 && c->metric_name != NULL) {
+		ADD("; its %s %s %s (%.3g, baseline %.3g)",
+		    cpu_name(c->metric_name) ? "CPU use" : "metric",
+		    c->metric_name, c->metric_o >=
+		    c->metric_b ? "rose" : "fell", c->metric_o, c->metric_b);
+	}
+	if (c->logs_raw > 0) {
+		if (c->log_o >= 0 && c->log_b >= 0)
+			ADD("; its error and warning logs surged (%.3g in "
+			    "the window, baseline %.3g)", c->log_o, c->log_b);
+		else
+			ADD("; its error and warning logs surged");
 	}
 	if (c->kind != K_SYMPTOM && c->kind != K_NONE) {
 		callers_of(d, ci, who, sizeof(who));
