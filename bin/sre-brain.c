@@ -647,6 +647,7 @@ material(jv last, jv d)
 	    "action");
 	const char *t1 = sre_jv_str(pa, "target"), *t2 = sre_jv_str(pc,
 	    "target");
+	const char *k1, *k2;
 	double c1 = 0, c2 = 0;
 	int ch = 0;
 
@@ -659,6 +660,11 @@ material(jv last, jv d)
 	if ((t1 == NULL) != (t2 == NULL) || (t1 && strcmp(t1, t2) != 0))
 		ch = 1;
 	if (fabs(c1 - c2) >= 0.2)
+		ch = 1;
+	/* another kind of fault (network or CPU, say) is another picture */
+	k1 = sre_jv_str(last, "kind");
+	k2 = sre_jv_str(d, "kind");
+	if ((k1 == NULL) != (k2 == NULL) || (k1 && strcmp(k1, k2) != 0))
 		ch = 1;
 	jv_free(a0);
 	jv_free(c0);

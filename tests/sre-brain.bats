@@ -177,6 +177,34 @@ diag() {
 	diff -u first <(printf '%s\n' "$output")
 }
 
+# last FIELD: jq over the last diagnosis (revision) of $output
+last() {
+	printf '%s\n' "$output" | jq -sc "[.[] | select(.type == \"diagnosis\")] | last | $1"
+}
+
+@test "a real CPU fault (nezha-ob): the starved caller is named, not the callee its calls slowed into" {
+	# recommendationservice starved of CPU: its only callee's edge slows
+	run -0 --separate-stderr sre-brain --no-pass --no-memory < "$B/ob-cpu.ndjson"
+	[ "$(last '.root_causes[0].service')" = '"recommendationservice"' ] || { echo "$output"; false; }
+	[ "$(last '[.root_causes[].service] | index("productcatalogservice") > 0')" = true ]
+	assert_no_sanitizer
+}
+
+@test "a metric and a log anomaly join the trace incident's diagnosis" {
+	# traces alone: calls into currencyservice slowed (network in front of it)
+	run -0 --separate-stderr sre-brain --no-pass --no-memory < <(head -n 13 "$B/ob-signals.ndjson")
+	[ "$(last '[.root_causes[0].service, .kind]')" = '["currencyservice","network"]' ] || { echo "$output"; false; }
+	[[ $(last '.root_causes[0].reason') != *pod_cpu_usage_rate_percent* ]]
+	# its CPU metric and a log surge join the incident: an update, CPU
+	# starvation, both cited with their numbers
+	run -0 --separate-stderr sre-brain --no-pass --no-memory < "$B/ob-signals.ndjson"
+	[ "$(last '[.root_causes[0].service, .kind, .anomalies]')" = '["currencyservice","cpu",15]' ] || { echo "$output"; false; }
+	[ "$(last '.revision > 1')" = true ]
+	[[ $(last '.root_causes[0].reason') == *"CPU use pod_cpu_usage_rate_percent rose (101, baseline 66.9)"* ]]
+	[[ $(last '.root_causes[0].reason') == *"logs surged (40 in the window, baseline 0.5)"* ]]
+	assert_no_sanitizer
+}
+
 @test "an anomaly without a service: reported (65), passed on, the rest diagnosed" {
 	run -65 --separate-stderr sre-brain --no-memory < "$B/noservice.ndjson"
 	[ "$stderr" = "sre-brain: line 3: anomaly without a service: passed on, not diagnosed" ]

@@ -966,12 +966,20 @@ diag_ms(const char *path)
 	return best;
 }
 
+/* The confidence's logistic coefficients fitted to the cases i with
+ * skip == NULL or a kind other than skip. */
 static void
-fit(struct res *r, int n)
+fit_w(const struct res *r, int n, const char *skip, double w[4])
 {
-	double w[4] = { 0, 0, 0, 0 }, lr = 0.5;
-	int it, i, k;
+	double lr = 0.5;
+	int it, i, k, m = 0;
 
+	for (k = 0; k < 4; k++)
+		w[k] = 0;
+	for (i = 0; i < n; i++)
+		m += skip == NULL || strcmp(r[i].kind, skip) != 0;
+	if (m == 0)
+		return;
 	for (it = 0; it < 20000; it++) {
 		double g[4] = { 0, 0, 0, 0 };
 
@@ -979,6 +987,8 @@ fit(struct res *r, int n)
 			double x[4] = { 1, r[i].share, r[i].lead, r[i].origin };
 			double z = 0, p;
 
+			if (skip != NULL && strcmp(r[i].kind, skip) == 0)
+				continue;
 			for (k = 0; k < 4; k++)
 				z += w[k] * x[k];
 			p = 1 / (1 + exp(-z));
@@ -986,10 +996,73 @@ fit(struct res *r, int n)
 				g[k] += (p - r[i].correct) * x[k];
 		}
 		for (k = 0; k < 4; k++)
-			w[k] -= lr * (g[k] / n + 0.001 * (k ? w[k] : 0));
+			w[k] -= lr * (g[k] / m + 0.001 * (k ? w[k] : 0));
 	}
+}
+
+static void
+fit(struct res *r, int n)
+{
+	double w[4];
+
+	fit_w(r, n, NULL, w);
 	printf("fit: b0 %.2f share %.2f lead %.2f origin %.2f\n", w[0], w[1],
 	    w[2], w[3]);
+}
+
+/* Expected calibration error of confidences p against r[].correct, in
+ * the bins of the calibration table. */
+static double
+ece_of(const struct res *r, const double *p, int n)
+{
+	static const double edges[] = { 0, 0.5, 0.7, 0.8, 0.9, 0.95,
+	    1.0001 };
+	double ece = 0;
+	int b, i;
+
+	for (b = 0; b + 1 < (int)(sizeof(edges) / sizeof(edges[0])); b++) {
+		int t = 0, c = 0;
+		double sc = 0;
+
+		for (i = 0; i < n; i++)
+			if (p[i] >= edges[b] && p[i] < edges[b + 1]) {
+				t++;
+				c += r[i].correct;
+				sc += p[i];
+			}
+		if (t > 0)
+			ece += fabs(sc / t - (double)c / t) * t / n;
+	}
+	return ece;
+}
+
+/*
+ * Leave one fault kind out: the confidence refitted on the other kinds'
+ * cases, judged on the kind left out; the ECE over all the held-out
+ * predictions, beside the one of the product's own coefficients.
+ */
+static void
+loko(const struct res *r, int n)
+{
+	double *p = calloc((size_t)n, sizeof(double)), w[4];
+	int i;
+
+	if (p == NULL)
+		abort();
+	for (i = 0; i < n; i++) {
+		double z;
+
+		fit_w(r, n, r[i].kind, w);
+		z = w[0] + w[1] * r[i].share + w[2] * r[i].lead + w[3] *
+		    r[i].origin;
+		p[i] = 1 / (1 + exp(-z));
+	}
+	printf("confidence refitted leaving one fault kind out: ECE %.3f on "
+	    "the kinds left out", ece_of(r, p, n));
+	for (i = 0; i < n; i++)
+		p[i] = r[i].conf;
+	printf(" (sre-brain's coefficients: %.3f)\n", ece_of(r, p, n));
+	free(p);
 }
 
 /* AC@1, AC@3, Avg@5 of the cases whose kind is kind (NULL: all; "resource":
@@ -1329,6 +1402,8 @@ score(int argc, char **argv)
 		    summs / nms, maxms, nms);
 	if (dofit)
 		fit(r, n);
+	if (real)
+		loko(r, n);
 	free(r);
 	return 0;
 }
