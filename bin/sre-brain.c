@@ -114,7 +114,8 @@ struct brain {
 	int64_t next_due;
 	uint64_t next_tag;
 	size_t graph_dropped;
-	jv seen;		/* fingerprint -> {incident: deviation} */
+	jv seen;		/* fingerprint -> {occurrence: deviation} */
+	jv episodes;		/* fingerprint -> its recoveries */
 	size_t nseen;
 	double llm_performed;
 	unsigned long long anomalies, incidents, diagnoses, updates,
@@ -1204,21 +1205,51 @@ inc_fit(struct brain *b)
 
 /*
  * Recurring series: per fingerprint, the largest deviation it showed in
- * each incident (at most SEEN_INCIDENTS incidents a fingerprint and
- * SEEN_MAX fingerprints: past that, news is not kept).
+ * each occurrence: an incident, and within it each episode between its
+ * recoveries ("INCIDENT#EPISODE"; at most SEEN_INCIDENTS occurrences a
+ * fingerprint and SEEN_MAX fingerprints: past that, news is not kept).
  */
 #define SEEN_MAX	20000
 #define SEEN_INCIDENTS	8
 
+/* The series of fp recovered: its next anomaly starts an episode. */
 static void
-seen_add(struct brain *b, const char *inc, jv ev)
+seen_recovered(struct brain *b, const char *fp)
+{
+	jv per, n;
+	double k = 0;
+
+	if (fp == NULL)
+		return;
+	per = jv_object_get(jv_copy(b->seen), jv_string(fp));
+	if (jv_get_kind(per) != JV_KIND_OBJECT) {
+		jv_free(per);
+		return;
+	}
+	jv_free(per);
+	n = jv_object_get(jv_copy(b->episodes), jv_string(fp));
+	if (jv_get_kind(n) == JV_KIND_NUMBER)
+		k = jv_number_value(n);
+	jv_free(n);
+	b->episodes = jv_object_set(b->episodes, jv_string(fp),
+	    jv_number(k + 1));
+}
+
+static void
+seen_add(struct brain *b, const char *incident, jv ev)
 {
 	const char *fp = sre_jv_str(ev, "fingerprint");
-	double dev = sre_rca_deviation(ev), old = -1;
+	double dev = sre_rca_deviation(ev), old = -1, ep = 0;
+	char inc[320];
 	jv per, v;
 
 	if (fp == NULL || dev < 0)
 		return;
+	v = jv_object_get(jv_copy(b->episodes), jv_string(fp));
+	if (jv_get_kind(v) == JV_KIND_NUMBER)
+		ep = jv_number_value(v);
+	jv_free(v);
+	snprintf(inc, sizeof(inc), "%s#%.0f", incident, ep);
 	per = jv_object_get(jv_copy(b->seen), jv_string(fp));
 	if (jv_get_kind(per) != JV_KIND_OBJECT) {
 		jv_free(per);
@@ -1241,29 +1272,46 @@ seen_add(struct brain *b, const char *inc, jv ev)
 	b->seen = jv_object_set(b->seen, jv_string(fp), per);
 }
 
-/* For incident i: fingerprint -> the largest deviation of its anomalies'
- * series in other incidents (opts.chronic of rca.h). */
+/*
+ * For incident i: fingerprint -> what its anomalies' series did in other
+ * occurrences (opts.chronic of rca.h): the largest deviation in other
+ * incidents, or the second largest of i's own episodes (an anomaly of
+ * the largest episode is judged against the next; those of the others
+ * against it, which is no smaller).
+ */
 static jv
 chronic_of(struct brain *b, struct incident *i)
 {
 	jv out = jv_object();
+	size_t idlen = strlen(i->id);
 
 	jv_array_foreach(i->anomalies, k, ev) {
 		const char *fp = sre_jv_str(ev, "fingerprint");
 		jv per = fp != NULL ? jv_object_get(jv_copy(b->seen),
 		    jv_string(fp)) : jv_null();
-		double m = -1;
+		double m = -1, own1 = -1, own2 = -1;
 
 		if (jv_get_kind(per) == JV_KIND_OBJECT) {
 			jv_object_foreach(per, inc, v) {
-				if (strcmp(jv_string_value(inc), i->id) != 0 &&
-				    jv_get_kind(v) == JV_KIND_NUMBER &&
-				    jv_number_value(v) > m)
-					m = jv_number_value(v);
+				const char *s = jv_string_value(inc);
+				double x = jv_get_kind(v) == JV_KIND_NUMBER ?
+				    jv_number_value(v) : -1;
+
+				if (strncmp(s, i->id, idlen) != 0 ||
+				    s[idlen] != '#') {
+					if (x > m)
+						m = x;
+				} else if (x > own1) {
+					own2 = own1;
+					own1 = x;
+				} else if (x > own2)
+					own2 = x;
 				jv_free(inc);
 				jv_free(v);
 			}
 		}
+		if (own2 > m)
+			m = own2;
 		jv_free(per);
 		if (m >= 0)
 			out = jv_object_set(out, jv_string(fp), jv_number(m));
@@ -1368,6 +1416,7 @@ on_recovery(struct brain *b, struct incident *i, jv ev)
 	if (fp != NULL)
 		i->recovered = jv_object_set(i->recovered, jv_string(fp),
 		    jv_true());
+	seen_recovered(b, fp);
 	if (i->nanom == 0) {
 		if (!i->early_noted) {
 			i->early_noted = 1;
@@ -1859,6 +1908,7 @@ main(int argc, char *argv[])
 	b->clock = b->clock_input = -1;
 	b->next_due = -1;
 	b->seen = jv_object();
+	b->episodes = jv_object();
 	if ((b->g = sre_rca_graph_new(0, 0)) == NULL) {
 		sre_warnx("out of memory");
 		free(b);
@@ -1899,6 +1949,7 @@ out:
 	sre_logmine_free(b->miner);
 	sre_rca_graph_free(b->g);
 	jv_free(b->seen);
+	jv_free(b->episodes);
 	free(b);
 	return ex;
 }
