@@ -2116,8 +2116,8 @@ sre_rca_diagnose(const struct sre_rca_graph *g, jv anomalies,
 		jv_free(ev);
 	}
 	if (d.nchronic)
-		note(&d, "%zu anomal%s no larger than in earlier incidents "
-		    "counted as chronic symptoms", d.nchronic,
+		note(&d, "%zu anomal%s no larger than their series showed "
+		    "before counted as chronic symptoms", d.nchronic,
 		    d.nchronic == 1 ? "y" : "ies");
 	if (d.no_service)
 		note(&d, "%zu anomal%s without a service left out",

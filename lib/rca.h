@@ -121,11 +121,12 @@ struct sre_rca_opts {
 	jv failed;
 	/*
 	 * Recurring anomalies (borrowed: an object fingerprint -> the
-	 * largest deviation, sre_rca_deviation(), that fingerprint showed in
-	 * other incidents; or jv_null()).  An anomaly of this incident no
-	 * larger than 1.5 times what its series already did elsewhere is a
-	 * chronic symptom, not this incident's origin: its service stays a
-	 * candidate, its own evidence does not count (a note says how many).
+	 * largest deviation, sre_rca_deviation(), its series showed in its
+	 * other occurrences: other incidents, or earlier episodes of this
+	 * one between recoveries; or jv_null()).  An anomaly of this
+	 * incident no larger than 1.5 times that is a chronic symptom, not
+	 * this incident's origin: its service stays a candidate, its own
+	 * evidence does not count (a note says how many).
 	 */
 	jv chronic;
 };

@@ -205,6 +205,15 @@ last() {
 	assert_no_sanitizer
 }
 
+@test "a series that keeps coming back at the same size is a chronic symptom, not the origin (nezha-ob)" {
+	run -0 --separate-stderr sre-brain --no-pass --no-memory < "$B/ob-chronic.ndjson"
+	[ "$(last '.root_causes[0].service')" = '"productcatalogservice"' ] || { echo "$output"; false; }
+	[[ $(last '.notes | join(" ")') == *"no larger than their series showed before counted as chronic symptoms"* ]]
+	# the first time it came, it was evidence
+	[ "$(diag '.root_causes[0].service' | head -n 1)" = '"currencyservice"' ]
+	assert_no_sanitizer
+}
+
 @test "an anomaly without a service: reported (65), passed on, the rest diagnosed" {
 	run -65 --separate-stderr sre-brain --no-memory < "$B/noservice.ndjson"
 	[ "$stderr" = "sre-brain: line 3: anomaly without a service: passed on, not diagnosed" ]
