@@ -30,10 +30,17 @@
  *   - its own errors rose while the calls it makes did not fail (errors
  *     whose messages name a callee, "upstream X failed", are X's);
  *   - a new service.version carries the errors (a bad release);
- *   - every call edge into it slowed while its own spans did not (the
- *     edge time: network, or a connection pool in front of it);
+ *   - call edges into it slowed while its own spans did not (the edge
+ *     time: network, a connection pool in front of it, CPU starvation
+ *     before its handler runs); a slowed edge is shared between its two
+ *     ends by how broadly each end's edges slowed (shares of callers and
+ *     of callees, not counts: being called by many earns nothing);
  *   - other services' error messages name it ("waiting for db-policy");
- *   - its metric and log anomalies.
+ *   - its metric and log anomalies, weighed more when its traces agree
+ *     (a CPU metric that rose with them: the fault is cpu);
+ *   - anomalies no larger than their series showed in other incidents or
+ *     in earlier episodes (opts.chronic) are chronic symptoms: not
+ *     counted.
  *
  * Then a personalized PageRank over the anomaly subgraph, as MicroRCA
  * does: the walk starts at candidates in proportion to their origin
