@@ -1243,7 +1243,8 @@ seen_add(struct brain *b, const char *incident, jv ev)
 	char inc[320];
 	jv per, v;
 
-	if (fp == NULL || dev < 0)
+	/* (an id too long for the key would pass for another incident's) */
+	if (fp == NULL || dev < 0 || strlen(incident) + 24 > sizeof(inc))
 		return;
 	v = jv_object_get(jv_copy(b->episodes), jv_string(fp));
 	if (jv_get_kind(v) == JV_KIND_NUMBER)
