@@ -1055,6 +1055,13 @@ take_anomaly(struct dx *d, jv ev)
 	if (score > 1e6)
 		score = 1e6;
 
+	/* A chronic symptom: its service stays a candidate; neither its
+	 * own evidence nor the edges it saw count. */
+	if (is_chronic(d, ev)) {
+		d->nchronic++;
+		jv_free(evd);
+		return;
+	}
 	/* Edges first: they may create candidates (and move d->c). */
 	m = member_kind(evd, "edges", JV_KIND_ARRAY);
 	if (jv_get_kind(m) == JV_KIND_ARRAY) {
@@ -1098,11 +1105,6 @@ take_anomaly(struct dx *d, jv ev)
 	}
 
 	c = &d->c[ci];
-	if (is_chronic(d, ev)) {
-		d->nchronic++;
-		jv_free(evd);
-		return;
-	}
 	c->nanom++;
 	if (score > c->maxscore)
 		c->maxscore = score;

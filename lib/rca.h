@@ -132,8 +132,9 @@ struct sre_rca_opts {
 	 * other occurrences: other incidents, or earlier episodes of this
 	 * one between recoveries; or jv_null()).  An anomaly of this
 	 * incident no larger than 1.5 times that is a chronic symptom, not
-	 * this incident's origin: its service stays a candidate, its own
-	 * evidence does not count (a note says how many).
+	 * this incident's origin: its service stays a candidate, neither
+	 * its own evidence nor the call edges it saw count (a note says how
+	 * many).
 	 */
 	jv chronic;
 };
