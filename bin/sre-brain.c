@@ -1209,7 +1209,7 @@ inc_fit(struct brain *b)
  * recoveries ("INCIDENT#EPISODE"; at most SEEN_INCIDENTS occurrences a
  * fingerprint and SEEN_MAX fingerprints: past that, news is not kept).
  */
-#define SEEN_MAX	20000
+#define SEEN_MAX	8192
 #define SEEN_INCIDENTS	8
 
 /* The series of fp recovered: its next anomaly starts an episode. */
