@@ -118,6 +118,9 @@ struct brain {
 	int64_t next_due;
 	uint64_t next_tag;
 	size_t graph_dropped;
+	jv seen;		/* fingerprint -> {occurrence: deviation} */
+	jv episodes;		/* fingerprint -> its recoveries */
+	size_t nseen;
 	double llm_performed;
 	unsigned long long anomalies, incidents, diagnoses, updates,
 	    llm_ok, llm_fallback, held, evicted;
@@ -299,6 +302,7 @@ inc_free(struct brain *b, struct incident *i)
 }
 
 static void diagnose(struct brain *b, struct incident *i, int allow_llm);
+static jv chronic_of(struct brain *b, struct incident *i);
 
 /* Make room: forget the least recently touched incident that is not
  * waiting for the LLM (diagnosing it first if it never was). */
@@ -648,6 +652,7 @@ material(jv last, jv d)
 	    "action");
 	const char *t1 = sre_jv_str(pa, "target"), *t2 = sre_jv_str(pc,
 	    "target");
+	const char *k1, *k2;
 	double c1 = 0, c2 = 0;
 	int ch = 0;
 
@@ -660,6 +665,11 @@ material(jv last, jv d)
 	if ((t1 == NULL) != (t2 == NULL) || (t1 && strcmp(t1, t2) != 0))
 		ch = 1;
 	if (fabs(c1 - c2) >= 0.2)
+		ch = 1;
+	/* another kind of fault (network or CPU, say) is another picture */
+	k1 = sre_jv_str(last, "kind");
+	k2 = sre_jv_str(d, "kind");
+	if ((k1 == NULL) != (k2 == NULL) || (k1 && strcmp(k1, k2) != 0))
 		ch = 1;
 	jv_free(a0);
 	jv_free(c0);
@@ -750,6 +760,7 @@ diagnose(struct brain *b, struct incident *i, int allow_llm)
 	struct sre_rca_opts o;
 	double t0 = sre_mono_msf(), dt;
 	jv d, memory = jv_array(), fix = jv_null(), q, rcs, tmpl, top, notes;
+	jv chronic;
 	char err[512], sentence[600];
 	const char *topsvc;
 
@@ -759,11 +770,14 @@ diagnose(struct brain *b, struct incident *i, int allow_llm)
 	sre_rca_opts_init(&o);
 	o.top = opt.top;
 	o.failed = i->failed;
+	chronic = chronic_of(b, i);
+	o.chronic = chronic;
 	/* a first pass names the culprit, whose fingerprints lead the
 	 * memory lookup; a known fix found there is reused */
 	d = sre_rca_diagnose(b->g, i->anomalies, &o);
 	if (!jv_is_valid(d)) {
 		sre_warnx("incident %s: out of memory", i->id);
+		jv_free(chronic);
 		return;
 	}
 	rcs = jv_object_get(jv_copy(d), jv_string("root_causes"));
@@ -784,6 +798,7 @@ diagnose(struct brain *b, struct incident *i, int allow_llm)
 			jv_free(d);
 			d = sre_rca_diagnose(b->g, i->anomalies, &o);
 			if (!jv_is_valid(d)) {
+				jv_free(chronic);
 				jv_free(fix);
 				jv_free(memory);
 				jv_free(rcs);
@@ -793,6 +808,7 @@ diagnose(struct brain *b, struct incident *i, int allow_llm)
 			}
 		}
 	}
+	jv_free(chronic);
 	jv_free(fix);
 	jv_free(rcs);
 	jv_free(top);
@@ -1192,6 +1208,124 @@ inc_fit(struct brain *b)
 	}
 }
 
+/*
+ * Recurring series: per fingerprint, the largest deviation it showed in
+ * each occurrence: an incident, and within it each episode between its
+ * recoveries ("INCIDENT#EPISODE"; at most SEEN_INCIDENTS occurrences a
+ * fingerprint and SEEN_MAX fingerprints: past that, news is not kept).
+ */
+#define SEEN_MAX	8192
+#define SEEN_INCIDENTS	8
+
+/* The series of fp recovered: its next anomaly starts an episode. */
+static void
+seen_recovered(struct brain *b, const char *fp)
+{
+	jv per, n;
+	double k = 0;
+
+	if (fp == NULL)
+		return;
+	per = jv_object_get(jv_copy(b->seen), jv_string(fp));
+	if (jv_get_kind(per) != JV_KIND_OBJECT) {
+		jv_free(per);
+		return;
+	}
+	jv_free(per);
+	n = jv_object_get(jv_copy(b->episodes), jv_string(fp));
+	if (jv_get_kind(n) == JV_KIND_NUMBER)
+		k = jv_number_value(n);
+	jv_free(n);
+	b->episodes = jv_object_set(b->episodes, jv_string(fp),
+	    jv_number(k + 1));
+}
+
+static void
+seen_add(struct brain *b, const char *incident, jv ev)
+{
+	const char *fp = sre_jv_str(ev, "fingerprint");
+	double dev = sre_rca_deviation(ev), old = -1, ep = 0;
+	char inc[320];
+	jv per, v;
+
+	/* (an id too long for the key would pass for another incident's) */
+	if (fp == NULL || dev < 0 || strlen(incident) + 24 > sizeof(inc))
+		return;
+	v = jv_object_get(jv_copy(b->episodes), jv_string(fp));
+	if (jv_get_kind(v) == JV_KIND_NUMBER)
+		ep = jv_number_value(v);
+	jv_free(v);
+	snprintf(inc, sizeof(inc), "%s#%.0f", incident, ep);
+	per = jv_object_get(jv_copy(b->seen), jv_string(fp));
+	if (jv_get_kind(per) != JV_KIND_OBJECT) {
+		jv_free(per);
+		if (b->nseen >= SEEN_MAX)
+			return;
+		b->nseen++;
+		per = jv_object();
+	}
+	v = jv_object_get(jv_copy(per), jv_string(inc));
+	if (jv_get_kind(v) == JV_KIND_NUMBER)
+		old = jv_number_value(v);
+	else if (jv_object_length(jv_copy(per)) >= SEEN_INCIDENTS) {
+		jv_free(v);
+		jv_free(per);
+		return;
+	}
+	jv_free(v);
+	if (dev > old)
+		per = jv_object_set(per, jv_string(inc), jv_number(dev));
+	b->seen = jv_object_set(b->seen, jv_string(fp), per);
+}
+
+/*
+ * For incident i: fingerprint -> what its anomalies' series did in other
+ * occurrences (opts.chronic of rca.h): the largest deviation in other
+ * incidents, or the second largest of i's own episodes (an anomaly of
+ * the largest episode is judged against the next; those of the others
+ * against it, which is no smaller).
+ */
+static jv
+chronic_of(struct brain *b, struct incident *i)
+{
+	jv out = jv_object();
+	size_t idlen = strlen(i->id);
+
+	jv_array_foreach(i->anomalies, k, ev) {
+		const char *fp = sre_jv_str(ev, "fingerprint");
+		jv per = fp != NULL ? jv_object_get(jv_copy(b->seen),
+		    jv_string(fp)) : jv_null();
+		double m = -1, own1 = -1, own2 = -1;
+
+		if (jv_get_kind(per) == JV_KIND_OBJECT) {
+			jv_object_foreach(per, inc, v) {
+				const char *s = jv_string_value(inc);
+				double x = jv_get_kind(v) == JV_KIND_NUMBER ?
+				    jv_number_value(v) : -1;
+
+				if (strncmp(s, i->id, idlen) != 0 ||
+				    s[idlen] != '#') {
+					if (x > m)
+						m = x;
+				} else if (x > own1) {
+					own2 = own1;
+					own1 = x;
+				} else if (x > own2)
+					own2 = x;
+				jv_free(inc);
+				jv_free(v);
+			}
+		}
+		if (own2 > m)
+			m = own2;
+		jv_free(per);
+		if (m >= 0)
+			out = jv_object_set(out, jv_string(fp), jv_number(m));
+		jv_free(ev);
+	}
+	return out;
+}
+
 static void
 on_anomaly(struct brain *b, struct incident *i, jv ev, size_t len,
     int64_t ts)
@@ -1200,6 +1334,7 @@ on_anomaly(struct brain *b, struct incident *i, jv ev, size_t len,
 	size_t size;
 
 	sre_rca_graph_anomaly(b->g, ev);
+	seen_add(b, i->id, ev);
 	b->anomalies++;
 	if (ts < 0)
 		ts = b->clock;
@@ -1287,6 +1422,7 @@ on_recovery(struct brain *b, struct incident *i, jv ev)
 	if (fp != NULL)
 		i->recovered = jv_object_set(i->recovered, jv_string(fp),
 		    jv_true());
+	seen_recovered(b, fp);
 	if (i->nanom == 0) {
 		if (!i->early_noted) {
 			i->early_noted = 1;
@@ -1782,6 +1918,8 @@ main(int argc, char *argv[])
 	}
 	b->clock = b->clock_input = -1;
 	b->next_due = -1;
+	b->seen = jv_object();
+	b->episodes = jv_object();
 	if ((b->g = sre_rca_graph_new(0, 0)) == NULL) {
 		sre_warnx("out of memory");
 		free(b);
@@ -1826,6 +1964,8 @@ out:
 	sre_brain_mem_close(b->mem);
 	sre_logmine_free(b->miner);
 	sre_rca_graph_free(b->g);
+	jv_free(b->seen);
+	jv_free(b->episodes);
 	free(b);
 	return ex;
 }

@@ -546,13 +546,17 @@ struct cand {
 	int has_rel;
 	const char *rel_new, *rel_old;
 	double rel_new_ratio, rel_old_ratio;
-	double metric, logs;
+	double metric, logs;	/* their weight in the origin */
+	double metric_raw, logs_raw;	/* their significance */
+	const char *metric_name;	/* the strongest metric anomaly */
+	double metric_o, metric_b, log_o, log_b;
 	int cpu_metric;		/* a CPU metric rose */
 	double msg_total, msg_named;	/* message counts; naming others */
 	double blamed, blamed_pool;	/* shares of others' messages */
 	int queue_msgs, pool_msgs;
 	int in_total, in_slow, out_total, out_slow;
 	double in_gap_sum, out_gap_sum;
+	double in_share, out_share;	/* of its slow edges, see attribute() */
 	double out_lat, out_err;	/* explained by callees */
 	const char *best_op;
 	double best_op_score;
@@ -582,6 +586,8 @@ struct dx {
 	size_t no_service, too_many;
 	double maxscore;	/* of all anomalies */
 	const char *first_fp;
+	jv chronic;		/* borrowed: opts.chronic */
+	size_t nchronic;	/* anomalies discounted as chronic */
 	char **owned;		/* names we had to copy */
 	size_t nowned, capowned;
 };
@@ -989,6 +995,31 @@ ev_add(struct ev1 *v, int *n, const struct ev1 *e)
 		v[weakest] = *e;
 }
 
+/* A CPU metric by its name? */
+static int
+cpu_name(const char *metric)
+{
+	return metric != NULL && (strstr(metric, "cpu") != NULL ||
+	    strstr(metric, "CPU") != NULL);
+}
+
+/* Is ev no larger than what its series did in other incidents? */
+static int
+is_chronic(const struct dx *d, jv ev)
+{
+	const char *fp = sre_jv_str(ev, "fingerprint");
+	double prior, dev;
+	jv v;
+
+	if (fp == NULL || jv_get_kind(d->chronic) != JV_KIND_OBJECT)
+		return 0;
+	v = jv_object_get(jv_copy(d->chronic), jv_string(fp));
+	prior = jv_get_kind(v) == JV_KIND_NUMBER ? jv_number_value(v) : -1;
+	jv_free(v);
+	dev = sre_rca_deviation(ev);
+	return prior >= 0 && dev >= 0 && dev <= prior + log(1.5);
+}
+
 /* Read one anomaly (borrowed) into the candidates. */
 static void
 take_anomaly(struct dx *d, jv ev)
@@ -1024,6 +1055,13 @@ take_anomaly(struct dx *d, jv ev)
 	if (score > 1e6)
 		score = 1e6;
 
+	/* A chronic symptom: its service stays a candidate; neither its
+	 * own evidence nor the edges it saw count. */
+	if (is_chronic(d, ev)) {
+		d->nchronic++;
+		jv_free(evd);
+		return;
+	}
 	/* Edges first: they may create candidates (and move d->c). */
 	m = member_kind(evd, "edges", JV_KIND_ARRAY);
 	if (jv_get_kind(m) == JV_KIND_ARRAY) {
@@ -1160,13 +1198,20 @@ take_anomaly(struct dx *d, jv ev)
 	if (sig == SIG_METRIC || sc == SC_METRIC) {
 		const char *metric = sre_jv_str(evd, "metric");
 
-		c->metric = maxd(c->metric, sat(score / 6) * 0.5);
-		if (metric != NULL && (strstr(metric, "cpu") != NULL ||
-		    strstr(metric, "CPU") != NULL) && o > b)
+		if (sat(score / 6) > c->metric_raw) {
+			c->metric_raw = sat(score / 6);
+			c->metric_name = metric != NULL ? metric : op;
+			c->metric_o = o;
+			c->metric_b = b;
+		}
+		if (cpu_name(metric) && o > b)
 			c->cpu_metric = 1;
 	}
-	if (sig == SIG_LOG)
-		c->logs = maxd(c->logs, sat(score / 6) * 0.3);
+	if (sig == SIG_LOG && sat(score / 6) > c->logs_raw) {
+		c->logs_raw = sat(score / 6);
+		c->log_o = o;
+		c->log_b = b;
+	}
 	m = member_kind(evd, "versions", JV_KIND_ARRAY);
 	if (jv_get_kind(m) == JV_KIND_ARRAY) {
 		jv prev = member_kind(evd, "previous_version", JV_KIND_OBJECT);
@@ -1306,6 +1351,38 @@ degrees(struct dx *d)
 }
 
 /*
+ * Who a slowed edge belongs to.  An edge u -> v whose edge time grew is
+ * either v's (network or a queue in front of it: then the edges into v
+ * from its other callers slowed too) or u's (the caller starved of CPU
+ * or its egress: then u's calls to its other callees slowed too).  The
+ * endpoint whose edges slowed more broadly explains it: v gets
+ * fin / (fin + fout) of it, u the rest, where fin is the share of v's
+ * callers whose edges slowed and fout the share of u's callees.  Being
+ * called by many or calling many earns nothing by itself: both are
+ * shares, not counts.
+ */
+static void
+attribute(struct dx *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->ne; i++) {
+		const struct iedge *e = &d->e[i];
+		struct cand *u = &d->c[e->from], *v = &d->c[e->to];
+		double fin, fout, sv;
+
+		if (!gap_slow(e, gap_delta(d, e)))
+			continue;
+		fin = (double)v->in_slow / (v->in_total > 0 ? v->in_total : 1);
+		fout = (double)u->out_slow / (u->out_total > 0 ?
+		    u->out_total : 1);
+		sv = fin + fout > 0 ? fin / (fin + fout) : 0.5;
+		v->in_share += sv;
+		u->out_share += 1 - sv;
+	}
+}
+
+/*
  * How much an anomaly's score says: scores are robust deviations (as
  * BARO's), so 3 is a hint and 10 is certain; a detector that scores
  * in 0..1 gives probabilities, taken as they are.
@@ -1369,18 +1446,13 @@ origins(struct dx *d)
 		 * it, a pool), or every edge out of it (its own egress). */
 		if (c->in_slow > 0) {
 			double m = c->in_gap_sum / c->in_slow;
-			double frac = c->in_total > 0 ?
-			    (double)c->in_slow / c->in_total : 1;
 
-			c->net = sat(m / 20) * (c->in_total >= 2 ? frac : 0.7);
+			c->net = sat(m / 20) * c->in_share / c->in_slow;
 		}
 		if (c->out_slow >= 2) {
 			double m = c->out_gap_sum / c->out_slow;
-			double frac = c->out_total > 0 ?
-			    (double)c->out_slow / c->out_total : 1;
 
-			if (frac >= 0.8)
-				c->egress = sat(m / 20) * frac * 0.8;
+			c->egress = sat(m / 20) * c->out_share / c->out_slow;
 		}
 		if (c->blamed > 0) {
 			c->blame = 0.9 * c->blamed;
@@ -1392,6 +1464,16 @@ origins(struct dx *d)
 		if (c->blamed_pool > 0)
 			c->pool = maxd(c->net, c->blame) *
 			    (c->blamed_pool >= c->blamed * 0.3 ? 1 : 0.5);
+		/* Metrics and logs: a change in its own CPU, memory or
+		 * error logs says more when its spans or the calls into it
+		 * show the fault too (two signals agreeing) than alone. */
+		{
+			int corr = c->own_lat > 0.05 || c->own_err > 0.05 ||
+			    c->net > 0.05 || c->egress > 0.05;
+
+			c->metric = c->metric_raw * (corr ? 0.9 : 0.5);
+			c->logs = c->logs_raw * (corr ? 0.6 : 0.3);
+		}
 		/* Symptom strength: how visibly it suffers. */
 		c->sym = maxd(c->has_tot && c->tot_obs > c->tot_base ?
 		    sat(log2(c->tot_obs / maxd(c->tot_base, 0.05))) : 0,
@@ -1437,6 +1519,11 @@ kind_of(const struct cand *c)
 	}
 	if (c->blame > best && k == K_SYMPTOM)
 		k = K_ERRORS;
+	/* its CPU rose while its spans or the calls into it slowed: CPU
+	 * starvation shows before its handler runs, on the caller side */
+	if (c->cpu_metric && (k == K_LATENCY || (k == K_NETWORK &&
+	    c->net >= c->egress)))
+		k = K_CPU;
 	return k;
 }
 
@@ -1741,7 +1828,12 @@ reason_of(const struct dx *d, int ci, char *buf, size_t len)
 	case K_LATENCY:
 	case K_CPU:
 	case K_SATURATION:
-		if (c->has_self) {
+		if (c->kind == K_CPU && c->net > c->own_lat) {
+			fmt_ms(a, sizeof(a), c->in_gap_sum /
+			    maxd(c->in_slow, 1));
+			ADD("calls into it slowed (edge time up %s on %d of %d "
+			    "callers)", a, c->in_slow, c->in_total);
+		} else if (c->has_self) {
 			fmt_ms(a, sizeof(a), c->self_base);
 			fmt_ms(b, sizeof(b), c->self_obs);
 			ADD("its own self time (p95) rose from %s to %s", a, b);
@@ -1759,8 +1851,7 @@ reason_of(const struct dx *d, int ci, char *buf, size_t len)
 				    "grows with load", c->thr_obs / c->thr_base);
 			else
 				ADD("; requests queue");
-		} else if (c->kind == K_CPU)
-			ADD("; its CPU use rose");
+		}
 		break;
 	case K_SYMPTOM:
 		ex = explainer_of(d, ci);
@@ -1784,6 +1875,20 @@ reason_of(const struct dx *d, int ci, char *buf, size_t len)
 	default:
 		ADD("next to the anomalies, no evidence of its own");
 		break;
+	}
+	/* its metrics and logs, each with the numbers */
+	if (c->metric_raw > 0 && c->metric_name != NULL) {
+		ADD("; its %s %s %s (%.3g, baseline %.3g)",
+		    cpu_name(c->metric_name) ? "CPU use" : "metric",
+		    c->metric_name, c->metric_o >=
+		    c->metric_b ? "rose" : "fell", c->metric_o, c->metric_b);
+	}
+	if (c->logs_raw > 0) {
+		if (c->log_o >= 0 && c->log_b >= 0)
+			ADD("; its error and warning logs surged (%.3g in "
+			    "the window, baseline %.3g)", c->log_o, c->log_b);
+		else
+			ADD("; its error and warning logs surged");
 	}
 	if (c->kind != K_SYMPTOM && c->kind != K_NONE) {
 		callers_of(d, ci, who, sizeof(who));
@@ -1955,6 +2060,17 @@ sre_rca_opts_init(struct sre_rca_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->known_fix = jv_null();
 	o->failed = jv_null();
+	o->chronic = jv_null();
+}
+
+double
+sre_rca_deviation(jv ev)
+{
+	double o = num_or(ev, "observed", -1), b = num_or(ev, "baseline", -1);
+
+	if (o < 0 || b < 0)
+		return -1;
+	return fabs(log((o + 1e-3) / (b + 1e-3)));
 }
 
 static void
@@ -1991,6 +2107,7 @@ sre_rca_diagnose(const struct sre_rca_graph *g, jv anomalies,
 	memset(&d, 0, sizeof(d));
 	d.g = g;
 	d.notes = jv_array();
+	d.chronic = o.chronic;
 	n = jv_get_kind(anomalies) == JV_KIND_ARRAY ?
 	    jv_array_length(jv_copy(anomalies)) : 0;
 	for (i = 0; i < n; i++) {
@@ -2000,6 +2117,10 @@ sre_rca_diagnose(const struct sre_rca_graph *g, jv anomalies,
 			take_anomaly(&d, ev);
 		jv_free(ev);
 	}
+	if (d.nchronic)
+		note(&d, "%zu anomal%s no larger than their series showed "
+		    "before counted as chronic symptoms", d.nchronic,
+		    d.nchronic == 1 ? "y" : "ies");
 	if (d.no_service)
 		note(&d, "%zu anomal%s without a service left out",
 		    d.no_service, d.no_service == 1 ? "y" : "ies");
@@ -2008,6 +2129,7 @@ sre_rca_diagnose(const struct sre_rca_graph *g, jv anomalies,
 		    SRE_RCA_MAX_CANDIDATES, d.too_many);
 	take_graph(&d);
 	degrees(&d);
+	attribute(&d);
 	origins(&d);
 	walk(&d, o.damping > 0 && o.damping < 1 ? o.damping : 0.85,
 	    o.iterations > 0 ? o.iterations : 100);

@@ -30,10 +30,17 @@
  *   - its own errors rose while the calls it makes did not fail (errors
  *     whose messages name a callee, "upstream X failed", are X's);
  *   - a new service.version carries the errors (a bad release);
- *   - every call edge into it slowed while its own spans did not (the
- *     edge time: network, or a connection pool in front of it);
+ *   - call edges into it slowed while its own spans did not (the edge
+ *     time: network, a connection pool in front of it, CPU starvation
+ *     before its handler runs); a slowed edge is shared between its two
+ *     ends by how broadly each end's edges slowed (shares of callers and
+ *     of callees, not counts: being called by many earns nothing);
  *   - other services' error messages name it ("waiting for db-policy");
- *   - its metric and log anomalies.
+ *   - its metric and log anomalies, weighed more when its traces agree
+ *     (a CPU metric that rose with them: the fault is cpu);
+ *   - anomalies no larger than their series showed in other incidents or
+ *     in earlier episodes (opts.chronic) are chronic symptoms: not
+ *     counted.
  *
  * Then a personalized PageRank over the anomaly subgraph, as MicroRCA
  * does: the walk starts at candidates in proportion to their origin
@@ -119,7 +126,22 @@ struct sre_rca_opts {
 	/* Proposals that already failed for this incident (borrowed: an
 	 * array of proposal objects, or jv_null()): never proposed again. */
 	jv failed;
+	/*
+	 * Recurring anomalies (borrowed: an object fingerprint -> the
+	 * largest deviation, sre_rca_deviation(), its series showed in its
+	 * other occurrences: other incidents, or earlier episodes of this
+	 * one between recoveries; or jv_null()).  An anomaly of this
+	 * incident no larger than 1.5 times that is a chronic symptom, not
+	 * this incident's origin: its service stays a candidate, neither
+	 * its own evidence nor the call edges it saw count (a note says how
+	 * many).
+	 */
+	jv chronic;
 };
+
+/* How far an anomaly event (borrowed) is from its baseline: |ln((observed
+ * + 1e-3) / (baseline + 1e-3))|, -1 when either is missing. */
+double sre_rca_deviation(jv ev);
 
 /* Defaults for opts (known_fix and failed jv_null()). */
 void sre_rca_opts_init(struct sre_rca_opts *o);

@@ -178,6 +178,43 @@ diag() {
 	diff -u first <(printf '%s\n' "$output")
 }
 
+# last FIELD: jq over the last diagnosis (revision) of $output
+last() {
+	printf '%s\n' "$output" | jq -sc "[.[] | select(.type == \"diagnosis\")] | last | $1"
+}
+
+@test "a real CPU fault (nezha-ob): the starved caller is named, not the callee its calls slowed into" {
+	# recommendationservice starved of CPU: its only callee's edge slows
+	run -0 --separate-stderr sre-brain --no-pass --no-memory < "$B/ob-cpu.ndjson"
+	[ "$(last '.root_causes[0].service')" = '"recommendationservice"' ] || { echo "$output"; false; }
+	[ "$(last '[.root_causes[].service] | index("productcatalogservice") > 0')" = true ]
+	assert_no_sanitizer
+}
+
+@test "a metric and a log anomaly join the trace incident's diagnosis" {
+	# traces alone: calls into currencyservice slowed (network in front of it)
+	run -0 --separate-stderr sre-brain --no-pass --no-memory < <(head -n 13 "$B/ob-signals.ndjson")
+	[ "$(last '[.root_causes[0].service, .kind]')" = '["currencyservice","network"]' ] || { echo "$output"; false; }
+	[[ $(last '.root_causes[0].reason') != *pod_cpu_usage_rate_percent* ]]
+	# its CPU metric and a log surge join the incident: an update, CPU
+	# starvation, both cited with their numbers
+	run -0 --separate-stderr sre-brain --no-pass --no-memory < "$B/ob-signals.ndjson"
+	[ "$(last '[.root_causes[0].service, .kind, .anomalies]')" = '["currencyservice","cpu",15]' ] || { echo "$output"; false; }
+	[ "$(last '.revision > 1')" = true ]
+	[[ $(last '.root_causes[0].reason') == *"CPU use pod_cpu_usage_rate_percent rose (101, baseline 66.9)"* ]]
+	[[ $(last '.root_causes[0].reason') == *"logs surged (40 in the window, baseline 0.5)"* ]]
+	assert_no_sanitizer
+}
+
+@test "a series that keeps coming back at the same size is a chronic symptom, not the origin (nezha-ob)" {
+	run -0 --separate-stderr sre-brain --no-pass --no-memory < "$B/ob-chronic.ndjson"
+	[ "$(last '.root_causes[0].service')" = '"productcatalogservice"' ] || { echo "$output"; false; }
+	[[ $(last '.notes | join(" ")') == *"no larger than their series showed before counted as chronic symptoms"* ]]
+	# the first time it came, it was evidence
+	[ "$(diag '.root_causes[0].service' | head -n 1)" = '"currencyservice"' ]
+	assert_no_sanitizer
+}
+
 @test "an anomaly without a service: reported (65), passed on, the rest diagnosed" {
 	run -65 --separate-stderr sre-brain --no-memory < "$B/noservice.ndjson"
 	[ "$stderr" = "sre-brain: line 3: anomaly without a service: passed on, not diagnosed" ]

@@ -11,13 +11,18 @@
  *	schema of sre-events(7)): one topology event, then the anomaly
  *	events of one incident, evidence included.
  *
- *   rca-bench score [-f] LIST
+ *   rca-bench score [-f] [-r] LIST
  *	LIST has one case per line: "id culprit kind layer diagnoses-file
  *	stderr-file events-file fault-start-ms"; the diagnosis scored is the
  *	last revision of the first incident diagnosed after the fault began.  Prints AC@1, AC@3, Avg@5 of the root-cause service
  *	(RCAEval's definitions), a calibration table of the confidence, and
  *	the time to diagnosis sre-brain reported (-v).  -f also fits the
  *	confidence's logistic coefficients to these cases and prints them.
+ *	-r: real cases (bench/rca/run -n), whose lines carry a ninth field,
+ *	the seconds of fault-free traffic before the fault: per fault kind
+ *	AC@1, AC@3, Avg@5, incidents opened before the onset (false alarms)
+ *	and the delays from the onset to the first anomaly and to the
+ *	first diagnosis naming the culprit.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -765,23 +770,99 @@ struct res {
 	double conf, share, lead, origin, ms;
 	int correct;
 	char kind[32], layer[32], fkind[32], action[32];
+	int false_inc;		/* incidents opened before the fault began */
+	double clean_s;		/* seconds of traffic before it (-r) */
+	double delay_s;		/* first anomaly at or after the onset */
+	double named_s;		/* first diagnosis naming the culprit first */
 };
 
 /*
- * The diagnosis of the fault's incident: the first incident diagnosed
+ * The case's timeline in sre-brain's output (anomalies pass through it):
+ * incidents whose first anomaly came before the fault began (false
+ * alarms), the seconds from the onset to the first anomaly at or after
+ * it, and to the first diagnosis after it whose top root cause is the
+ * culprit (-1: none).
+ */
+static void
+timeline(const char *path, int64_t fault_ms, const char *culprit,
+    struct res *r)
+{
+	FILE *fp = fopen(path, "r");
+	char *line = NULL, (*seen)[128] = NULL;
+	size_t cap = 0, ns = 0, cs = 0, k;
+
+	r->delay_s = r->named_s = -1;
+	if (fp == NULL)
+		return;
+	while (getline(&line, &cap, fp) > 0) {
+		jv v = jv_parse(line);
+		const char *t = sre_jv_str(v, "type");
+		const char *i = sre_jv_str(v, "incident");
+		int64_t ts = 0;
+
+		if (t == NULL || i == NULL || sre_jv_int(v, "ts_ms", &ts) != 0) {
+			jv_free(v);
+			continue;
+		}
+		if (strcmp(t, "anomaly") == 0) {
+			for (k = 0; k < ns; k++)
+				if (strcmp(seen[k], i) == 0)
+					break;
+			if (k == ns) {
+				if (ns == cs) {
+					cs = cs ? cs * 2 : 16;
+					seen = realloc(seen, cs * sizeof(*seen));
+					if (seen == NULL)
+						abort();
+				}
+				snprintf(seen[ns++], sizeof(seen[0]), "%s", i);
+				if (ts < fault_ms)
+					r->false_inc++;
+			}
+			if (ts >= fault_ms && r->delay_s < 0)
+				r->delay_s = (double)(ts - fault_ms) / 1000;
+		} else if (strcmp(t, "diagnosis") == 0 && ts >= fault_ms &&
+		    r->named_s < 0) {
+			jv rcs = jv_object_get(jv_copy(v),
+			    jv_string("root_causes"));
+			jv rc0 = jv_get_kind(rcs) == JV_KIND_ARRAY &&
+			    jv_array_length(jv_copy(rcs)) > 0 ?
+			    jv_array_get(jv_copy(rcs), 0) : jv_null();
+			const char *s = sre_jv_str(rc0, "service");
+
+			if (s != NULL && strcmp(s, culprit) == 0)
+				r->named_s = (double)(ts - fault_ms) / 1000;
+			jv_free(rc0);
+			jv_free(rcs);
+		}
+		jv_free(v);
+	}
+	free(seen);
+	free(line);
+	fclose(fp);
+}
+
+/*
+ * The diagnosis scored.  Generated cases: the first incident diagnosed
  * after the fault began (an earlier one is a false alarm), its last
- * revision.
+ * revision.  Real cases (real), where incidents open before the fault:
+ * the incident that took the first anomaly at or after the onset, and
+ * the diagnosis of it that stands at the end of the output (an update
+ * that would not change the picture is not written, so the standing one
+ * may predate the onset).
  */
 static jv
-read_diag(const char *path, int64_t fault_ms)
+read_diag(const char *path, int64_t fault_ms, int real)
 {
 	FILE *fp = fopen(path, "r");
 	char *line = NULL, inc[256] = "";
 	size_t cap = 0;
-	jv last = jv_null();
+	jv last = jv_null(), all = jv_array();
 
-	if (fp == NULL)
+	if (fp == NULL) {
+		jv_free(all);
 		return last;
+	}
 	while (getline(&line, &cap, fp) > 0) {
 		jv v = jv_parse(line);
 		const char *t = sre_jv_str(v, "type");
@@ -789,15 +870,35 @@ read_diag(const char *path, int64_t fault_ms)
 		int64_t ts = 0;
 
 		sre_jv_int(v, "ts_ms", &ts);
-		if (t != NULL && strcmp(t, "diagnosis") == 0 && i != NULL &&
-		    ((inc[0] == '\0' && ts >= fault_ms) ||
-		    strcmp(inc, i) == 0)) {
+		if (t == NULL || i == NULL) {
+			jv_free(v);
+			continue;
+		}
+		if (real && inc[0] == '\0' && strcmp(t, "anomaly") == 0 &&
+		    ts >= fault_ms)
+			snprintf(inc, sizeof(inc), "%s", i);
+		if (strcmp(t, "diagnosis") != 0)
+			jv_free(v);
+		else if (real)
+			all = jv_array_append(all, v);
+		else if ((inc[0] == '\0' && ts >= fault_ms) ||
+		    strcmp(inc, i) == 0) {
 			snprintf(inc, sizeof(inc), "%s", i);
 			jv_free(last);
 			last = v;
 		} else
 			jv_free(v);
 	}
+	jv_array_foreach(all, k, d) {
+		const char *i = sre_jv_str(d, "incident");
+
+		if (inc[0] != '\0' && i != NULL && strcmp(i, inc) == 0) {
+			jv_free(last);
+			last = d;
+		} else
+			jv_free(d);
+	}
+	jv_free(all);
 	free(line);
 	fclose(fp);
 	return last;
@@ -865,12 +966,20 @@ diag_ms(const char *path)
 	return best;
 }
 
+/* The confidence's logistic coefficients fitted to the cases i with
+ * skip == NULL or a kind other than skip. */
 static void
-fit(struct res *r, int n)
+fit_w(const struct res *r, int n, const char *skip, double w[4])
 {
-	double w[4] = { 0, 0, 0, 0 }, lr = 0.5;
-	int it, i, k;
+	double lr = 0.5;
+	int it, i, k, m = 0;
 
+	for (k = 0; k < 4; k++)
+		w[k] = 0;
+	for (i = 0; i < n; i++)
+		m += skip == NULL || strcmp(r[i].kind, skip) != 0;
+	if (m == 0)
+		return;
 	for (it = 0; it < 20000; it++) {
 		double g[4] = { 0, 0, 0, 0 };
 
@@ -878,6 +987,8 @@ fit(struct res *r, int n)
 			double x[4] = { 1, r[i].share, r[i].lead, r[i].origin };
 			double z = 0, p;
 
+			if (skip != NULL && strcmp(r[i].kind, skip) == 0)
+				continue;
 			for (k = 0; k < 4; k++)
 				z += w[k] * x[k];
 			p = 1 / (1 + exp(-z));
@@ -885,10 +996,160 @@ fit(struct res *r, int n)
 				g[k] += (p - r[i].correct) * x[k];
 		}
 		for (k = 0; k < 4; k++)
-			w[k] -= lr * (g[k] / n + 0.001 * (k ? w[k] : 0));
+			w[k] -= lr * (g[k] / m + 0.001 * (k ? w[k] : 0));
 	}
+}
+
+static void
+fit(struct res *r, int n)
+{
+	double w[4];
+
+	fit_w(r, n, NULL, w);
 	printf("fit: b0 %.2f share %.2f lead %.2f origin %.2f\n", w[0], w[1],
 	    w[2], w[3]);
+}
+
+/* Expected calibration error of confidences p against r[].correct, in
+ * the bins of the calibration table. */
+static double
+ece_of(const struct res *r, const double *p, int n)
+{
+	static const double edges[] = { 0, 0.5, 0.7, 0.8, 0.9, 0.95,
+	    1.0001 };
+	double ece = 0;
+	int b, i;
+
+	for (b = 0; b + 1 < (int)(sizeof(edges) / sizeof(edges[0])); b++) {
+		int t = 0, c = 0;
+		double sc = 0;
+
+		for (i = 0; i < n; i++)
+			if (p[i] >= edges[b] && p[i] < edges[b + 1]) {
+				t++;
+				c += r[i].correct;
+				sc += p[i];
+			}
+		if (t > 0)
+			ece += fabs(sc / t - (double)c / t) * t / n;
+	}
+	return ece;
+}
+
+/*
+ * Leave one fault kind out: the confidence refitted on the other kinds'
+ * cases, judged on the kind left out; the ECE over all the held-out
+ * predictions, beside the one of the product's own coefficients.
+ */
+static void
+loko(const struct res *r, int n)
+{
+	double *p = calloc((size_t)n, sizeof(double)), w[4];
+	int i;
+
+	if (p == NULL)
+		abort();
+	for (i = 0; i < n; i++) {
+		double z;
+
+		fit_w(r, n, r[i].kind, w);
+		z = w[0] + w[1] * r[i].share + w[2] * r[i].lead + w[3] *
+		    r[i].origin;
+		p[i] = 1 / (1 + exp(-z));
+	}
+	printf("confidence refitted leaving one fault kind out: ECE %.3f on "
+	    "the kinds left out", ece_of(r, p, n));
+	for (i = 0; i < n; i++)
+		p[i] = r[i].conf;
+	printf(" (sre-brain's coefficients: %.3f)\n", ece_of(r, p, n));
+	free(p);
+}
+
+/* AC@1, AC@3, Avg@5 of the cases whose kind is kind (NULL: all; "resource":
+ * the resource faults of the real cases). */
+static void
+kind_row(const struct res *r, int n, const char *kind)
+{
+	int t = 0, ac[6] = { 0 }, i, k;
+
+	for (i = 0; i < n; i++) {
+		if (kind != NULL && strcmp(kind, "resource") == 0 ?
+		    strncmp(r[i].kind, "cpu_", 4) != 0 &&
+		    strcmp(r[i].kind, "network_delay") != 0 :
+		    kind != NULL && strcmp(kind, r[i].kind) != 0)
+			continue;
+		t++;
+		for (k = 1; k <= 5; k++)
+			if (r[i].rank >= 1 && r[i].rank <= k)
+				ac[k]++;
+	}
+	if (t == 0)
+		return;
+	printf("  %-16s %5d %7.3f %7.3f %7.3f\n", kind ? kind : "all", t,
+	    (double)ac[1] / t, (double)ac[3] / t,
+	    ((double)ac[1] + ac[2] + ac[3] + ac[4] + ac[5]) / (5.0 * t));
+}
+
+static int
+cmp_dbl(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* False incidents before the onset and detection delays (-r). */
+static void
+real_summary(const struct res *r, int n)
+{
+	const char *seen[64];
+	int ns = 0, i, j, fi = 0, over1 = 0, nd = 0, nn = 0;
+	double clean = 0, *d, *nm;
+
+	printf("\nby fault kind      cases    AC@1    AC@3   Avg@5\n");
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < ns; j++)
+			if (strcmp(seen[j], r[i].kind) == 0)
+				break;
+		if (j == ns && ns < 64)
+			seen[ns++] = r[i].kind;
+	}
+	for (j = 0; j < ns; j++)
+		kind_row(r, n, seen[j]);
+	kind_row(r, n, "resource");
+	kind_row(r, n, NULL);
+	if ((d = calloc((size_t)n, sizeof(*d))) == NULL ||
+	    (nm = calloc((size_t)n, sizeof(*nm))) == NULL)
+		abort();
+	for (i = 0; i < n; i++) {
+		fi += r[i].false_inc;
+		over1 += r[i].false_inc > 1;
+		clean += r[i].clean_s;
+		if (r[i].delay_s >= 0)
+			d[nd++] = r[i].delay_s;
+		if (r[i].named_s >= 0)
+			nm[nn++] = r[i].named_s;
+	}
+	qsort(d, (size_t)nd, sizeof(*d), cmp_dbl);
+	qsort(nm, (size_t)nn, sizeof(*nm), cmp_dbl);
+	printf("\nfalse incidents (first anomaly before the onset): %d in %d "
+	    "cases, %.2f per case, %d cases with more than 1",
+	    fi, n, (double)fi / n, over1);
+	if (clean > 0)
+		printf(", %.1f per hour of fault-free traffic (%.1f h)",
+		    fi / (clean / 3600), clean / 3600);
+	printf("\ndetection: %d of %d cases have an anomaly after the onset",
+	    nd, n);
+	if (nd > 0)
+		printf(", delay median %.0f s, max %.0f s", d[nd / 2],
+		    d[nd - 1]);
+	printf("\nnamed: %d of %d cases get a diagnosis whose top root cause "
+	    "is the culprit", nn, n);
+	if (nn > 0)
+		printf(", median %.0f s after the onset", nm[nn / 2]);
+	printf("\n");
+	free(d);
+	free(nm);
 }
 
 static int
@@ -899,13 +1160,16 @@ score(int argc, char **argv)
 	size_t cap = 0;
 	struct res *r = NULL;
 	int n = 0, capr = 0, i, ac[6] = { 0 }, dofit = 0, ch, nodiag = 0;
+	int real = 0;
 	double brier = 0, maxms = 0, summs = 0;
 	int nms = 0;
 	static const double edges[] = { 0, 0.5, 0.7, 0.8, 0.9, 0.95, 1.0001 };
 
-	while ((ch = getopt(argc, argv, "f")) != -1)
+	while ((ch = getopt(argc, argv, "fr")) != -1)
 		if (ch == 'f')
 			dofit = 1;
+		else if (ch == 'r')
+			real = 1;
 	if (optind >= argc || (fp = fopen(argv[optind], "r")) == NULL) {
 		fprintf(stderr, "rca-bench: score LIST\n");
 		return 66;
@@ -914,12 +1178,13 @@ score(int argc, char **argv)
 		char id[256], culprit[256], kind[32], layer[32], dpath[1024],
 		    epath[1024], vpath[1024];
 		long long fault_ms = 0;
+		double clean_s = 0;
 		jv d, rcs, feat;
 		int k, nr;
 
 		if (sscanf(line, "%255s %255s %31s %31s %1023s %1023s %1023s "
-		    "%lld", id, culprit, kind, layer, dpath, epath, vpath,
-		    &fault_ms) < 7)
+		    "%lld %lf", id, culprit, kind, layer, dpath, epath, vpath,
+		    &fault_ms, &clean_s) < 7)
 			continue;
 		if (n == capr) {
 			capr = capr ? capr * 2 : 64;
@@ -930,11 +1195,21 @@ score(int argc, char **argv)
 		snprintf(r[n].kind, sizeof(r[n].kind), "%s", kind);
 		snprintf(r[n].layer, sizeof(r[n].layer), "%s", layer);
 		r[n].detected = detected(vpath, culprit);
-		d = read_diag(dpath, fault_ms);
+		r[n].clean_s = clean_s;
+		if (real)
+			timeline(vpath, fault_ms, culprit, &r[n]);
+		d = read_diag(dpath, fault_ms, real);
 		if (jv_get_kind(d) != JV_KIND_OBJECT) {
 			nodiag++;
-			printf("  %-48s no diagnosis%s\n", id, r[n].detected ?
-			    "" : " (the detector saw nothing of the culprit)");
+			if (real)
+				printf("  %-20s %-15s %-22s no diagnosis  false "
+				    "%d  delay %3.0f s%s\n", id, kind, culprit,
+				    r[n].false_inc, r[n].delay_s,
+				    r[n].detected ? "" : "  (not detected)");
+			else
+				printf("  %-48s no diagnosis%s\n", id,
+				    r[n].detected ? "" :
+				    " (the detector saw nothing of the culprit)");
 			jv_free(d);
 			n++;
 			continue;
@@ -983,10 +1258,24 @@ score(int argc, char **argv)
 			jv rc0 = jv_array_get(jv_copy(rcs), 0);
 			const char *top = sre_jv_str(rc0, "service");
 
-			printf("  %-48s %-10s %-9s rank %d  top %-22s conf %.2f"
-			    "  %s/%s%s\n", id, kind, layer, r[n].rank,
-			    top ? top : "-", r[n].conf, r[n].fkind,
-			    r[n].action, r[n].detected ? "" : "  (not detected)");
+			char named[32] = "never";
+
+			if (r[n].named_s >= 0)
+				snprintf(named, sizeof(named), "%.0f s",
+				    r[n].named_s);
+			if (real)
+				printf("  %-20s %-15s %-22s rank %d  top %-22s "
+				    "conf %.2f  false %d  delay %3.0f s  named "
+				    "%s%s\n", id, kind, culprit, r[n].rank,
+				    top ? top : "-", r[n].conf, r[n].false_inc,
+				    r[n].delay_s, named, r[n].detected ? "" :
+				    "  (not detected)");
+			else
+				printf("  %-48s %-10s %-9s rank %d  top %-22s "
+				    "conf %.2f  %s/%s%s\n", id, kind, layer,
+				    r[n].rank, top ? top : "-", r[n].conf,
+				    r[n].fkind, r[n].action, r[n].detected ?
+				    "" : "  (not detected)");
 			jv_free(rc0);
 		}
 		jv_free(rcs);
@@ -1030,7 +1319,9 @@ score(int argc, char **argv)
 			    ((double)dac[1] + dac[2] + dac[3] + dac[4] +
 			    dac[5]) / (5.0 * dn), dn);
 	}
-	{
+	if (real)
+		real_summary(r, n);
+	else {
 		/* by fault kind and layer */
 		const char *seen[64];
 		int ns = 0, j;
@@ -1111,6 +1402,8 @@ score(int argc, char **argv)
 		    summs / nms, maxms, nms);
 	if (dofit)
 		fit(r, n);
+	if (real)
+		loko(r, n);
 	free(r);
 	return 0;
 }

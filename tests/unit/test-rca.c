@@ -211,6 +211,68 @@ test_chain(void)
 	sre_rca_graph_free(g);
 }
 
+/* Recurring anomalies: chronic symptoms by their size elsewhere. */
+static void
+test_chronic(void)
+{
+	jv a = J(chain), d, ev, notes;
+	struct sre_rca_opts o;
+	double dev;
+
+	ev = jv_array_get(jv_copy(a), 0);
+	dev = sre_rca_deviation(ev);
+	ok(dev > 5.6 && dev < 5.8, "deviation |ln(o/b)| with 1e-3 added "
+	    "(%.3f)", dev);
+	jv_free(ev);
+	ev = J("{\"observed\":3}");
+	ok(sre_rca_deviation(ev) == -1, "no baseline: no deviation");
+	jv_free(ev);
+	ev = J("{\"observed\":\"x\",\"baseline\":-1}");
+	ok(sre_rca_deviation(ev) == -1, "wrong kinds: no deviation");
+	jv_free(ev);
+
+	sre_rca_opts_init(&o);
+	/* db's errors were as large in another incident: chronic */
+	o.chronic = jv_object_set(jv_object(), jv_string("fp-db"),
+	    jv_number(dev));
+	d = sre_rca_diagnose(NULL, a, &o);
+	notes = jv_object_get(jv_copy(d), jv_string("notes"));
+	ev = jv_array_length(jv_copy(notes)) > 0 ?
+	    jv_array_get(jv_copy(notes), 0) : jv_string("");
+	ok(strstr(jv_string_value(ev), "1 anomaly no larger than their "
+	    "series showed before") != NULL, "an anomaly as large as before "
+	    "is set aside, and said");
+	jv_free(ev);
+	ok(strcmp(top_of(d), "db") == 0, "its service stays a candidate: the "
+	    "others' messages still name db (%s)", top_of(d));
+	jv_free(notes);
+	jv_free(d);
+	jv_free(o.chronic);
+	/* far smaller before: the anomaly counts */
+	o.chronic = jv_object_set(jv_object(), jv_string("fp-db"),
+	    jv_number(dev - 1));
+	d = sre_rca_diagnose(NULL, a, &o);
+	notes = jv_object_get(jv_copy(d), jv_string("notes"));
+	ok(jv_array_length(jv_copy(notes)) == 0, "an anomaly 2.7 times larger "
+	    "than before is evidence");
+	jv_free(notes);
+	jv_free(d);
+	jv_free(o.chronic);
+	/* wrong kinds are ignored */
+	o.chronic = J("{\"fp-db\":\"big\",\"fp-svc\":null}");
+	d = sre_rca_diagnose(NULL, a, &o);
+	ok(strcmp(top_of(d), "db") == 0, "a chronic map of wrong kinds is "
+	    "ignored");
+	jv_free(d);
+	jv_free(o.chronic);
+	o.chronic = J("[1,2]");
+	d = sre_rca_diagnose(NULL, a, &o);
+	ok(strcmp(top_of(d), "db") == 0, "so is one that is not an object");
+	jv_free(d);
+	jv_free(o.chronic);
+	jv_free(a);
+}
+
 static void
 test_kinds(void)
 {
@@ -505,6 +567,7 @@ main(int argc, char **argv)
 	}
 	test_graph();
 	test_chain();
+	test_chronic();
 	test_kinds();
 	test_bad();
 	test_big();
