@@ -40,6 +40,7 @@ struct kbus {
 	enum sre_bus_mode mode;
 	size_t maxlen;
 	int drain;
+	int keyed;		/* key=auto (default), not key=none */
 	rd_kafka_message_t *cur;	/* the message handed out last */
 	char *buf;			/* its payload, NUL terminated */
 	size_t bufcap;
@@ -92,6 +93,7 @@ k_open(const char *url, enum sre_bus_mode mode, size_t maxlen, char *err,
 	rd_kafka_resp_err_t e;
 	struct kbus *k;
 	char brokers[300], cerr[256];
+	const char *s;
 
 	if ((k = calloc(1, sizeof(*k))) == NULL) {
 		snprintf(err, errlen, "%s: out of memory", url);
@@ -106,6 +108,14 @@ k_open(const char *url, enum sre_bus_mode mode, size_t maxlen, char *err,
 	k->mode = mode;
 	k->maxlen = maxlen ? maxlen : SRE_LINE_MAX_DEFAULT;
 	k->drain = strcmp(sre_busurl_get(&k->u, "drain", "0"), "1") == 0;
+	s = sre_busurl_get(&k->u, "key", "auto");
+	if (strcmp(s, "auto") != 0 && strcmp(s, "none") != 0) {
+		snprintf(err, errlen, "%s: key=%s: want auto or none", url, s);
+		free(k);
+		*ex = EX_USAGE;
+		return NULL;
+	}
+	k->keyed = strcmp(s, "auto") == 0;
 	snprintf(brokers, sizeof(brokers), "%s:%d", k->u.host, k->u.port);
 	conf = rd_kafka_conf_new();
 	rd_kafka_conf_set_log_cb(conf, quiet_log);
@@ -304,7 +314,8 @@ k_read(void *be, const char **line, size_t *len, int timeout_ms)
 }
 
 static int
-k_write(void *be, const char *line, size_t len)
+k_write_key(void *be, const char *key, size_t keylen, const char *line,
+    size_t len)
 {
 	struct kbus *k = be;
 	rd_kafka_resp_err_t e;
@@ -314,6 +325,7 @@ k_write(void *be, const char *line, size_t len)
 		len--;
 	for (tries = 0; tries < 100; tries++) {
 		e = rd_kafka_producev(k->rk, RD_KAFKA_V_TOPIC(k->u.name),
+		    RD_KAFKA_V_KEY((void *)key, keylen),
 		    RD_KAFKA_V_VALUE((void *)line, len),
 		    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
 		if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
@@ -328,6 +340,18 @@ k_write(void *be, const char *line, size_t len)
 		return SRE_WRITE_ERROR;
 	}
 	return SRE_WRITE_OK;
+}
+
+static int
+k_write(void *be, const char *line, size_t len)
+{
+	return k_write_key(be, NULL, 0, line, len);
+}
+
+static int
+k_keyed(void *be)
+{
+	return ((struct kbus *)be)->keyed;
 }
 
 static int
@@ -411,5 +435,5 @@ k_close(void *be)
 
 const struct sre_bus_ops sre_bus_kafka_ops = {
 	"kafka", k_open, k_read, k_write, k_flush, k_ack, k_ready, k_lineno,
-	k_close, k_error, NULL
+	k_close, k_error, NULL, k_keyed, k_write_key
 };

@@ -34,10 +34,13 @@
 
 #include <hiredis.h>
 
+#include <bsd/stdlib.h>
+
 #include "bus.h"
 #include "event.h"
 #include "evtime.h"
 #include "busurl.h"
+#include "buskey.h"
 #include "sig.h"
 
 #define BATCH "100"
@@ -61,6 +64,9 @@ struct rbus {
 	int inflight;		/* pipelined XADDs without a reply read */
 	char *sent[PIPELINE_MAX];	/* their lines, to send again */
 	size_t sentlen[PIPELINE_MAX];
+	int sentpart[PIPELINE_MAX];	/* their partition, -1: none */
+	int partitions;		/* writing: STREAM.k, k = hash(key) % N */
+	unsigned long rr;	/* the next partition of a line without key */
 	int64_t retry_ms;	/* reconnecting, in all */
 	int gone;		/* reconnecting failed for retry_ms */
 	unsigned long long count;
@@ -161,7 +167,7 @@ r_open(const char *url, enum sre_bus_mode mode, size_t maxlen, char *err,
 {
 	struct rbus *r;
 	char host[128];
-	const char *s;
+	const char *s, *errstr;
 
 	if ((r = calloc(1, sizeof(*r))) == NULL) {
 		snprintf(err, errlen, "%s: out of memory", url);
@@ -184,6 +190,15 @@ r_open(const char *url, enum sre_bus_mode mode, size_t maxlen, char *err,
 	    sre_busurl_get(&r->u, "consumer", host));
 	snprintf(r->trim, sizeof(r->trim), "%s",
 	    sre_busurl_get(&r->u, "maxlen", "100000"));
+	s = sre_busurl_get(&r->u, "partitions", "1");
+	r->partitions = (int)strtonum(s, 1, 1024, &errstr);
+	if (errstr != NULL) {
+		snprintf(err, errlen, "%s: partitions=%s: %s (1 to 1024)",
+		    url, s, errstr);
+		free(r);
+		*ex = EX_USAGE;
+		return NULL;
+	}
 	s = sre_busurl_get(&r->u, "drain", "0");
 	r->drain = strcmp(s, "1") == 0;
 	s = sre_busurl_get(&r->u, "retry", getenv("SRE_BUS_RETRY") ?
@@ -343,15 +358,21 @@ r_read(void *be, const char **line, size_t *len, int timeout_ms)
 	}
 }
 
-/* Pipeline one XADD of line (without its newline). */
+/* Pipeline one XADD of line (without its newline) to partition part
+ * (STREAM.part), or to STREAM when part is -1. */
 static int
-append_xadd(struct rbus *r, const char *line, size_t len)
+append_xadd(struct rbus *r, int part, const char *line, size_t len)
 {
-	const char *argv[] = { "XADD", r->u.name, "MAXLEN", "~", r->trim, "*",
+	char name[sizeof(r->u.name) + 16];
+	const char *argv[] = { "XADD", name, "MAXLEN", "~", r->trim, "*",
 	    "line", line };
 	size_t lens[8];
 	int i;
 
+	if (part < 0)
+		snprintf(name, sizeof(name), "%s", r->u.name);
+	else
+		snprintf(name, sizeof(name), "%s.%d", r->u.name, part);
 	for (i = 0; i < 7; i++)
 		lens[i] = strlen(argv[i]);
 	lens[7] = len;
@@ -388,7 +409,7 @@ r_flush(void *be)
 				return SRE_WRITE_ERROR;
 			}
 			for (i = done; i < r->inflight; i++)
-				if (append_xadd(r, r->sent[i],
+				if (append_xadd(r, r->sentpart[i], r->sent[i],
 				    r->sentlen[i]) < 0) {
 					forget_sent(r);
 					errno = ENOMEM;
@@ -409,10 +430,12 @@ r_flush(void *be)
 }
 
 static int
-r_write(void *be, const char *line, size_t len)
+r_write_key(void *be, const char *key, size_t keylen, const char *line,
+    size_t len)
 {
 	struct rbus *r = be;
 	char *copy;
+	int part = -1;
 
 	while (len > 0 && line[len - 1] == '\n')
 		len--;
@@ -422,16 +445,32 @@ r_write(void *be, const char *line, size_t len)
 	}
 	memcpy(copy, line, len);
 	copy[len] = '\0';
-	if (append_xadd(r, copy, len) < 0) {
+	if (r->partitions > 1)
+		part = (int)((key != NULL ? sre_buskey_hash(key, keylen) :
+		    r->rr++) % (unsigned long)r->partitions);
+	if (append_xadd(r, part, copy, len) < 0) {
 		free(copy);
 		errno = ENOMEM;
 		return SRE_WRITE_ERROR;
 	}
 	r->sent[r->inflight] = copy;
 	r->sentlen[r->inflight] = len;
+	r->sentpart[r->inflight] = part;
 	if (++r->inflight >= PIPELINE_MAX)
 		return r_flush(r);
 	return SRE_WRITE_OK;
+}
+
+static int
+r_write(void *be, const char *line, size_t len)
+{
+	return r_write_key(be, NULL, 0, line, len);
+}
+
+static int
+r_keyed(void *be)
+{
+	return ((struct rbus *)be)->partitions > 1;
 }
 
 static int
@@ -515,5 +554,5 @@ r_gone(void *be)
 
 const struct sre_bus_ops sre_bus_redis_ops = {
 	"redis", r_open, r_read, r_write, r_flush, r_ack, r_ready, r_lineno,
-	r_close, r_error, r_gone
+	r_close, r_error, r_gone, r_keyed, r_write_key
 };
