@@ -6,7 +6,11 @@
  * Reading joins consumer group G (default "sre", created at the start of
  * the stream if missing) as consumer C (default: the host name, so a
  * restarted tool picks up what it had been handed but not acknowledged:
- * it first re-reads its pending entries, then new ones with ">").  Lines
+ * it first re-reads its pending entries, then new ones with ">").  Then,
+ * and every claim=DURATION (default 30s; 0 never), it takes over with
+ * XAUTOCLAIM the entries of the group that stayed pending that long (a
+ * consumer killed and not restarted, or restarted under another name).
+ * Lines
  * are acknowledged with XACK only when sre_bus_ack() says their output is
  * written: at-least-once.  Each entry carries the line in its "line"
  * field (another producer's first field is taken otherwise).  drain=1
@@ -56,6 +60,10 @@ struct rbus {
 	char trim[24];		/* XADD MAXLEN ~ */
 	int drain;
 	int pending_phase;	/* re-reading our own pending entries */
+	int claim_phase;	/* taking over others' stale entries */
+	int64_t claim_ms;	/* entries idle this long are stale; 0: never */
+	long long last_claim;	/* when the last claim round ended */
+	char cursor[64];	/* XAUTOCLAIM's */
 	redisReply *batch;	/* the last XREADGROUP reply */
 	redisReply *entries;	/* its entry array (borrowed from batch) */
 	size_t next;
@@ -209,7 +217,15 @@ r_open(const char *url, enum sre_bus_mode mode, size_t maxlen, char *err,
 		*ex = EX_USAGE;
 		return NULL;
 	}
+	s = sre_busurl_get(&r->u, "claim", "30s");
+	if (sre_duration_parse(s, &r->claim_ms) < 0) {
+		snprintf(err, errlen, "%s: claim=%s: not a duration", url, s);
+		free(r);
+		*ex = EX_USAGE;
+		return NULL;
+	}
 	r->pending_phase = 1;
+	snprintf(r->cursor, sizeof(r->cursor), "0-0");
 	if (rconnect(r) < 0 || (mode == SRE_BUS_IN && ensure_group(r) < 0)) {
 		snprintf(err, errlen, "%s: %s", url, r->err);
 		*ex = EX_UNAVAILABLE;
@@ -241,6 +257,42 @@ note_unacked(struct rbus *r, const char *id)
 }
 
 
+/*
+ * One round of XAUTOCLAIM: entries of the group idle for claim_ms (their
+ * consumer died, or was renamed) become ours.  1 got entries, 0 none
+ * (the round is over), -1 error.
+ */
+static int
+claim(struct rbus *r)
+{
+	char idle[24];
+	const char *argv[] = { "XAUTOCLAIM", r->u.name, r->group, r->consumer,
+	    idle, r->cursor, "COUNT", BATCH };
+	redisReply *rep;
+
+	snprintf(idle, sizeof(idle), "%lld", (long long)r->claim_ms);
+	while ((rep = command(r, 8, argv)) == NULL)
+		if (!dropped(r) || rconnect(r) < 0 || ensure_group(r) < 0)
+			return -1;
+	/* [cursor, [[id, [field, value, ...]], ...], [deleted id, ...]] */
+	if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 2 ||
+	    rep->element[0]->type != REDIS_REPLY_STRING ||
+	    rep->element[1]->type != REDIS_REPLY_ARRAY) {
+		freeReplyObject(rep);
+		snprintf(r->err, sizeof(r->err), "unexpected XAUTOCLAIM reply");
+		return -1;
+	}
+	snprintf(r->cursor, sizeof(r->cursor), "%s", rep->element[0]->str);
+	if (rep->element[1]->elements == 0 && strcmp(r->cursor, "0-0") == 0) {
+		freeReplyObject(rep);
+		return 0;
+	}
+	r->batch = rep;
+	r->entries = rep->element[1];
+	r->next = 0;
+	return 1;
+}
+
 /* Fetch the next batch; 1 got entries, 0 none within block_ms, -1 error. */
 static int
 fetch(struct rbus *r, int block_ms)
@@ -249,11 +301,23 @@ fetch(struct rbus *r, int block_ms)
 	const char *argv[] = { "XREADGROUP", "GROUP", r->group, r->consumer,
 	    "COUNT", BATCH, "BLOCK", block, "STREAMS", r->u.name, ">" };
 	redisReply *rep;
+	int rc;
 
 	if (r->batch != NULL) {
 		freeReplyObject(r->batch);
 		r->batch = NULL;
 		r->entries = NULL;
+	}
+	if (!r->pending_phase && !r->claim_phase && r->claim_ms > 0 &&
+	    sre_mono_ms() - r->last_claim >= r->claim_ms)
+		r->claim_phase = 1;
+	while (r->claim_phase) {
+		if ((rc = claim(r)) != 0)
+			return rc;
+		if (strcmp(r->cursor, "0-0") == 0) {
+			r->claim_phase = 0;
+			r->last_claim = sre_mono_ms();
+		}
 	}
 	if (r->pending_phase)
 		argv[10] = "0";
@@ -268,6 +332,7 @@ fetch(struct rbus *r, int block_ms)
 		freeReplyObject(rep);
 		if (r->pending_phase) {
 			r->pending_phase = 0;
+			r->claim_phase = r->claim_ms > 0;
 			return fetch(r, block_ms);
 		}
 		return 0;
@@ -285,6 +350,7 @@ fetch(struct rbus *r, int block_ms)
 	r->next = 0;
 	if (r->entries->elements == 0 && r->pending_phase) {
 		r->pending_phase = 0;
+		r->claim_phase = r->claim_ms > 0;
 		return fetch(r, block_ms);
 	}
 	return r->entries->elements > 0;
