@@ -74,9 +74,72 @@ url() {	# topic, then query
 	[[ $stderr == "sre-bus: $(url bad 'group=a&drain=1'): message 1: not JSON: "* ]]
 }
 
-@test "kafka: an unreachable broker is 69" {
-	run -69 --separate-stderr sre-bus --in kafka://127.0.0.1:1/x
-	[[ $stderr == "sre-bus: kafka://127.0.0.1:1/x: broker 127.0.0.1:1 unreachable: "* ]]
+@test "kafka: an unreachable broker is retried for retry=, then 69" {
+	SRE_BUS_RETRY=1s run -69 --separate-stderr sre-bus --in kafka://127.0.0.1:1/x
+	[[ $stderr == "sre-bus: kafka://127.0.0.1:1/x: broker 127.0.0.1:1 unreachable: "*"(for 1000 ms)" ]]
+	run -64 --separate-stderr sre-bus --in 'kafka://127.0.0.1:1/x?retry=soon'
+	[[ $stderr == *"retry=soon: not a duration"* ]]
+}
+
+# mock NAME ARGS...: a mock cluster of this test's own; its pid in
+# $BATS_TEST_TMPDIR/NAME.pid, its bootstrap servers in .../NAME.boot.
+mock() {
+	_n=$1
+	shift
+	"$SRE_ROOT/tests/mock/kafka-mock" "$@" > "$BATS_TEST_TMPDIR/$_n.boot" 2>&1 3>&- &
+	echo $! > "$BATS_TEST_TMPDIR/$_n.pid"
+	for i in $(seq 50); do [ -s "$BATS_TEST_TMPDIR/$_n.boot" ] && return 0; sleep 0.1; done
+	return 1
+}
+
+@test "kafka: brokers absent at start are waited for; an outage is ridden out, a long one is 69" {
+	mock m -D t
+	u="kafka://$(cat "$BATS_TEST_TMPDIR/m.boot")/t"
+	m=$(cat "$BATS_TEST_TMPDIR/m.pid")
+	# Down at start: the writer retries until they are up.
+	(sleep 1.5; kill -USR2 "$m") &
+	sed -n 1p "$F/events.ndjson" | sre-bus --out "$u?retry=20s"
+	sre-bus --in "$u?group=g&retry=3s" > "$BATS_TEST_TMPDIR/out" 2> "$BATS_TEST_TMPDIR/err" &
+	pid=$!
+	for i in $(seq 100); do [ -s "$BATS_TEST_TMPDIR/out" ] && break; sleep 0.1; done
+	# Down for a second, then up: the reader goes on.
+	kill -USR1 "$m"; sleep 1; kill -USR2 "$m"
+	sed -n 3p "$F/events.ndjson" | sre-bus --out "$u"
+	for i in $(seq 100); do [ "$(wc -l < "$BATS_TEST_TMPDIR/out")" -ge 2 ] && break; sleep 0.1; done
+	[ "$(cat "$BATS_TEST_TMPDIR/out")" = "$(sed -n '1p;3p' "$F/events.ndjson")" ]
+	# Down for good: 69 once retry= is spent.
+	kill -USR1 "$m"
+	rc=0; wait $pid || rc=$?
+	kill "$m"
+	[ "$rc" -eq 69 ]
+	grep -q "every broker unreachable for 3000 ms" "$BATS_TEST_TMPDIR/err"
+	check_sanitizers "$BATS_TEST_TMPDIR/err"
+}
+
+@test "kafka: a second consumer joining mid-stream (a rebalance) loses no event" {
+	mock m -p 4 rb
+	u="kafka://$(cat "$BATS_TEST_TMPDIR/m.boot")/rb"
+	for i in $(seq 400); do
+		printf '{"v":1,"type":"audit","id":"ev-%s","incident":"i%s","ts_ms":1,"source":"t"}\n' "$i" "$i"
+	done > "$BATS_TEST_TMPDIR/in"
+	sre-bus --in "$u?group=g&session_ms=3000" > "$BATS_TEST_TMPDIR/a" 2> "$BATS_TEST_TMPDIR/a.err" &
+	a=$!
+	head -200 "$BATS_TEST_TMPDIR/in" | sre-bus --out "$u"
+	for i in $(seq 100); do [ "$(wc -l < "$BATS_TEST_TMPDIR/a")" -ge 200 ] && break; sleep 0.1; done
+	sre-bus --in "$u?group=g&session_ms=3000" > "$BATS_TEST_TMPDIR/b" 2> "$BATS_TEST_TMPDIR/b.err" &
+	b=$!
+	sleep 4
+	tail -200 "$BATS_TEST_TMPDIR/in" | sre-bus --out "$u"
+	for i in $(seq 100); do [ "$(cat "$BATS_TEST_TMPDIR/a" "$BATS_TEST_TMPDIR/b" | wc -l)" -ge 400 ] && break; sleep 0.1; done
+	kill -TERM $a $b
+	wait $a $b
+	kill "$(cat "$BATS_TEST_TMPDIR/m.pid")"
+	# Both took part, and every id came out at least once.
+	[ -s "$BATS_TEST_TMPDIR/b" ]
+	diff <(jq -r .id "$BATS_TEST_TMPDIR/in" | sort) \
+	    <(cat "$BATS_TEST_TMPDIR/a" "$BATS_TEST_TMPDIR/b" | jq -r .id | sort -u)
+	check_sanitizers "$BATS_TEST_TMPDIR/a.err"
+	check_sanitizers "$BATS_TEST_TMPDIR/b.err"
 }
 
 @test "kafka: kcat interoperates both ways" {
@@ -125,10 +188,8 @@ anomalies() {
 	sre-scout --state-dir "$BATS_TEST_TMPDIR/one" < "$BATS_TEST_TMPDIR/in" > "$BATS_TEST_TMPDIR/one.out" 2>/dev/null
 	anomalies "$BATS_TEST_TMPDIR/one.out" > "$BATS_TEST_TMPDIR/one.tsv"
 	[ "$(wc -l < "$BATS_TEST_TMPDIR/one.tsv")" -ge 5 ]
-	"$SRE_ROOT/tests/mock/kafka-mock" -p 6 tel > "$BATS_TEST_TMPDIR/boot6" 2>&1 3>&- &
-	mock=$!
-	for i in $(seq 50); do [ -s "$BATS_TEST_TMPDIR/boot6" ] && break; sleep 0.1; done
-	u="kafka://$(cat "$BATS_TEST_TMPDIR/boot6")/tel"
+	mock m -p 6 tel
+	u="kafka://$(cat "$BATS_TEST_TMPDIR/m.boot")/tel"
 	# The three join the group on an empty topic, then the telemetry
 	# comes: no partition moves while they read.
 	for i in 1 2 3; do
@@ -144,7 +205,7 @@ anomalies() {
 	sleep 3
 	for i in 1 2 3; do kill -TERM "$(cat "$BATS_TEST_TMPDIR/s$i.pid")"; done
 	for i in 1 2 3; do wait "$(cat "$BATS_TEST_TMPDIR/s$i.pid")"; done
-	kill $mock
+	kill "$(cat "$BATS_TEST_TMPDIR/m.pid")"
 	for i in 1 2 3; do check_sanitizers "$BATS_TEST_TMPDIR/s$i.err"; done
 	# Each instance judged some of the series, and all of each it judged.
 	total=0
