@@ -1,7 +1,7 @@
 /*
  * bus-kafka.c: Kafka as a bus end, on librdkafka.
  *
- *	kafka://HOST:PORT/TOPIC?group=G&drain=1&session_ms=N
+ *	kafka://HOST:PORT/TOPIC?group=G&drain=1&session_ms=N&key=auto&retry=D
  *
  * Reading joins consumer group G (default "sre") with automatic commits
  * off; offsets are committed only when sre_bus_ack() says the output of
@@ -12,8 +12,15 @@
  * group waits for a member that went away without leaving (killed)
  * before its partitions go to the others.
  *
- * Writing produces one message per line; sre_bus_flush() waits for every
- * delivery report and fails if any message was not delivered.
+ * Writing produces one message per line, keyed as buskey.h says (key=none:
+ * unkeyed); sre_bus_flush() waits for every delivery report and fails if
+ * any message was not delivered.
+ *
+ * Brokers that cannot be reached at the start are asked again (librdkafka
+ * reconnects with its own backoff) for retry=DURATION (default
+ * SRE_BUS_RETRY, else 30s), then the open fails with EX_UNAVAILABLE; every
+ * broker away that long while reading, or a message not delivered within
+ * it, makes the bus end "gone": the tool exits 69.
  *
  * librdkafka's own logging is silenced: errors come back through the
  * bus calls, and the tool reports them.
