@@ -53,6 +53,7 @@ struct kbus {
 	long long down_since;	/* all brokers unreachable since; 0: up */
 	int gone;
 	rd_kafka_message_t *cur;	/* the message handed out last */
+	rd_kafka_message_t *peek;	/* polled by k_ready, not yet read */
 	char *buf;			/* its payload, NUL terminated */
 	size_t bufcap;
 	int uncommitted;
@@ -341,7 +342,10 @@ k_read(void *be, const char **line, size_t *len, int timeout_ms)
 		}
 		if (k->down_since != 0 && outage(k) < 0)
 			return SRE_READ_ERROR;
-		if ((m = rd_kafka_consumer_poll(k->rk, wait)) == NULL) {
+		if (k->peek != NULL) {
+			m = k->peek;
+			k->peek = NULL;
+		} else if ((m = rd_kafka_consumer_poll(k->rk, wait)) == NULL) {
 			if (k->down_since == 0 && k->drain && drained(k))
 				return SRE_READ_EOF;
 			continue;
@@ -480,11 +484,18 @@ k_ack(void *be)
 	return 0;
 }
 
+/* A message already fetched by librdkafka: read it without waiting, and
+ * commit once the queue is empty, not after every message. */
 static int
 k_ready(void *be)
 {
-	(void)be;
-	return 0;	/* librdkafka buffers; a poll is cheap */
+	struct kbus *k = be;
+
+	if (k->mode != SRE_BUS_IN)
+		return 0;
+	if (k->peek == NULL)
+		k->peek = rd_kafka_consumer_poll(k->rk, 0);
+	return k->peek != NULL && k->peek->err == RD_KAFKA_RESP_ERR_NO_ERROR;
 }
 
 static unsigned long long
@@ -513,6 +524,8 @@ k_close(void *be)
 
 	if (k->cur != NULL)
 		rd_kafka_message_destroy(k->cur);
+	if (k->peek != NULL)
+		rd_kafka_message_destroy(k->peek);
 	if (k->mode == SRE_BUS_OUT)
 		rc = k_flush(k);
 	else
