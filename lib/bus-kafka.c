@@ -328,6 +328,10 @@ k_read(void *be, const char **line, size_t *len, int timeout_ms)
 		rd_kafka_message_destroy(k->cur);
 		k->cur = NULL;
 	}
+	if (k->gone) {
+		errno = EIO;
+		return SRE_READ_ERROR;
+	}
 	for (;;) {
 		if (sre_stopping())
 			return SRE_READ_STOP;
@@ -476,9 +480,17 @@ k_ack(void *be)
 	e = rd_kafka_commit(k->rk, NULL, 0);
 	if (e != RD_KAFKA_RESP_ERR_NO_ERROR &&
 	    e != RD_KAFKA_RESP_ERR__NO_OFFSET) {
-		snprintf(k->err, sizeof(k->err), "commit: %s",
-		    rd_kafka_err2str(e));
-		return -1;
+		/* The brokers away: commit later (what is not committed
+		 * comes again: at-least-once), until retry_ms is spent. */
+		if (k->down_since == 0)
+			k->down_since = sre_mono_ms();
+		if (sre_mono_ms() - k->down_since < k->retry_ms)
+			return 0;
+		snprintf(k->err, sizeof(k->err), "%.255s:%d: every broker "
+		    "unreachable for %lld ms: commit: %s", k->u.host,
+		    k->u.port, (long long)k->retry_ms, rd_kafka_err2str(e));
+		k->gone = 1;	/* the next read says so */
+		return 0;
 	}
 	k->uncommitted = 0;
 	return 0;
