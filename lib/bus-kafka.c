@@ -1,7 +1,7 @@
 /*
  * bus-kafka.c: Kafka as a bus end, on librdkafka.
  *
- *	kafka://HOST:PORT/TOPIC?group=G&drain=1&session_ms=N
+ *	kafka://HOST:PORT/TOPIC?group=G&drain=1&session_ms=N&key=auto&retry=D
  *
  * Reading joins consumer group G (default "sre") with automatic commits
  * off; offsets are committed only when sre_bus_ack() says the output of
@@ -12,8 +12,15 @@
  * group waits for a member that went away without leaving (killed)
  * before its partitions go to the others.
  *
- * Writing produces one message per line; sre_bus_flush() waits for every
- * delivery report and fails if any message was not delivered.
+ * Writing produces one message per line, keyed as buskey.h says (key=none:
+ * unkeyed); sre_bus_flush() waits for every delivery report and fails if
+ * any message was not delivered.
+ *
+ * Brokers that cannot be reached at the start are asked again (librdkafka
+ * reconnects with its own backoff) for retry=DURATION (default
+ * SRE_BUS_RETRY, else 30s), then the open fails with EX_UNAVAILABLE; every
+ * broker away that long while reading, or a message not delivered within
+ * it, makes the bus end "gone": the tool exits 69.
  *
  * librdkafka's own logging is silenced: errors come back through the
  * bus calls, and the tool reports them.
@@ -30,6 +37,7 @@
 #include "bus.h"
 #include "event.h"
 #include "busurl.h"
+#include "evtime.h"
 #include "sig.h"
 
 #define POLL_MS 200
@@ -40,7 +48,12 @@ struct kbus {
 	enum sre_bus_mode mode;
 	size_t maxlen;
 	int drain;
+	int keyed;		/* key=auto (default), not key=none */
+	int64_t retry_ms;	/* brokers away this long: gone */
+	long long down_since;	/* all brokers unreachable since; 0: up */
+	int gone;
 	rd_kafka_message_t *cur;	/* the message handed out last */
+	rd_kafka_message_t *peek;	/* polled by k_ready, not yet read */
 	char *buf;			/* its payload, NUL terminated */
 	size_t bufcap;
 	int uncommitted;
@@ -59,6 +72,19 @@ quiet_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 	(void)buf;
 }
 
+/* librdkafka's errors come here from the polls: note an outage. */
+static void
+on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+	struct kbus *k = opaque;
+
+	(void)rk;
+	if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN && k->down_since == 0) {
+		k->down_since = sre_mono_ms();
+		snprintf(k->err, sizeof(k->err), "%s", reason);
+	}
+}
+
 static void
 on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
@@ -67,6 +93,9 @@ on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 	(void)rk;
 	if (m->err) {
 		k->failed++;
+		if (m->err == RD_KAFKA_RESP_ERR__MSG_TIMED_OUT ||
+		    m->err == RD_KAFKA_RESP_ERR__TRANSPORT)
+			k->gone = 1;
 		snprintf(k->err, sizeof(k->err), "delivery failed: %s",
 		    rd_kafka_err2str(m->err));
 	}
@@ -91,7 +120,10 @@ k_open(const char *url, enum sre_bus_mode mode, size_t maxlen, char *err,
 	rd_kafka_conf_t *conf;
 	rd_kafka_resp_err_t e;
 	struct kbus *k;
-	char brokers[300], cerr[256];
+	char brokers[300], cerr[256], timeout[24];
+	const char *s;
+	long long until;
+	int attempts = 0;
 
 	if ((k = calloc(1, sizeof(*k))) == NULL) {
 		snprintf(err, errlen, "%s: out of memory", url);
@@ -106,10 +138,29 @@ k_open(const char *url, enum sre_bus_mode mode, size_t maxlen, char *err,
 	k->mode = mode;
 	k->maxlen = maxlen ? maxlen : SRE_LINE_MAX_DEFAULT;
 	k->drain = strcmp(sre_busurl_get(&k->u, "drain", "0"), "1") == 0;
+	s = sre_busurl_get(&k->u, "key", "auto");
+	if (strcmp(s, "auto") != 0 && strcmp(s, "none") != 0) {
+		snprintf(err, errlen, "%s: key=%s: want auto or none", url, s);
+		free(k);
+		*ex = EX_USAGE;
+		return NULL;
+	}
+	k->keyed = strcmp(s, "auto") == 0;
+	s = sre_busurl_get(&k->u, "retry", getenv("SRE_BUS_RETRY") ?
+	    getenv("SRE_BUS_RETRY") : "30s");
+	if (sre_duration_parse(s, &k->retry_ms) < 0) {
+		snprintf(err, errlen, "%s: retry=%s: not a duration", url, s);
+		free(k);
+		*ex = EX_USAGE;
+		return NULL;
+	}
+	snprintf(timeout, sizeof(timeout), "%lld", (long long)(k->retry_ms <
+	    1000 ? 1000 : k->retry_ms));
 	snprintf(brokers, sizeof(brokers), "%s:%d", k->u.host, k->u.port);
 	conf = rd_kafka_conf_new();
 	rd_kafka_conf_set_log_cb(conf, quiet_log);
 	rd_kafka_conf_set_opaque(conf, k);
+	rd_kafka_conf_set_error_cb(conf, on_error);
 	if (set(conf, "bootstrap.servers", brokers, cerr, sizeof(cerr)) < 0 ||
 	    (mode == SRE_BUS_IN && (
 	    set(conf, "group.id", sre_busurl_get(&k->u, "group", "sre"), cerr,
@@ -122,7 +173,9 @@ k_open(const char *url, enum sre_bus_mode mode, size_t maxlen, char *err,
 	    set(conf, "heartbeat.interval.ms", "1000", cerr, sizeof(cerr)) <
 	    0)) || (mode == SRE_BUS_OUT && (
 	    set(conf, "enable.idempotence", "true", cerr, sizeof(cerr)) < 0 ||
-	    set(conf, "linger.ms", "5", cerr, sizeof(cerr)) < 0))) {
+	    set(conf, "linger.ms", "5", cerr, sizeof(cerr)) < 0 ||
+	    set(conf, "message.timeout.ms", timeout, cerr, sizeof(cerr)) <
+	    0))) {
 		snprintf(err, errlen, "%s: %s", url, cerr);
 		rd_kafka_conf_destroy(conf);
 		free(k);
@@ -140,11 +193,21 @@ k_open(const char *url, enum sre_bus_mode mode, size_t maxlen, char *err,
 		*ex = EX_CONFIG;
 		return NULL;
 	}
-	/* Is anybody there?  Metadata within 5 s, else unavailable. */
-	e = rd_kafka_metadata(k->rk, 0, NULL, &md, 5000);
+	/* Is anybody there?  librdkafka connects again with backoff (100 ms
+	 * doubling to 10 s); ask until retry_ms is spent. */
+	until = sre_mono_ms() + k->retry_ms;
+	do {
+		long long left = until - sre_mono_ms();
+
+		attempts++;
+		e = rd_kafka_metadata(k->rk, 0, NULL, &md, left > 5000 ? 5000 :
+		    left < 500 ? 500 : (int)left);
+	} while (e != RD_KAFKA_RESP_ERR_NO_ERROR && sre_mono_ms() < until &&
+	    !sre_stopping());
 	if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-		snprintf(err, errlen, "%s: broker %s unreachable: %s", url,
-		    brokers, rd_kafka_err2str(e));
+		snprintf(err, errlen, "%s: broker %s unreachable: %s (for "
+		    "%lld ms)", url, brokers, rd_kafka_err2str(e),
+		    (long long)k->retry_ms);
 		rd_kafka_destroy(k->rk);
 		free(k);
 		*ex = EX_UNAVAILABLE;
@@ -227,6 +290,32 @@ out:
 	return done;
 }
 
+/*
+ * Every broker went away: are they back (a metadata answer)?  -1 and gone
+ * once they stayed away for retry_ms.
+ */
+static int
+outage(struct kbus *k)
+{
+	const struct rd_kafka_metadata *md = NULL;
+	rd_kafka_resp_err_t e;
+
+	e = rd_kafka_metadata(k->rk, 0, NULL, &md, 500);
+	if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
+		rd_kafka_metadata_destroy(md);
+		k->down_since = 0;
+		return 0;
+	}
+	if (sre_mono_ms() - k->down_since < k->retry_ms)
+		return 0;
+	snprintf(k->err, sizeof(k->err), "%.255s:%d: every broker unreachable "
+	    "for %lld ms: %s", k->u.host, k->u.port, (long long)k->retry_ms,
+	    rd_kafka_err2str(e));
+	k->gone = 1;
+	errno = EIO;
+	return -1;
+}
+
 static int
 k_read(void *be, const char **line, size_t *len, int timeout_ms)
 {
@@ -238,6 +327,10 @@ k_read(void *be, const char **line, size_t *len, int timeout_ms)
 	if (k->cur != NULL) {
 		rd_kafka_message_destroy(k->cur);
 		k->cur = NULL;
+	}
+	if (k->gone) {
+		errno = EIO;
+		return SRE_READ_ERROR;
 	}
 	for (;;) {
 		if (sre_stopping())
@@ -251,8 +344,13 @@ k_read(void *be, const char **line, size_t *len, int timeout_ms)
 			if (left < wait)
 				wait = (int)left;
 		}
-		if ((m = rd_kafka_consumer_poll(k->rk, wait)) == NULL) {
-			if (k->drain && drained(k))
+		if (k->down_since != 0 && outage(k) < 0)
+			return SRE_READ_ERROR;
+		if (k->peek != NULL) {
+			m = k->peek;
+			k->peek = NULL;
+		} else if ((m = rd_kafka_consumer_poll(k->rk, wait)) == NULL) {
+			if (k->down_since == 0 && k->drain && drained(k))
 				return SRE_READ_EOF;
 			continue;
 		}
@@ -268,6 +366,10 @@ k_read(void *be, const char **line, size_t *len, int timeout_ms)
 			    rd_kafka_message_errstr(m));
 			if (m->err == RD_KAFKA_RESP_ERR__TRANSPORT ||
 			    m->err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
+				if (m->err ==
+				    RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN &&
+				    k->down_since == 0)
+					k->down_since = sre_mono_ms();
 				rd_kafka_message_destroy(m);
 				continue;	/* librdkafka reconnects */
 			}
@@ -304,7 +406,8 @@ k_read(void *be, const char **line, size_t *len, int timeout_ms)
 }
 
 static int
-k_write(void *be, const char *line, size_t len)
+k_write_key(void *be, const char *key, size_t keylen, const char *line,
+    size_t len)
 {
 	struct kbus *k = be;
 	rd_kafka_resp_err_t e;
@@ -314,6 +417,7 @@ k_write(void *be, const char *line, size_t len)
 		len--;
 	for (tries = 0; tries < 100; tries++) {
 		e = rd_kafka_producev(k->rk, RD_KAFKA_V_TOPIC(k->u.name),
+		    RD_KAFKA_V_KEY((void *)key, keylen),
 		    RD_KAFKA_V_VALUE((void *)line, len),
 		    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
 		if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
@@ -331,6 +435,18 @@ k_write(void *be, const char *line, size_t len)
 }
 
 static int
+k_write(void *be, const char *line, size_t len)
+{
+	return k_write_key(be, NULL, 0, line, len);
+}
+
+static int
+k_keyed(void *be)
+{
+	return ((struct kbus *)be)->keyed;
+}
+
+static int
 k_flush(void *be)
 {
 	struct kbus *k = be;
@@ -338,7 +454,7 @@ k_flush(void *be)
 
 	if (k->mode != SRE_BUS_OUT)
 		return SRE_WRITE_OK;
-	e = rd_kafka_flush(k->rk, 30000);
+	e = rd_kafka_flush(k->rk, (int)(k->retry_ms + 10000));
 	if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
 		snprintf(k->err, sizeof(k->err), "flush: %s",
 		    rd_kafka_err2str(e));
@@ -364,19 +480,34 @@ k_ack(void *be)
 	e = rd_kafka_commit(k->rk, NULL, 0);
 	if (e != RD_KAFKA_RESP_ERR_NO_ERROR &&
 	    e != RD_KAFKA_RESP_ERR__NO_OFFSET) {
-		snprintf(k->err, sizeof(k->err), "commit: %s",
-		    rd_kafka_err2str(e));
-		return -1;
+		/* The brokers away: commit later (what is not committed
+		 * comes again: at-least-once), until retry_ms is spent. */
+		if (k->down_since == 0)
+			k->down_since = sre_mono_ms();
+		if (sre_mono_ms() - k->down_since < k->retry_ms)
+			return 0;
+		snprintf(k->err, sizeof(k->err), "%.255s:%d: every broker "
+		    "unreachable for %lld ms: commit: %s", k->u.host,
+		    k->u.port, (long long)k->retry_ms, rd_kafka_err2str(e));
+		k->gone = 1;	/* the next read says so */
+		return 0;
 	}
 	k->uncommitted = 0;
 	return 0;
 }
 
+/* A message already fetched by librdkafka: read it without waiting, and
+ * commit once the queue is empty, not after every message. */
 static int
 k_ready(void *be)
 {
-	(void)be;
-	return 0;	/* librdkafka buffers; a poll is cheap */
+	struct kbus *k = be;
+
+	if (k->mode != SRE_BUS_IN)
+		return 0;
+	if (k->peek == NULL)
+		k->peek = rd_kafka_consumer_poll(k->rk, 0);
+	return k->peek != NULL && k->peek->err == RD_KAFKA_RESP_ERR_NO_ERROR;
 }
 
 static unsigned long long
@@ -392,6 +523,12 @@ k_error(void *be)
 }
 
 static int
+k_gone(void *be)
+{
+	return ((struct kbus *)be)->gone;
+}
+
+static int
 k_close(void *be)
 {
 	struct kbus *k = be;
@@ -399,6 +536,8 @@ k_close(void *be)
 
 	if (k->cur != NULL)
 		rd_kafka_message_destroy(k->cur);
+	if (k->peek != NULL)
+		rd_kafka_message_destroy(k->peek);
 	if (k->mode == SRE_BUS_OUT)
 		rc = k_flush(k);
 	else
@@ -411,5 +550,5 @@ k_close(void *be)
 
 const struct sre_bus_ops sre_bus_kafka_ops = {
 	"kafka", k_open, k_read, k_write, k_flush, k_ack, k_ready, k_lineno,
-	k_close, k_error, NULL
+	k_close, k_error, k_gone, k_keyed, k_write_key
 };

@@ -6,7 +6,11 @@
  * Reading joins consumer group G (default "sre", created at the start of
  * the stream if missing) as consumer C (default: the host name, so a
  * restarted tool picks up what it had been handed but not acknowledged:
- * it first re-reads its pending entries, then new ones with ">").  Lines
+ * it first re-reads its pending entries, then new ones with ">").  Then,
+ * and every claim=DURATION (default 30s; 0 never), it takes over with
+ * XAUTOCLAIM the entries of the group that stayed pending that long (a
+ * consumer killed and not restarted, or restarted under another name).
+ * Lines
  * are acknowledged with XACK only when sre_bus_ack() says their output is
  * written: at-least-once.  Each entry carries the line in its "line"
  * field (another producer's first field is taken otherwise).  drain=1
@@ -34,10 +38,13 @@
 
 #include <hiredis.h>
 
+#include <bsd/stdlib.h>
+
 #include "bus.h"
 #include "event.h"
 #include "evtime.h"
 #include "busurl.h"
+#include "buskey.h"
 #include "sig.h"
 
 #define BATCH "100"
@@ -53,6 +60,10 @@ struct rbus {
 	char trim[24];		/* XADD MAXLEN ~ */
 	int drain;
 	int pending_phase;	/* re-reading our own pending entries */
+	int claim_phase;	/* taking over others' stale entries */
+	int64_t claim_ms;	/* entries idle this long are stale; 0: never */
+	long long last_claim;	/* when the last claim round ended */
+	char cursor[64];	/* XAUTOCLAIM's */
 	redisReply *batch;	/* the last XREADGROUP reply */
 	redisReply *entries;	/* its entry array (borrowed from batch) */
 	size_t next;
@@ -61,6 +72,9 @@ struct rbus {
 	int inflight;		/* pipelined XADDs without a reply read */
 	char *sent[PIPELINE_MAX];	/* their lines, to send again */
 	size_t sentlen[PIPELINE_MAX];
+	int sentpart[PIPELINE_MAX];	/* their partition, -1: none */
+	int partitions;		/* writing: STREAM.k, k = hash(key) % N */
+	unsigned long rr;	/* the next partition of a line without key */
 	int64_t retry_ms;	/* reconnecting, in all */
 	int gone;		/* reconnecting failed for retry_ms */
 	unsigned long long count;
@@ -161,7 +175,7 @@ r_open(const char *url, enum sre_bus_mode mode, size_t maxlen, char *err,
 {
 	struct rbus *r;
 	char host[128];
-	const char *s;
+	const char *s, *errstr;
 
 	if ((r = calloc(1, sizeof(*r))) == NULL) {
 		snprintf(err, errlen, "%s: out of memory", url);
@@ -184,6 +198,15 @@ r_open(const char *url, enum sre_bus_mode mode, size_t maxlen, char *err,
 	    sre_busurl_get(&r->u, "consumer", host));
 	snprintf(r->trim, sizeof(r->trim), "%s",
 	    sre_busurl_get(&r->u, "maxlen", "100000"));
+	s = sre_busurl_get(&r->u, "partitions", "1");
+	r->partitions = (int)strtonum(s, 1, 1024, &errstr);
+	if (errstr != NULL) {
+		snprintf(err, errlen, "%s: partitions=%s: %s (1 to 1024)",
+		    url, s, errstr);
+		free(r);
+		*ex = EX_USAGE;
+		return NULL;
+	}
 	s = sre_busurl_get(&r->u, "drain", "0");
 	r->drain = strcmp(s, "1") == 0;
 	s = sre_busurl_get(&r->u, "retry", getenv("SRE_BUS_RETRY") ?
@@ -194,7 +217,15 @@ r_open(const char *url, enum sre_bus_mode mode, size_t maxlen, char *err,
 		*ex = EX_USAGE;
 		return NULL;
 	}
+	s = sre_busurl_get(&r->u, "claim", "30s");
+	if (sre_duration_parse(s, &r->claim_ms) < 0) {
+		snprintf(err, errlen, "%s: claim=%s: not a duration", url, s);
+		free(r);
+		*ex = EX_USAGE;
+		return NULL;
+	}
 	r->pending_phase = 1;
+	snprintf(r->cursor, sizeof(r->cursor), "0-0");
 	if (rconnect(r) < 0 || (mode == SRE_BUS_IN && ensure_group(r) < 0)) {
 		snprintf(err, errlen, "%s: %s", url, r->err);
 		*ex = EX_UNAVAILABLE;
@@ -226,6 +257,42 @@ note_unacked(struct rbus *r, const char *id)
 }
 
 
+/*
+ * One round of XAUTOCLAIM: entries of the group idle for claim_ms (their
+ * consumer died, or was renamed) become ours.  1 got entries, 0 none
+ * (the round is over), -1 error.
+ */
+static int
+claim(struct rbus *r)
+{
+	char idle[24];
+	const char *argv[] = { "XAUTOCLAIM", r->u.name, r->group, r->consumer,
+	    idle, r->cursor, "COUNT", BATCH };
+	redisReply *rep;
+
+	snprintf(idle, sizeof(idle), "%lld", (long long)r->claim_ms);
+	while ((rep = command(r, 8, argv)) == NULL)
+		if (!dropped(r) || rconnect(r) < 0 || ensure_group(r) < 0)
+			return -1;
+	/* [cursor, [[id, [field, value, ...]], ...], [deleted id, ...]] */
+	if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 2 ||
+	    rep->element[0]->type != REDIS_REPLY_STRING ||
+	    rep->element[1]->type != REDIS_REPLY_ARRAY) {
+		freeReplyObject(rep);
+		snprintf(r->err, sizeof(r->err), "unexpected XAUTOCLAIM reply");
+		return -1;
+	}
+	snprintf(r->cursor, sizeof(r->cursor), "%s", rep->element[0]->str);
+	if (rep->element[1]->elements == 0 && strcmp(r->cursor, "0-0") == 0) {
+		freeReplyObject(rep);
+		return 0;
+	}
+	r->batch = rep;
+	r->entries = rep->element[1];
+	r->next = 0;
+	return 1;
+}
+
 /* Fetch the next batch; 1 got entries, 0 none within block_ms, -1 error. */
 static int
 fetch(struct rbus *r, int block_ms)
@@ -234,11 +301,23 @@ fetch(struct rbus *r, int block_ms)
 	const char *argv[] = { "XREADGROUP", "GROUP", r->group, r->consumer,
 	    "COUNT", BATCH, "BLOCK", block, "STREAMS", r->u.name, ">" };
 	redisReply *rep;
+	int rc;
 
 	if (r->batch != NULL) {
 		freeReplyObject(r->batch);
 		r->batch = NULL;
 		r->entries = NULL;
+	}
+	if (!r->pending_phase && !r->claim_phase && r->claim_ms > 0 &&
+	    sre_mono_ms() - r->last_claim >= r->claim_ms)
+		r->claim_phase = 1;
+	while (r->claim_phase) {
+		if ((rc = claim(r)) != 0)
+			return rc;
+		if (strcmp(r->cursor, "0-0") == 0) {
+			r->claim_phase = 0;
+			r->last_claim = sre_mono_ms();
+		}
 	}
 	if (r->pending_phase)
 		argv[10] = "0";
@@ -253,6 +332,7 @@ fetch(struct rbus *r, int block_ms)
 		freeReplyObject(rep);
 		if (r->pending_phase) {
 			r->pending_phase = 0;
+			r->claim_phase = r->claim_ms > 0;
 			return fetch(r, block_ms);
 		}
 		return 0;
@@ -270,6 +350,7 @@ fetch(struct rbus *r, int block_ms)
 	r->next = 0;
 	if (r->entries->elements == 0 && r->pending_phase) {
 		r->pending_phase = 0;
+		r->claim_phase = r->claim_ms > 0;
 		return fetch(r, block_ms);
 	}
 	return r->entries->elements > 0;
@@ -343,15 +424,21 @@ r_read(void *be, const char **line, size_t *len, int timeout_ms)
 	}
 }
 
-/* Pipeline one XADD of line (without its newline). */
+/* Pipeline one XADD of line (without its newline) to partition part
+ * (STREAM.part), or to STREAM when part is -1. */
 static int
-append_xadd(struct rbus *r, const char *line, size_t len)
+append_xadd(struct rbus *r, int part, const char *line, size_t len)
 {
-	const char *argv[] = { "XADD", r->u.name, "MAXLEN", "~", r->trim, "*",
+	char name[sizeof(r->u.name) + 16];
+	const char *argv[] = { "XADD", name, "MAXLEN", "~", r->trim, "*",
 	    "line", line };
 	size_t lens[8];
 	int i;
 
+	if (part < 0)
+		snprintf(name, sizeof(name), "%s", r->u.name);
+	else
+		snprintf(name, sizeof(name), "%s.%d", r->u.name, part);
 	for (i = 0; i < 7; i++)
 		lens[i] = strlen(argv[i]);
 	lens[7] = len;
@@ -388,7 +475,7 @@ r_flush(void *be)
 				return SRE_WRITE_ERROR;
 			}
 			for (i = done; i < r->inflight; i++)
-				if (append_xadd(r, r->sent[i],
+				if (append_xadd(r, r->sentpart[i], r->sent[i],
 				    r->sentlen[i]) < 0) {
 					forget_sent(r);
 					errno = ENOMEM;
@@ -409,10 +496,12 @@ r_flush(void *be)
 }
 
 static int
-r_write(void *be, const char *line, size_t len)
+r_write_key(void *be, const char *key, size_t keylen, const char *line,
+    size_t len)
 {
 	struct rbus *r = be;
 	char *copy;
+	int part = -1;
 
 	while (len > 0 && line[len - 1] == '\n')
 		len--;
@@ -422,16 +511,32 @@ r_write(void *be, const char *line, size_t len)
 	}
 	memcpy(copy, line, len);
 	copy[len] = '\0';
-	if (append_xadd(r, copy, len) < 0) {
+	if (r->partitions > 1)
+		part = (int)((key != NULL ? sre_buskey_hash(key, keylen) :
+		    r->rr++) % (unsigned long)r->partitions);
+	if (append_xadd(r, part, copy, len) < 0) {
 		free(copy);
 		errno = ENOMEM;
 		return SRE_WRITE_ERROR;
 	}
 	r->sent[r->inflight] = copy;
 	r->sentlen[r->inflight] = len;
+	r->sentpart[r->inflight] = part;
 	if (++r->inflight >= PIPELINE_MAX)
 		return r_flush(r);
 	return SRE_WRITE_OK;
+}
+
+static int
+r_write(void *be, const char *line, size_t len)
+{
+	return r_write_key(be, NULL, 0, line, len);
+}
+
+static int
+r_keyed(void *be)
+{
+	return ((struct rbus *)be)->partitions > 1;
 }
 
 static int
@@ -515,5 +620,5 @@ r_gone(void *be)
 
 const struct sre_bus_ops sre_bus_redis_ops = {
 	"redis", r_open, r_read, r_write, r_flush, r_ack, r_ready, r_lineno,
-	r_close, r_error, r_gone
+	r_close, r_error, r_gone, r_keyed, r_write_key
 };

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "bus.h"
+#include "buskey.h"
 #include "diag.h"
 
 struct fdbus {
@@ -124,7 +125,7 @@ fd_close(void *be)
 
 static const struct sre_bus_ops fd_ops = {
 	"file", fd_open, fd_read, fd_write, fd_flush, fd_ack, fd_ready,
-	fd_lineno, fd_close, NULL, NULL
+	fd_lineno, fd_close, NULL, NULL, NULL, NULL
 };
 
 /* Linked in by the tools whose link lists name them (see the Makefile). */
@@ -248,10 +249,26 @@ sre_bus_read(struct sre_bus *b, const char **line, size_t *len,
 	return rc;
 }
 
+static int
+write_keyed(void *ctx, const char *key, size_t keylen, const char *line,
+    size_t len)
+{
+	struct sre_bus *b = ctx;
+
+	return b->ops->write_key(b->be, key, keylen, line, len);
+}
+
 int
 sre_bus_write(struct sre_bus *b, const char *line, size_t len)
 {
-	return b->ops->write(b->be, line, len);
+	int rc;
+
+	if (b->ops->keyed == NULL || !b->ops->keyed(b->be))
+		return b->ops->write(b->be, line, len);
+	while (len > 0 && line[len - 1] == '\n')
+		len--;
+	rc = sre_buskey_split(line, len, write_keyed, b);
+	return rc;
 }
 
 int

@@ -48,6 +48,12 @@ struct sre_bus_ops {
 	/* Non-zero when the service behind it stayed unreachable through
 	 * every retry (optional): the tool exits 69, not 74. */
 	int (*gone)(void *be);
+	/* Non-zero when lines should carry partition keys (optional): then
+	 * bus.c writes through write_key, never write. */
+	int (*keyed)(void *be);
+	/* As write, with the line's key (NULL, 0: none; see buskey.h). */
+	int (*write_key)(void *be, const char *key, size_t keylen,
+	    const char *line, size_t len);
 };
 
 struct sre_bus_opts {
@@ -67,7 +73,10 @@ struct sre_bus *sre_bus_open(const char *url, enum sre_bus_mode mode,
 int sre_bus_read(struct sre_bus *b, const char **line, size_t *len,
     int timeout_ms);
 
-/* Write one line (see sre_writer_line). */
+/* Write one line (see sre_writer_line).  On a partitioned bus (Kafka; Redis
+ * with partitions=N) the line goes with its key: the incident of an event,
+ * the service of telemetry; an OTLP request about several services goes
+ * as one request per service (buskey.h). */
 int sre_bus_write(struct sre_bus *b, const char *line, size_t len);
 
 /* Write out buffered lines. */

@@ -172,3 +172,54 @@ stop_own_redis() {
 	grep -q "reading redis://127.0.0.1:$p/rd?group=g&retry=1500ms failed: 127.0.0.1:$p: Connection refused (after" "$BATS_TEST_TMPDIR/err"
 	check_sanitizers "$BATS_TEST_TMPDIR/err"
 }
+
+@test "redis: a consumer killed and never restarted: another of its group claims its entries" {
+	for i in $(seq 40); do
+		printf '{"v":1,"type":"audit","id":"ev-%s","ts_ms":1,"source":"t","pad":"%s"}\n' "$i" "$(head -c 5000 /dev/zero | tr '\0' a)"
+	done > "$BATS_TEST_TMPDIR/in"
+	sre-bus --out "$(url claim)" < "$BATS_TEST_TMPDIR/in"
+	mkfifo "$BATS_TEST_TMPDIR/stuck"
+	exec 6<> "$BATS_TEST_TMPDIR/stuck"
+	sre-bus --in "$(url claim 'group=g&consumer=c1')" > "$BATS_TEST_TMPDIR/stuck" 2>/dev/null &
+	pid=$!
+	timeout 20 head -c 1000 <&6 > /dev/null
+	kill -9 $pid
+	wait $pid || true
+	exec 6>&-
+	[ "$(redis-cli -p "$REDIS_PORT" XPENDING claim g | head -1)" -gt 0 ]
+	# c2 leaves c1's entries alone while they are younger than claim=,
+	sleep 0.2
+	run -0 --separate-stderr sre-bus --in "$(url claim 'group=g&consumer=c2&claim=1h&drain=1')"
+	printf '%s\n' "$output" | grep . > "$BATS_TEST_TMPDIR/out1" || true
+	[ "$(wc -l < "$BATS_TEST_TMPDIR/out1")" -lt 40 ]
+	# and takes them over once they are older: every id comes out.
+	sleep 0.6
+	run -0 --separate-stderr sre-bus --in "$(url claim 'group=g&consumer=c2&claim=500ms&drain=1')"
+	printf '%s\n' "$output" > "$BATS_TEST_TMPDIR/out2"
+	[ "$(redis-cli -p "$REDIS_PORT" XPENDING claim g | head -1)" = 0 ]
+	diff <(jq -r .id "$BATS_TEST_TMPDIR/in" | sort) \
+	    <(cat "$BATS_TEST_TMPDIR/out1" "$BATS_TEST_TMPDIR/out2" | jq -r .id | sort -u)
+	run -64 --separate-stderr sre-bus --in "$(url claim 'claim=later')"
+	[[ $stderr == *"claim=later: not a duration"* ]]
+}
+
+@test "redis: partitions=N: one stream per key hash; N readers, one a partition, get it all" {
+	sre-bus --out "$(url part 'partitions=3')" < "$F/events.ndjson"
+	[ "$(redis-cli -p "$REDIS_PORT" EXISTS part)" = 0 ]
+	total=0
+	for k in 0 1 2; do
+		run -0 --separate-stderr sre-bus --in "$(url "part.$k" 'group=a&drain=1')"
+		printf '%s\n' "$output" | grep . >> "$BATS_TEST_TMPDIR/all" || true
+		# Every incident is in one partition only.
+		printf '%s\n' "$output" | jq -r '.incident // empty' | sort -u >> "$BATS_TEST_TMPDIR/incidents"
+	done
+	diff -u <(sort "$F/events.ndjson") <(sort "$BATS_TEST_TMPDIR/all")
+	[ "$(sort "$BATS_TEST_TMPDIR/incidents" | uniq -d)" = "" ]
+	# inc-1 goes where FNV-1a says: 32-bit hash of the key, modulo N.
+	h=$(python3 -c 'h=2166136261
+for c in b"inc-1": h=((h^c)*16777619)&0xffffffff
+print(h%3)')
+	[ "$(redis-cli -p "$REDIS_PORT" XRANGE "part.$h" - + | grep -c '"incident":"inc-1"')" -ge 1 ]
+	run -64 --separate-stderr sre-bus --out "$(url part 'partitions=0')" < /dev/null
+	[[ $stderr == *"partitions=0: too small (1 to 1024)"* ]]
+}

@@ -3,10 +3,12 @@
  * cluster (rdkafka_mock.h), which speaks the real Kafka protocol on
  * loopback to any client.
  *
- *	kafka-mock [-b brokers] [-p partitions] [topic ...]
+ *	kafka-mock [-D] [-b brokers] [-p partitions] [topic ...]
  *
  * Creates the topics, prints the bootstrap servers ("127.0.0.1:PORT") on
- * one line of stdout, then serves until SIGTERM or SIGINT.
+ * one line of stdout, then serves until SIGTERM or SIGINT.  SIGUSR1 takes
+ * every broker down (connections dropped, none accepted), SIGUSR2 brings
+ * them up again; -D starts them down.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -17,13 +19,29 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
-static volatile sig_atomic_t done;
+static volatile sig_atomic_t done, down, up;
 
 static void
 on_signal(int sig)
 {
-	(void)sig;
-	done = 1;
+	if (sig == SIGUSR1)
+		down = 1;
+	else if (sig == SIGUSR2)
+		up = 1;
+	else
+		done = 1;
+}
+
+static void
+set_all(rd_kafka_mock_cluster_t *mc, int brokers, int isup)
+{
+	int b;
+
+	for (b = 1; b <= brokers; b++)
+		if (isup)
+			rd_kafka_mock_broker_set_up(mc, b);
+		else
+			rd_kafka_mock_broker_set_down(mc, b);
 }
 
 static void
@@ -41,12 +59,15 @@ main(int argc, char *argv[])
 	rd_kafka_mock_cluster_t *mc;
 	rd_kafka_conf_t *conf;
 	struct sigaction sa;
-	int ch, brokers = 1, parts = 1, i;
+	int ch, brokers = 1, parts = 1, i, startdown = 0;
 	char err[256];
 	rd_kafka_t *rk;
 
-	while ((ch = getopt(argc, argv, "b:p:")) != -1) {
+	while ((ch = getopt(argc, argv, "Db:p:")) != -1) {
 		switch (ch) {
+		case 'D':
+			startdown = 1;
+			break;
 		case 'b':
 			brokers = (int)strtol(optarg, NULL, 10);
 			break;
@@ -54,7 +75,7 @@ main(int argc, char *argv[])
 			parts = (int)strtol(optarg, NULL, 10);
 			break;
 		default:
-			fprintf(stderr, "usage: kafka-mock [-b brokers] "
+			fprintf(stderr, "usage: kafka-mock [-D] [-b brokers] "
 			    "[-p partitions] [topic ...]\n");
 			return 64;
 		}
@@ -80,10 +101,23 @@ main(int argc, char *argv[])
 	sa.sa_handler = on_signal;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGUSR2, &sa, NULL);
+	if (startdown)
+		set_all(mc, brokers, 0);
 	printf("%s\n", rd_kafka_mock_cluster_bootstraps(mc));
 	fflush(stdout);
-	while (!done)
+	while (!done) {
 		pause();
+		if (down) {
+			down = 0;
+			set_all(mc, brokers, 0);
+		}
+		if (up) {
+			up = 0;
+			set_all(mc, brokers, 1);
+		}
+	}
 	rd_kafka_mock_cluster_destroy(mc);
 	rd_kafka_destroy(rk);
 	return 0;
