@@ -3,21 +3,38 @@
 
 load helper
 
-setup_file() {
-	export REDIS_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-	redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' \
-	    --appendonly no --daemonize no > "$BATS_FILE_TMPDIR/redis.log" 2>&1 3>&- &
-	echo $! > "$BATS_FILE_TMPDIR/redis.pid"
+# free_port: a loopback port nobody listens on now.
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# start_redis PORT DIR: a redis-server of the suite's own on PORT, its log
+# and pid in DIR; it returns once the server answers.
+start_redis() {
+	redis-server --port "$1" --bind 127.0.0.1 --save '' --appendonly no \
+	    --daemonize no > "$2/redis-$1.log" 2>&1 3>&- &
+	echo $! > "$2/redis-$1.pid"
 	for i in $(seq 50); do
-		redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG && return 0
+		redis-cli -p "$1" ping 2>/dev/null | grep -q PONG && return 0
 		sleep 0.1
 	done
 	echo "redis-server did not start" >&2
 	return 1
 }
 
+stop_redis() {	# PORT DIR
+	kill "$(cat "$2/redis-$1.pid")" 2>/dev/null || true
+	wait "$(cat "$2/redis-$1.pid")" 2>/dev/null || true
+}
+
+setup_file() {
+	REDIS_PORT=$(free_port)
+	export REDIS_PORT
+	start_redis "$REDIS_PORT" "$BATS_FILE_TMPDIR"
+}
+
 teardown_file() {
-	kill "$(cat "$BATS_FILE_TMPDIR/redis.pid")" 2>/dev/null || true
+	stop_redis "$REDIS_PORT" "$BATS_FILE_TMPDIR"
 }
 
 F=$FIXTURES/bus
@@ -111,25 +128,12 @@ url() {	# stream, then query
 	check_sanitizers "$BATS_TEST_TMPDIR/err"
 }
 
-# A redis-server of this test's own on PORT (it is stopped and started).
-own_redis() {
-	redis-server --port "$1" --bind 127.0.0.1 --save '' --appendonly no \
-	    --daemonize no > "$BATS_TEST_TMPDIR/redis-$1.log" 2>&1 3>&- &
-	echo $! > "$BATS_TEST_TMPDIR/redis-$1.pid"
-	for i in $(seq 50); do
-		redis-cli -p "$1" ping 2>/dev/null | grep -q PONG && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
-stop_own_redis() {
-	kill "$(cat "$BATS_TEST_TMPDIR/redis-$1.pid")" 2>/dev/null || true
-	wait "$(cat "$BATS_TEST_TMPDIR/redis-$1.pid")" 2>/dev/null || true
-}
+# A redis-server of a test's own (it is stopped and started).
+own_redis() { start_redis "$1" "$BATS_TEST_TMPDIR"; }
+stop_own_redis() { stop_redis "$1" "$BATS_TEST_TMPDIR"; }
 
 @test "redis: a restart mid-stream is ridden out with backoff; Redis gone for good is 69" {
-	p=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	p=$(free_port)
 	u="redis://127.0.0.1:$p/rs?group=g"
 	own_redis "$p"
 	SRE_BUS_RETRY=20s sre-bus --in "$u" > "$BATS_TEST_TMPDIR/out" 2> "$BATS_TEST_TMPDIR/err" &
@@ -160,7 +164,7 @@ stop_own_redis() {
 }
 
 @test "redis: a reader whose Redis dies under it exits 69 after its retries" {
-	p=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	p=$(free_port)
 	u="redis://127.0.0.1:$p/rd?group=g&retry=1500ms"
 	own_redis "$p"
 	sre-bus --in "$u" > /dev/null 2> "$BATS_TEST_TMPDIR/err" &
