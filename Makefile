@@ -24,8 +24,13 @@ HARDEN    = -D_FORTIFY_SOURCE=2 -fstack-protector-strong
 PKGS      = libbsd libcurl hiredis rdkafka lmdb yaml-0.1 libmicrohttpd \
             libsodium
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+# lib/ in layers, lowest first (lib/LAYERS; `make lint` checks that a
+# folder includes only itself and the folders below it).  Includes stay
+# bare ("store.h"): every folder is on the include path.
+LIB_DIRS  = core io store telemetry scout act brain ops
+LIB_INC   = $(LIB_DIRS:%=-Ilib/%)
 ALL_CFLAGS = $(CFLAGS) $(WARN) $(HARDEN) -D_GNU_SOURCE \
-             -DSRE_VERSION='"$(VERSION)"' -Ilib $(PKG_CFLAGS) -MMD -MP
+             -DSRE_VERSION='"$(VERSION)"' $(LIB_INC) $(PKG_CFLAGS) -MMD -MP
 
 # Per-library link flags; tools pick what they use below.
 L_BSD     = $(shell pkg-config --libs libbsd 2>/dev/null)
@@ -42,7 +47,7 @@ L_BASE    = $(L_JQ) $(L_BSD) -lm
 # Build output for the sanitizer variant lives under build/asan.
 O        ?= .
 
-LIB_SRC   = $(sort $(wildcard lib/*.c))
+LIB_SRC   = $(sort $(foreach d,$(LIB_DIRS),$(wildcard lib/$(d)/*.c)))
 LIB_OBJ   = $(LIB_SRC:%.c=$(O)/%.o)
 LIBSRE    = $(O)/lib/libsre.a
 
@@ -52,7 +57,7 @@ UNIT_SRC  = $(sort $(wildcard tests/unit/test-*.c))
 UNITS     = $(UNIT_SRC:%.c=$(O)/%)
 
 # Link list per tool: the base, plus what a tool needs (set by name).
-# L_SODIUM: the tools that sign or verify control events (lib/mac.c).
+# L_SODIUM: the tools that sign or verify control events (lib/core/mac.c).
 LIBS_sre-bus    = $(L_SODIUM)
 LIBS_sre-scout  = -lpthread
 LIBS_sre-jules  = $(L_LMDB) $(L_YAML)
@@ -69,10 +74,10 @@ BUS_sre-serve   = $(BUS_ALL)
 
 # Bus back-ends a tool links: all by default; BUS_sre-NAME picks fewer
 # (a URL for a back-end a tool lacks is a configuration error).
-BUS_REDIS = $(O)/lib/bus-redis.o $(L_REDIS)
-BUS_KAFKA = $(O)/lib/bus-kafka.o $(L_KAFKA)
+BUS_REDIS = $(O)/lib/io/bus-redis.o $(L_REDIS)
+BUS_KAFKA = $(O)/lib/io/bus-kafka.o $(L_KAFKA)
 BUS_ALL   = $(BUS_REDIS) $(BUS_KAFKA)
-BUS_OBJ   = $(O)/lib/bus-redis.o $(O)/lib/bus-kafka.o
+BUS_OBJ   = $(O)/lib/io/bus-redis.o $(O)/lib/io/bus-kafka.o
 
 .DEFAULT_GOAL := all
 
@@ -107,14 +112,14 @@ $(O)/tests/unit/%: tests/unit/%.c $(LIBSRE)
 -include $(LIB_OBJ:.o=.d) $(TOOLS:=.d) $(UNITS:=.d)
 
 # sre-serve's protobuf decoders: protoc-c writes them from proto/otlp.proto
-# into the build tree; lib/serve-pb.c includes the header.
+# into the build tree; lib/telemetry/serve-pb.c includes the header.
 $(O)/proto/otlp.pb-c.c $(O)/proto/otlp.pb-c.h: proto/otlp.proto
 	@mkdir -p $(O)/proto
 	protoc-c --c_out=$(O) proto/otlp.proto
 $(O)/proto/otlp.pb-c.o: $(O)/proto/otlp.pb-c.c
 	$(CC) $(CFLAGS) $(HARDEN) -I$(O) -c -o $@ $<
-$(O)/lib/serve-pb.o: $(O)/proto/otlp.pb-c.h
-$(O)/lib/serve-pb.o: ALL_CFLAGS += -I$(O)/proto
+$(O)/lib/telemetry/serve-pb.o: $(O)/proto/otlp.pb-c.h
+$(O)/lib/telemetry/serve-pb.o: ALL_CFLAGS += -I$(O)/proto
 $(O)/bin/sre-serve: $(O)/proto/otlp.pb-c.o
 
 # ---- tests -----------------------------------------------------------
@@ -199,10 +204,10 @@ uninstall:
 	rm -rf $(DESTDIR)$(PREFIX)/share/sre/dashboard
 
 format-check:
-	clang-format --dry-run -Werror lib/*.[ch] bin/*.c
+	clang-format --dry-run -Werror lib/*/*.[ch] bin/*.c
 
 clean:
-	rm -rf build lib/*.o lib/*.d lib/libsre.a $(TOOLS) $(TOOLS:=.d) \
+	rm -rf build lib/*/*.o lib/*/*.d lib/libsre.a $(TOOLS) $(TOOLS:=.d) \
 	    proto/*.pb-c.[cho] \
 	    $(UNITS) $(UNITS:=.d) $(EXTRA_PROGS) $(EXTRA_PROGS:=.d)
 

@@ -10,7 +10,7 @@
  * anomalies that change the picture materially give an updated diagnosis
  * (revision 2, 3, ...).  Every line read is passed on unchanged.
  *
- * The reasoner is lib/rca.c: deterministic, no network.  With --llm (or
+ * The reasoner is lib/brain/rca.c: deterministic, no network.  With --llm (or
  * OPENAI_API_KEY set), an OpenAI-compatible endpoint is asked as well,
  * through libcurl multi so that the stream never waits for it; its answer
  * is checked and replaces the built-in diagnosis only when valid.

@@ -3,7 +3,7 @@
  *
  * Reads telemetry (OTLP/JSON traces, metrics and logs, plain metric
  * points, journal entries) from --in, judges it in event-time windows
- * against learned baselines (lib/scout.c), and writes anomaly, recovery
+ * against learned baselines (lib/scout/scout.c), and writes anomaly, recovery
  * and topology events to --out.  Lines that are sre events already are
  * passed on untouched, except control events (diagnosis, verdict, action):
  * telemetry must never carry a decision, so those are reported and dropped
@@ -39,7 +39,7 @@ static struct {
 	int relay_events;
 } opt;
 
-#define NWHERE 64	/* lines in flight at most (lib/scout-par.c: fewer) */
+#define NWHERE 64	/* lines in flight at most (lib/scout/scout-par.c: fewer) */
 
 /* What the callbacks share. */
 struct ctx {

@@ -1,9 +1,9 @@
 /*
- * fuzz-json: libFuzzer target for lib/json.c.
+ * fuzz-json: libFuzzer target for lib/core/json.c.
  *
  * Three readings of the same bytes must agree: the validating skipper
  * (sre_json_skip), a walk with the general pull calls, and a walk that
- * tries the expected-key fast paths first the way lib/otlp.c does.  Every
+ * tries the expected-key fast paths first the way lib/telemetry/otlp.c does.  Every
  * string is decoded and must come out as valid UTF-8; numbers must be
  * self-consistent; mark/seek must read a value the same way twice.  The
  * input is copied to a buffer of its exact size, so ASan catches any read

@@ -1,5 +1,5 @@
 /*
- * fuzz-otlp: libFuzzer target for lib/otlp.c (and lib/json.c under it).
+ * fuzz-otlp: libFuzzer target for lib/telemetry/otlp.c (and lib/core/json.c under it).
  *
  * Reads the input as one line, with every callback touching every byte of
  * every slice (so ASan sees any bad pointer or length) and checking the

@@ -1,12 +1,12 @@
 /*
- * fuzz-pb: libFuzzer target for lib/serve-pb.c, sre-serve's decoders of
+ * fuzz-pb: libFuzzer target for lib/telemetry/serve-pb.c, sre-serve's decoders of
  * untrusted protobuf: OTLP requests to OTLP/JSON, and remote write (snappy
  * around a WriteRequest) to metric points.
  *
  * The first byte picks the decoder (traces, metrics, logs, remote write);
  * the rest is the body.  Checked: a decoded OTLP request is one line that
- * lib/otlp.c reads as JSON of the same kind; every remote-write point is
- * one line that lib/otlp.c reads as a plain point.
+ * lib/telemetry/otlp.c reads as JSON of the same kind; every remote-write point is
+ * one line that lib/telemetry/otlp.c reads as a plain point.
  */
 #include <stdint.h>
 #include <stdlib.h>

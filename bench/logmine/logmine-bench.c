@@ -1,5 +1,5 @@
 /*
- * logmine-bench: grouping accuracy and speed of lib/logmine.c on the
+ * logmine-bench: grouping accuracy and speed of lib/telemetry/logmine.c on the
  * Loghub 2k data sets.
  *
  *	logmine-bench [-d DIR] [-k K] [-p DEPTH] [-r REPEAT] [-s ST]

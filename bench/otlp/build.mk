@@ -1,4 +1,4 @@
-# bench/otlp: speed of the OTLP/JSON reader (lib/otlp.c, lib/json.c).
+# bench/otlp: speed of the OTLP/JSON reader (lib/telemetry/otlp.c, lib/core/json.c).
 EXTRA_PROGS += bench/otlp/otlp-bench
 
 bench/otlp/otlp-bench: bench/otlp/otlp-bench.c $(LIBSRE)

@@ -1,4 +1,4 @@
-/* test-anon: placeholders for names, addresses and tokens (lib/anon.c). */
+/* test-anon: placeholders for names, addresses and tokens (lib/telemetry/anon.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

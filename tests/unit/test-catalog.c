@@ -23,7 +23,7 @@ static char tmp[PATH_MAX];
 /*
  * Each proposal, judged by its forms alone (lim NULL, as sre-brain and the
  * LLM validator do) and under the built-in limits (as sre-guard and
- * sre-fix do).  The first rows are those lib/rca.c and lib/gitops.c once
+ * sre-fix do).  The first rows are those lib/brain/rca.c and lib/act/gitops.c once
  * disagreed on.
  */
 static const struct {

@@ -1,5 +1,5 @@
 /*
- * test-json: the pull parser of lib/json.h: structure, strings and
+ * test-json: the pull parser of lib/core/json.h: structure, strings and
  * escapes, numbers, errors and their offsets, truncation at every byte
  * (on exact-size heap copies, so the sanitizer build catches any read past
  * the end), nesting caps, skip/leave/mark/seek and the expected-key fast

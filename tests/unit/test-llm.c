@@ -1,6 +1,6 @@
 /*
  * test-llm: the LLM's question and the checks on its answer
- * (lib/brain-llm.c), and the client's own checks (lib/llm.c).  The
+ * (lib/brain/brain-llm.c), and the client's own checks (lib/io/llm.c).  The
  * client against a server is tested by tests/sre-brain.bats with
  * tests/helpers/llm-server.py.
  */

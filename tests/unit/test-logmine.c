@@ -1,5 +1,5 @@
 /*
- * test-logmine: lib/logmine.c, the template miner and the header format
+ * test-logmine: lib/telemetry/logmine.c, the template miner and the header format
  * parser.
  */
 #include <errno.h>

@@ -1,4 +1,4 @@
-/* test-mac.c: signing and verifying control events (lib/mac.c). */
+/* test-mac.c: signing and verifying control events (lib/core/mac.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

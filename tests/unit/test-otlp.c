@@ -1,5 +1,5 @@
 /*
- * test-otlp: the line reader of lib/otlp.h on tests/fixtures/otlp: the
+ * test-otlp: the line reader of lib/telemetry/otlp.h on tests/fixtures/otlp: the
  * upstream OTLP examples, then one edge case per fixture line (wrong
  * types, huge numbers, end before start, escapes, surrogates, invalid
  * UTF-8, keys out of order, truncation, garbage), plain points, journal

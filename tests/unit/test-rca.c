@@ -1,6 +1,6 @@
 /*
- * test-rca: the built-in reasoner (lib/rca.c) and sre-brain's memory
- * (lib/brain-memory.c).
+ * test-rca: the built-in reasoner (lib/brain/rca.c) and sre-brain's memory
+ * (lib/brain/brain-memory.c).
  *
  *	test-rca			the checks, in TAP
  *	test-rca --make-store DIR	write a store with past incidents
