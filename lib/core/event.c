@@ -9,7 +9,7 @@
 
 #include "diag.h"
 #include "event.h"
-#include "retime.h"
+#include "json.h"
 
 static const char *const types[] = {
 	"anomaly", "recovery", "topology", "diagnosis", "verdict", "action",
@@ -121,20 +121,10 @@ sre_json_object(const char *line, size_t len, char *err, size_t errlen)
 	 * strictly first, with messages that name the byte. */
 	{
 		char msg[256];
-		int64_t t;
 
-		if (sre_retime(line, len, 0, NULL, &t, msg, sizeof(msg)) < 0 &&
-		    strstr(msg, "not a JSON object") == NULL) {
-			const char *m = msg;
-
-			if (strncmp(m, "bad JSON ", 9) == 0)
-				m += 9;
-			else if (strncmp(m, "truncated JSON: ", 16) == 0) {
-				snprintf(err, errlen, "not JSON: truncated: %s",
-				    m + 16);
-				return jv_invalid();
-			}
-			snprintf(err, errlen, "not JSON: %s", m);
+		if (sre_json_check(line, len, msg, sizeof(msg)) ==
+		    SRE_JSON_NONE) {
+			snprintf(err, errlen, "not JSON: %s", msg);
 			return jv_invalid();
 		}
 	}
