@@ -24,10 +24,11 @@ HARDEN    = -D_FORTIFY_SOURCE=2 -fstack-protector-strong
 PKGS      = libbsd libcurl hiredis rdkafka lmdb yaml-0.1 libmicrohttpd \
             libsodium
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-# lib/ in layers, lowest first (lib/LAYERS; `make lint` checks that a
-# folder includes only itself and the folders below it).  Includes stay
-# bare ("store.h"): every folder is on the include path.
-LIB_DIRS  = core io store telemetry scout act brain ops
+# lib/ in layers, lowest first, as lib/LAYERS lists them (tests/layers,
+# run by `make lint`, checks that a folder includes only itself and the
+# folders below it).  Includes stay bare ("store.h"): every folder is on
+# the include path.
+LIB_DIRS := $(shell sed 's/\#.*//' lib/LAYERS)
 LIB_INC   = $(LIB_DIRS:%=-Ilib/%)
 ALL_CFLAGS = $(CFLAGS) $(WARN) $(HARDEN) -D_GNU_SOURCE \
              -DSRE_VERSION='"$(VERSION)"' $(LIB_INC) $(PKG_CFLAGS) -MMD -MP
