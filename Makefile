@@ -114,7 +114,7 @@ $(O)/tests/unit/%: tests/unit/%.c $(LIBSRE)
 
 # sre-serve's protobuf decoders: protoc-c writes them from proto/otlp.proto
 # into the build tree; lib/telemetry/serve-pb.c includes the header.
-$(O)/proto/otlp.pb-c.c $(O)/proto/otlp.pb-c.h: proto/otlp.proto
+$(O)/proto/otlp.pb-c.c $(O)/proto/otlp.pb-c.h &: proto/otlp.proto
 	@mkdir -p $(O)/proto
 	protoc-c --c_out=$(O) proto/otlp.proto
 $(O)/proto/otlp.pb-c.o: $(O)/proto/otlp.pb-c.c
@@ -132,14 +132,17 @@ ASAN_FLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
              -fno-sanitize-recover=all
 
 asan:
-	$(MAKE) O=build/asan CFLAGS='$(ASAN_FLAGS)' \
+	+$(MAKE) O=build/asan CFLAGS='$(ASAN_FLAGS)' \
 	    LDFLAGS='-fsanitize=address,undefined' tools units
 
+# The builds run two jobs at a time (CHECK_JOBS): the machine we aim at
+# has two cores, and the serial builds were a third of `make check`.
+CHECK_JOBS ?= 2
 check: deps
 	sh tests/lint
-	$(MAKE) all
+	$(MAKE) -j$(CHECK_JOBS) all
 	$(MAKE) lint-man
-	$(MAKE) asan
+	$(MAKE) -j$(CHECK_JOBS) asan
 	$(MAKE) -C fuzz regress
 	sh tests/run
 
