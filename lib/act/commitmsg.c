@@ -120,7 +120,8 @@ story_head(struct sre_sbuf *d, jv v, const struct sre_gitops_edit *e, int md)
 	if (*a)
 		sre_sbuf_addf(d, md ? "**Summary:** %s  \n" : "Summary: %s\n",
 		    a);
-	if ((pj = sre_jv_dump(jv_copy(prop), NULL)) != NULL) {
+	if (jv_is_valid(prop) && (pj = sre_jv_dump(jv_copy(prop), NULL)) !=
+	    NULL) {
 		/* A patch's diff is in the change itself; keep it short. */
 		if (strlen(pj) > 300)
 			pj[300] = '\0';

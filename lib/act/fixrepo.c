@@ -38,18 +38,33 @@ sre_fixrepo_close(struct sre_fixrepo *r)
 }
 
 void
-sre_fixrepo_say(const struct sre_fixrepo *r, int level, const char *fmt,
-    ...)
+sre_fixrepo_vsay(const struct sre_fixrepo *r, int level, const char *fmt,
+    va_list ap)
 {
-	char msg[4096];
-	va_list ap;
+	char msg[4096], *big;
 
 	if (r->say == NULL)
 		return;
-	va_start(ap, fmt);
+	if (level == SRE_FIX_TEXT) {
+		if (vasprintf(&big, fmt, ap) >= 0) {
+			r->say(r->say_ctx, level, big);
+			free(big);
+		}
+		return;
+	}
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	r->say(r->say_ctx, level, msg);
+}
+
+void
+sre_fixrepo_say(const struct sre_fixrepo *r, int level, const char *fmt,
+    ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	sre_fixrepo_vsay(r, level, fmt, ap);
+	va_end(ap);
 }
 
 void

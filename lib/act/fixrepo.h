@@ -27,6 +27,7 @@
 #define SRE_FIXREPO_H
 
 #include <limits.h>
+#include <stdarg.h>
 #include <stddef.h>
 
 /*
@@ -68,9 +69,12 @@ void sre_fixrepo_init(struct sre_fixrepo *r, sre_fix_say_fn *say,
 /* Close r's lock file.  r may be NULL. */
 void sre_fixrepo_close(struct sre_fixrepo *r);
 
-/* Say a message through r's callback (printf-like); nothing without one. */
+/* Say a message through r's callback (printf-like, cut to 4 KB; level
+ * SRE_FIX_TEXT is never cut); nothing without a callback. */
 void sre_fixrepo_say(const struct sre_fixrepo *r, int level,
     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void sre_fixrepo_vsay(const struct sre_fixrepo *r, int level,
+    const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
 
 /*
  * Who commits: author "NAME <EMAIL>", or NULL for SRE-Space

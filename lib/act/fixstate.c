@@ -47,15 +47,11 @@ sre_fix_free(struct sre_fix *f)
 void
 sre_fix_say(struct sre_fix *f, int level, const char *fmt, ...)
 {
-	char msg[4096];
 	va_list ap;
 
-	if (f->repo.say == NULL)
-		return;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	sre_fixrepo_vsay(&f->repo, level, fmt, ap);
 	va_end(ap);
-	f->repo.say(f->repo.say_ctx, level, msg);
 }
 
 /* ---- the store ----------------------------------------------------- */

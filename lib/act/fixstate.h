@@ -86,7 +86,7 @@ void sre_fix_init(struct sre_fix *f, sre_fix_say_fn *say,
 /* Free what f holds (not the store nor the policy).  f may be NULL. */
 void sre_fix_free(struct sre_fix *f);
 
-/* Say a message (fixrepo.h): printf-like. */
+/* Say a message through f->repo (sre_fixrepo_say). */
 void sre_fix_say(struct sre_fix *f, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
