@@ -23,8 +23,13 @@
  * diagnosis', is a number from 0 to 1.  Any other
  * verdict, and an unsigned diagnosis, is reported as a rejected line, passed
  * on and not acted on.  Its own actions are signed.
+ *
+ * The work is lib/act's: fix.h acts, fixverify.h closes the loop,
+ * fixstate.h keeps what was seen, fixrepo.h drives git, commitmsg.h
+ * writes the messages.  This file holds the options, the set-up and the
+ * per-line loop.
  */
-#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
