@@ -10,6 +10,15 @@
 #include "brain-diag.h"
 #include "event.h"
 
+jv
+sre_brain_or_null(jv v)
+{
+	if (jv_is_valid(v))
+		return v;
+	jv_free(v);
+	return jv_null();
+}
+
 /* The length of arr (borrowed), 0 when it is not an array. */
 static int
 length(jv arr)

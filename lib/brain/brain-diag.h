@@ -15,6 +15,13 @@
 
 #include "logmine.h"
 
+/*
+ * v (consumed), or jv_null() when v is not valid: a member that
+ * sre_jv_get (event.h) did not find becomes a JSON null, as an event's
+ * optional members are written.
+ */
+jv sre_brain_or_null(jv v);
+
 /* Log templates of a diagnosis, at most. */
 #define SRE_BRAIN_TEMPLATES	5
 
