@@ -10,10 +10,13 @@
  * anomalies that change the picture materially give an updated diagnosis
  * (revision 2, 3, ...).  Every line read is passed on unchanged.
  *
- * The reasoner is lib/brain/rca.c: deterministic, no network.  With --llm (or
- * OPENAI_API_KEY set), an OpenAI-compatible endpoint is asked as well,
- * through libcurl multi so that the stream never waits for it; its answer
- * is checked and replaces the built-in diagnosis only when valid.
+ * The engine is lib/brain/brain.h: incidents, settle times and revisions
+ * (brain-settle.h), the reasoner (rca.h: deterministic, no network).  With
+ * --llm (or OPENAI_API_KEY set), an OpenAI-compatible endpoint is asked as
+ * well, through libcurl multi so that the stream never waits for it; its
+ * answer is checked (brain-llm.h) and replaces the built-in diagnosis only
+ * when valid.  This file holds the options, the LLM's client and the
+ * governor's word on its concurrency, and the loop.
  *
  * An incident that sre-cag already diagnosed (a known fix) is left alone
  * unless an `action` for it fails or is reverted.  Each diagnosis is signed
@@ -25,7 +28,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <bsd/stdlib.h>
 
@@ -392,34 +394,35 @@ enum {
 	O_SETTLE, O_TOP
 };
 
-int
-main(int argc, char *argv[])
+static const struct option longopts[] = {
+	SRE_COMMON_LONGOPTS,
+	{ "anonymize", no_argument, NULL, O_ANON },
+	{ "llm", no_argument, NULL, O_LLM },
+	{ "llm-concurrency", required_argument, NULL, O_CONC },
+	{ "llm-retries", required_argument, NULL, O_RETRIES },
+	{ "llm-timeout", required_argument, NULL, O_TIMEOUT },
+	{ "llm-url", required_argument, NULL, O_URL },
+	{ "max-anomalies", required_argument, NULL, O_MAXANOM },
+	{ "max-incidents", required_argument, NULL, O_MAXINC },
+	{ "max-memory", required_argument, NULL, O_MAXMEM },
+	{ "model", required_argument, NULL, O_MODEL },
+	{ "no-anonymize", no_argument, NULL, O_NOANON },
+	{ "no-llm", no_argument, NULL, O_NOLLM },
+	{ "no-memory", no_argument, NULL, O_NOMEM },
+	{ "no-pass", no_argument, NULL, O_NOPASS },
+	{ "settle", required_argument, NULL, O_SETTLE },
+	{ "top", required_argument, NULL, O_TOP },
+	{ NULL, 0, NULL, 0 }
+};
+
+/* Parse the command line into opt: -1 to go on, else the exit status
+ * (-h, -V, bad usage). */
+static int
+options(int argc, char *argv[])
 {
-	static const struct option longopts[] = {
-		SRE_COMMON_LONGOPTS,
-		{ "anonymize", no_argument, NULL, O_ANON },
-		{ "llm", no_argument, NULL, O_LLM },
-		{ "llm-concurrency", required_argument, NULL, O_CONC },
-		{ "llm-retries", required_argument, NULL, O_RETRIES },
-		{ "llm-timeout", required_argument, NULL, O_TIMEOUT },
-		{ "llm-url", required_argument, NULL, O_URL },
-		{ "max-anomalies", required_argument, NULL, O_MAXANOM },
-		{ "max-incidents", required_argument, NULL, O_MAXINC },
-		{ "max-memory", required_argument, NULL, O_MAXMEM },
-		{ "model", required_argument, NULL, O_MODEL },
-		{ "no-anonymize", no_argument, NULL, O_NOANON },
-		{ "no-llm", no_argument, NULL, O_NOLLM },
-		{ "no-memory", no_argument, NULL, O_NOMEM },
-		{ "no-pass", no_argument, NULL, O_NOPASS },
-		{ "settle", required_argument, NULL, O_SETTLE },
-		{ "top", required_argument, NULL, O_TOP },
-		{ NULL, 0, NULL, 0 }
-	};
-	struct tool t;
-	int ch, ex;
+	int ch;
 	long n;
 
-	sre_init("sre-brain");
 	sre_common_init(&opt.c);
 	sre_brain_conf_init(&opt.b);
 	opt.pass = 1;
@@ -527,6 +530,18 @@ main(int argc, char *argv[])
 		usage(stderr);
 		return EX_USAGE;
 	}
+	return -1;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct tool t;
+	int ex;
+
+	sre_init("sre-brain");
+	if ((ex = options(argc, argv)) >= 0)
+		return ex;
 	memset(&t, 0, sizeof(t));
 	ex = run(&t);
 	sre_llm_free(t.llm);
