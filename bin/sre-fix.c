@@ -484,12 +484,13 @@ emit(struct sre_stream *s, jv ev, const char *verdict_id, const char *inc,
 	if (!jv_is_valid(ev) || (line = sre_jv_dump(ev, &len)) == NULL)
 		return EX_OSERR;
 	if (verdict_id != NULL) {
-		sre_policy_key(vkey, sizeof(vkey), "fix:verdict:", verdict_id);
+		sre_store_key(vkey, sizeof(vkey), SRE_STORE_FIX_VERDICT,
+		    verdict_id);
 		op.key[op.n] = vkey;
 		op.val[op.n++] = line;
 	}
 	if (done) {
-		sre_policy_key(dkey, sizeof(dkey), "fix:done:", inc);
+		sre_store_key(dkey, sizeof(dkey), "fix:done:", inc);
 		op.key[op.n] = dkey;
 		op.val[op.n++] = line;
 	}
@@ -969,7 +970,7 @@ act(struct sre_stream *s, jv v)
 
 	/* Idempotence: once per incident, whoever asks. */
 	if (!dry) {
-		sre_policy_key(key, sizeof(key), "fix:done:", inc);
+		sre_store_key(key, sizeof(key), "fix:done:", inc);
 		if ((stored = kv_get(key)) != NULL) {
 			jv old = jv_parse(stored);
 
@@ -1363,7 +1364,7 @@ note_diagnosis(jv ev)
 		jv_free(d);
 		return EX_OSERR;
 	}
-	sre_policy_key(key, sizeof(key), "fix:diagnosis:",
+	sre_store_key(key, sizeof(key), SRE_STORE_FIX_DIAGNOSIS,
 	    sre_jv_str(ev, "id"));
 	op.key[op.n] = key;
 	op.val[op.n++] = text;
@@ -1388,7 +1389,7 @@ diagnosis_get(const char *id)
 	if (jv_get_kind(d) == JV_KIND_OBJECT)
 		return d;
 	jv_free(d);
-	sre_policy_key(key, sizeof(key), "fix:diagnosis:", id);
+	sre_store_key(key, sizeof(key), SRE_STORE_FIX_DIAGNOSIS, id);
 	if ((text = kv_get(key)) == NULL)
 		return jv_null();
 	d = jv_parse(text);
@@ -1508,7 +1509,7 @@ on_line(struct sre_stream *s, const char *line, size_t len, void *ctx)
 	    (dec = sre_jv_str(ev, "decision")) != NULL &&
 	    strcmp(dec, "approve") == 0) {
 		vid = sre_jv_str(ev, "id");
-		sre_policy_key(key, sizeof(key), "fix:verdict:", vid);
+		sre_store_key(key, sizeof(key), SRE_STORE_FIX_VERDICT, vid);
 		if ((old = kv_get(key)) != NULL) {
 			/* Delivered again: the same answer, not a new act. */
 			sre_stream_emit(s, old, strlen(old));

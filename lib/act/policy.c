@@ -14,7 +14,6 @@
 #include "event.h"
 #include "evtime.h"
 #include "gitops.h"
-#include "hash.h"
 #include "policy.h"
 #include "yamlset.h"
 
@@ -1300,16 +1299,4 @@ sre_policy_decide(const struct sre_policy *p, jv d,
 	out = jv_object_set(out, jv_string("reasons"), reasons);
 	out = jv_object_set(out, jv_string("rules"), rules);
 	return out;
-}
-
-void
-sre_policy_key(char *out, size_t outlen, const char *prefix, const char *id)
-{
-	uint64_t h;
-
-	if (strlen(prefix) + strlen(id) <= 200 &&
-	    snprintf(out, outlen, "%s%s", prefix, id) < (int)outlen)
-		return;
-	h = sre_fnv1a64_str(SRE_FNV64_BASIS, id);
-	snprintf(out, outlen, "%s#%016llx", prefix, (unsigned long long)h);
 }
