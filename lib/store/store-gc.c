@@ -181,7 +181,8 @@ sre_store_gc(struct sre_store *st, int64_t before_ms,
 		return ex;
 	}
 	if (sre_txn_incident_scan(t, gc_pick, &g) < 0 ||
-	    gc_kv_keys(t, &g.keys) < 0) {
+	    (jv_array_length(jv_copy(g.ids)) > 0 &&
+	    gc_kv_keys(t, &g.keys) < 0)) {
 		snprintf(err, errlen, "%s", t->err);
 		ex = t->ex;
 		sre_txn_end(t);
