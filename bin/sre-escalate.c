@@ -193,7 +193,7 @@ acked(const char *inc)
 {
 	char key[KEY_MAX], *v;
 
-	sre_policy_key(key, sizeof(key), SRE_POLICY_ACK, inc);
+	sre_store_key(key, sizeof(key), SRE_STORE_ACK, inc);
 	if ((v = kv_get(key)) == NULL)
 		return 0;
 	free(v);
@@ -560,7 +560,7 @@ ack(const char *inc)
 	rec = jv_object_set(rec, jv_string("ts_ms"),
 	    jv_number((double)sre_now_ms()));
 	rec = jv_object_set(rec, jv_string("by"), jv_string(opt.by));
-	sre_policy_key(key, sizeof(key), SRE_POLICY_ACK, inc);
+	sre_store_key(key, sizeof(key), SRE_STORE_ACK, inc);
 	if ((text = sre_jv_dump(rec, &len)) == NULL)
 		ex = EX_OSERR;
 	else

@@ -100,12 +100,12 @@ names(const struct q *q, char *svc, char *fp, size_t n)
 {
 	char tmp[KEY_MAX];
 
-	sre_policy_key(svc, n, "guard:svc:", q->target ? q->target : "");
+	sre_store_key(svc, n, "guard:svc:", q->target ? q->target : "");
 	if (q->fp != NULL)
-		sre_policy_key(fp, n, "guard:fp:", q->fp);
+		sre_store_key(fp, n, "guard:fp:", q->fp);
 	else {
 		snprintf(tmp, sizeof(tmp), "guard:fp:incident:");
-		sre_policy_key(fp, n, tmp, q->incident);
+		sre_store_key(fp, n, tmp, q->incident);
 	}
 }
 
@@ -120,20 +120,20 @@ read_state(struct q *q, char *err, size_t errlen)
 	if ((ex = sre_store_read(opt.st, &t, err, errlen)) != EX_OK)
 		return ex;
 	if (q->diag_id != NULL) {
-		sre_policy_key(key, sizeof(key), "guard:verdict:", q->diag_id);
+		sre_store_key(key, sizeof(key), "guard:verdict:", q->diag_id);
 		if ((r = sre_txn_kv_get(t, key, &v, NULL)) == 1)
 			q->verdict = strdup(v);
 		else if (r < 0)
 			goto fail;
 	}
-	sre_policy_key(key, sizeof(key), "guard:recovered:", q->incident);
+	sre_store_key(key, sizeof(key), "guard:recovered:", q->incident);
 	if ((r = sre_txn_kv_get(t, key, &v, NULL)) < 0)
 		goto fail;
 	if (r == 1) {
 		q->recovered = 1;
 		q->recovered_ms = strtoll(v, NULL, 10);
 	}
-	sre_policy_key(key, sizeof(key), SRE_POLICY_ACK, q->incident);
+	sre_store_key(key, sizeof(key), SRE_STORE_ACK, q->incident);
 	if ((r = sre_txn_kv_get(t, key, &v, NULL)) < 0)
 		goto fail;
 	q->acked = r == 1;
@@ -171,16 +171,16 @@ record(struct sre_txn *t, void *ctx)
 
 	if (r->what == 'r') {
 		snprintf(num, sizeof(num), "%lld", (long long)q->ts);
-		sre_policy_key(key, sizeof(key), "guard:recovered:",
+		sre_store_key(key, sizeof(key), "guard:recovered:",
 		    q->incident);
 		return sre_txn_kv_put(t, key, num);
 	}
 	if (r->what == 'a') {
-		sre_policy_key(key, sizeof(key), "guard:recovered:",
+		sre_store_key(key, sizeof(key), "guard:recovered:",
 		    q->incident);
 		return sre_txn_kv_del(t, key) < 0 ? -1 : 0;
 	}
-	sre_policy_key(key, sizeof(key), "guard:verdict:", q->diag_id);
+	sre_store_key(key, sizeof(key), "guard:verdict:", q->diag_id);
 	if (sre_txn_kv_put(t, key, r->verdict) < 0)
 		return -1;
 	if (!r->count)

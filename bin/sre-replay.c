@@ -36,7 +36,7 @@ static struct {
 
 /* Replay state across lines and passes. */
 struct replay {
-	struct sre_retime_buf buf;
+	struct sre_sbuf buf;
 	int64_t t0_ns;		/* recording time of the first record */
 	int64_t tmin_ns, tmax_ns;	/* range seen in this pass */
 	int64_t delta_ns;	/* shift applied to this pass */
@@ -182,7 +182,7 @@ on_line(struct sre_stream *s, const char *line, size_t len, void *ctx)
 		sre_warnx("%s", err);
 		return EX_OSERR;
 	}
-	sre_stream_emit(s, rp->buf.p, rp->buf.len);
+	sre_stream_emit(s, rp->buf.p, rp->buf.n);
 	return 0;
 }
 
@@ -329,7 +329,7 @@ main(int argc, char *argv[])
 	memset(&rp, 0, sizeof(rp));
 	ex = play(&rp, url);
 	sre_info("%llu records replayed", rp.records);
-	sre_retime_buf_free(&rp.buf);
+	sre_sbuf_free(&rp.buf);
 	free(in);
 	return ex;
 }

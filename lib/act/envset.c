@@ -6,6 +6,7 @@
 
 #include "catalog.h"
 #include "envset.h"
+#include "sbuf.h"
 
 int
 sre_env_key_ok(const char *key)
@@ -121,33 +122,10 @@ sre_env_get(const char *text, size_t len, const char *key, char **value)
 
 struct setctx {
 	const char *text, *key, *value;
-	char *out;
-	size_t olen, ocap, copied;
-	int n, oom, badquote;
+	struct sre_sbuf out;
+	size_t copied;
+	int n, badquote;
 };
-
-static void
-put(struct setctx *s, const char *p, size_t n)
-{
-	if (s->oom)
-		return;
-	if (s->olen + n + 1 > s->ocap) {
-		size_t nc = s->ocap ? s->ocap : 256;
-		char *np;
-
-		while (nc < s->olen + n + 1)
-			nc *= 2;
-		if ((np = realloc(s->out, nc)) == NULL) {
-			s->oom = 1;
-			return;
-		}
-		s->out = np;
-		s->ocap = nc;
-	}
-	memcpy(s->out + s->olen, p, n);
-	s->olen += n;
-	s->out[s->olen] = '\0';
-}
 
 static int
 set_fn(const struct line *l, void *vctx)
@@ -161,8 +139,8 @@ set_fn(const struct line *l, void *vctx)
 		s->badquote = 1;
 		return 1;
 	}
-	put(s, s->text + s->copied, m.vstart - s->copied);
-	put(s, s->value, strlen(s->value));
+	sre_sbuf_add(&s->out, s->text + s->copied, m.vstart - s->copied);
+	sre_sbuf_add(&s->out, s->value, strlen(s->value));
 	s->copied = m.vend;
 	s->n++;
 	return 0;
@@ -173,7 +151,7 @@ sre_env_set(const char *text, size_t len, const char *key,
     const char *value, char **out, size_t *outlen, char *err,
     size_t errlen)
 {
-	struct setctx s = { text, key, value, NULL, 0, 0, 0, 0, 0, 0 };
+	struct setctx s = { text, key, value, { NULL, 0, 0, 0 }, 0, 0, 0 };
 
 	*out = NULL;
 	*outlen = 0;
@@ -188,30 +166,27 @@ sre_env_set(const char *text, size_t len, const char *key,
 	}
 	each_line(text, len, set_fn, &s);
 	if (s.badquote) {
-		free(s.out);
+		sre_sbuf_free(&s.out);
 		snprintf(err, errlen, "value for %s holds its own quote "
 		    "character", key);
 		return -1;
 	}
-	put(&s, text + s.copied, len - s.copied);
+	sre_sbuf_add(&s.out, text + s.copied, len - s.copied);
 	if (s.n == 0) {
 		const char *nl = memchr(text, '\n', len);
 		const char *eol = nl != NULL && nl > text && nl[-1] == '\r' ?
 		    "\r\n" : "\n";
 
 		if (len > 0 && text[len - 1] != '\n')
-			put(&s, eol, strlen(eol));
-		put(&s, key, strlen(key));
-		put(&s, "=", 1);
-		put(&s, value, strlen(value));
-		put(&s, eol, strlen(eol));
+			sre_sbuf_add(&s.out, eol, strlen(eol));
+		sre_sbuf_add(&s.out, key, strlen(key));
+		sre_sbuf_add(&s.out, "=", 1);
+		sre_sbuf_add(&s.out, value, strlen(value));
+		sre_sbuf_add(&s.out, eol, strlen(eol));
 	}
-	if (s.oom || s.out == NULL) {
-		free(s.out);
+	if ((*out = sre_sbuf_take(&s.out, outlen)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	*out = s.out;
-	*outlen = s.olen;
 	return 0;
 }

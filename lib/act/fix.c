@@ -13,6 +13,7 @@
 #include "fix.h"
 #include "fixverify.h"
 #include "policy.h"
+#include "store.h"
 
 #define ERR_MAX		1024
 
@@ -104,7 +105,7 @@ act_already(struct sre_fix *f, struct act *a)
 	int rc;
 	jv old, ev, pr = jv_null();
 
-	sre_policy_key(key, sizeof(key), "fix:done:", a->inc);
+	sre_store_key(key, sizeof(key), "fix:done:", a->inc);
 	if ((stored = sre_fix_kv_get(f, key)) != NULL) {
 		old = jv_parse(stored);
 		free(stored);

@@ -146,12 +146,13 @@ sre_fix_record(struct sre_fix *f, jv ev, const char *verdict_id,
 	if (!jv_is_valid(ev) || (line = sre_jv_dump(ev, &len)) == NULL)
 		return EX_OSERR;
 	if (verdict_id != NULL) {
-		sre_policy_key(vkey, sizeof(vkey), "fix:verdict:", verdict_id);
+		sre_store_key(vkey, sizeof(vkey), SRE_STORE_FIX_VERDICT,
+		    verdict_id);
 		op.key[op.n] = vkey;
 		op.val[op.n++] = line;
 	}
 	if (done) {
-		sre_policy_key(dkey, sizeof(dkey), "fix:done:", inc);
+		sre_store_key(dkey, sizeof(dkey), "fix:done:", inc);
 		op.key[op.n] = dkey;
 		op.val[op.n++] = line;
 	}
@@ -171,7 +172,7 @@ sre_fix_replay(struct sre_fix *f, const char *vid)
 {
 	char key[KEY_MAX];
 
-	sre_policy_key(key, sizeof(key), "fix:verdict:", vid);
+	sre_store_key(key, sizeof(key), SRE_STORE_FIX_VERDICT, vid);
 	return sre_fix_kv_get(f, key);
 }
 
@@ -237,7 +238,7 @@ sre_fix_note_diagnosis(struct sre_fix *f, jv ev)
 		jv_free(d);
 		return EX_OSERR;
 	}
-	sre_policy_key(key, sizeof(key), "fix:diagnosis:", id);
+	sre_store_key(key, sizeof(key), SRE_STORE_FIX_DIAGNOSIS, id);
 	op.key[op.n] = key;
 	op.val[op.n++] = text;
 	ex = kv_write(f, &op);
@@ -256,7 +257,7 @@ diagnosis_get(struct sre_fix *f, const char *id)
 	if (jv_get_kind(d) == JV_KIND_OBJECT)
 		return d;
 	jv_free(d);
-	sre_policy_key(key, sizeof(key), "fix:diagnosis:", id);
+	sre_store_key(key, sizeof(key), SRE_STORE_FIX_DIAGNOSIS, id);
 	if ((text = sre_fix_kv_get(f, key)) == NULL)
 		return jv_null();
 	d = jv_parse(text);

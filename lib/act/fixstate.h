@@ -3,7 +3,7 @@
  * and handles (struct sre_fix), the action events it writes, and what it
  * remembers of the events it has seen, in memory and in the store.
  *
- * The store holds (keys through sre_policy_key, so any id fits):
+ * The store holds (keys through sre_store_key, so any id fits):
  *	fix:verdict:<verdict id>	the action a verdict got (replayed
  *					when the verdict comes again)
  *	fix:done:<incident>		the incident's outcome (once each)

@@ -423,9 +423,7 @@ int_member(jv obj, const char *key, long *v)
 	jv m;
 	double d;
 
-	if (jv_get_kind(obj) != JV_KIND_OBJECT)
-		return 0;
-	m = jv_object_get(jv_copy(obj), jv_string(key));
+	m = sre_jv_get(obj, key);
 	if (jv_get_kind(m) == JV_KIND_INVALID || jv_get_kind(m) == JV_KIND_NULL) {
 		jv_free(m);
 		return 0;
@@ -983,7 +981,7 @@ sre_gitops_apply(const char *wt, jv proposal,
 	}
 	action = sre_jv_str(proposal, "action");
 	svc = sre_jv_str(proposal, "target");
-	params = jv_object_get(jv_copy(proposal), jv_string("params"));
+	params = sre_jv_get(proposal, "params");
 	if (jv_get_kind(params) != JV_KIND_OBJECT) {
 		jv_free(params);
 		params = jv_object();

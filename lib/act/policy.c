@@ -14,7 +14,6 @@
 #include "event.h"
 #include "evtime.h"
 #include "gitops.h"
-#include "hash.h"
 #include "policy.h"
 #include "yamlset.h"
 
@@ -499,7 +498,7 @@ static int
 num_limit(struct parse *ps, jv lim, const char *key, double lo, double hi,
     double *out)
 {
-	jv v = jv_object_get(jv_copy(lim), jv_string(key));
+	jv v = sre_jv_get(lim, key);
 	int rc = 0;
 
 	if (jv_get_kind(v) == JV_KIND_INVALID) {
@@ -687,7 +686,7 @@ parse_service(struct sre_policy *p, struct parse *ps, const char *name,
 		snprintf(b, sizeof(b), "%ld", sv->max);
 		warn_loose(p, what, "50", b);
 	}
-	keys = jv_object_get(jv_copy(v), jv_string("config_keys"));
+	keys = sre_jv_get(v, "config_keys");
 	if (jv_get_kind(keys) == JV_KIND_INVALID) {
 		jv_free(keys);
 		return;
@@ -764,16 +763,16 @@ sre_policy_parse(const char *text, size_t len, const char *name,
 		jv_free(k);
 		jv_free(val);
 	}
-	v = jv_object_get(jv_copy(doc), jv_string("version"));
+	v = sre_jv_get(doc, "version");
 	if (jv_get_kind(v) != JV_KIND_INVALID &&
 	    (jv_get_kind(v) != JV_KIND_NUMBER || jv_number_value(v) != 1))
 		problem(&ps, 0, "version must be 1");
 	jv_free(v);
-	v = jv_object_get(jv_copy(doc), jv_string("limits"));
+	v = sre_jv_get(doc, "limits");
 	if (jv_get_kind(v) != JV_KIND_INVALID && jv_get_kind(v) != JV_KIND_NULL)
 		parse_limits(p, &ps, v);
 	jv_free(v);
-	v = jv_object_get(jv_copy(doc), jv_string("services"));
+	v = sre_jv_get(doc, "services");
 	if (jv_get_kind(v) == JV_KIND_OBJECT) {
 		jv_object_foreach(v, k, sv) {
 			if (strcmp(jv_string_value(k), "__line__") != 0)
@@ -785,7 +784,7 @@ sre_policy_parse(const char *text, size_t len, const char *name,
 	    jv_get_kind(v) != JV_KIND_NULL)
 		problem(&ps, 0, "services must be a mapping");
 	jv_free(v);
-	v = jv_object_get(jv_copy(doc), jv_string("freeze"));
+	v = sre_jv_get(doc, "freeze");
 	if (jv_get_kind(v) == JV_KIND_ARRAY) {
 		n = jv_array_length(jv_copy(v));
 		for (i = 0; i < n; i++) {
@@ -803,7 +802,7 @@ sre_policy_parse(const char *text, size_t len, const char *name,
 	    jv_get_kind(v) != JV_KIND_NULL)
 		problem(&ps, 0, "freeze must be a list");
 	jv_free(v);
-	v = jv_object_get(jv_copy(doc), jv_string("rules"));
+	v = sre_jv_get(doc, "rules");
 	if (jv_get_kind(v) == JV_KIND_ARRAY) {
 		n = jv_array_length(jv_copy(v));
 		for (i = 0; i < n; i++) {
@@ -816,7 +815,7 @@ sre_policy_parse(const char *text, size_t len, const char *name,
 	    jv_get_kind(v) != JV_KIND_NULL)
 		problem(&ps, 0, "rules must be a list");
 	jv_free(v);
-	v = jv_object_get(jv_copy(doc), jv_string("default"));
+	v = sre_jv_get(doc, "default");
 	if (jv_get_kind(v) == JV_KIND_STRING) {
 		if ((p->dflt = sre_decision_parse(jv_string_value(v))) < 0)
 			problem(&ps, 0, "default must be approve, veto or "
@@ -945,7 +944,7 @@ sre_policy_catalog(const struct sre_policy *p, const char *service,
 long
 sre_policy_scale_target(jv proposal, long current)
 {
-	jv params = jv_object_get(jv_copy(proposal), jv_string("params"));
+	jv params = sre_jv_get(proposal, "params");
 	double r, d;
 	long out = -1;
 
@@ -1011,7 +1010,7 @@ sre_policy_context(const struct sre_policy *p, jv d,
 	if (gmtime_r(&t, &tm) == NULL)
 		memset(&tm, 0, sizeof(tm));
 	sre_time_fmt(ts, stamp, sizeof(stamp));
-	prop = jv_object_get(jv_copy(d), jv_string("proposal"));
+	prop = sre_jv_get(d, "proposal");
 	nr = jv_get_kind(prop) == JV_KIND_OBJECT &&
 	    sre_jv_str(prop, "action") != NULL &&
 	    strcmp(sre_jv_str(prop, "action"), "scale") == 0 ?
@@ -1105,7 +1104,7 @@ builtins(const struct sre_policy *p, jv d, const struct sre_guard_facts *f,
 	double conf = 0;
 	long nr, cur;
 	int changes, fault;
-	jv prop = jv_object_get(jv_copy(d), jv_string("proposal"));
+	jv prop = sre_jv_get(d, "proposal");
 
 	sre_policy_catalog(p, sre_jv_str(prop, "target"), &cl);
 	if ((fault = sre_catalog_check(prop, &cl, why, sizeof(why))) !=
@@ -1300,16 +1299,4 @@ sre_policy_decide(const struct sre_policy *p, jv d,
 	out = jv_object_set(out, jv_string("reasons"), reasons);
 	out = jv_object_set(out, jv_string("rules"), rules);
 	return out;
-}
-
-void
-sre_policy_key(char *out, size_t outlen, const char *prefix, const char *id)
-{
-	uint64_t h;
-
-	if (strlen(prefix) + strlen(id) <= 200 &&
-	    snprintf(out, outlen, "%s%s", prefix, id) < (int)outlen)
-		return;
-	h = sre_fnv1a64_str(SRE_FNV64_BASIS, id);
-	snprintf(out, outlen, "%s#%016llx", prefix, (unsigned long long)h);
 }

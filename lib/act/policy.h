@@ -156,18 +156,4 @@ void sre_policy_catalog(const struct sre_policy *p, const char *service,
  * one (-1 unknown: counted as 1); -1 when p is not a valid scale. */
 long sre_policy_scale_target(jv proposal, long current);
 
-/*
- * Keys in the store (store.h, kv and window counters) shared by sre-guard,
- * sre-fix and sre-escalate.  SRE_POLICY_ACK is where "sre-escalate ack"
- * records that a human took an incident: "ack:<incident>".
- */
-#define SRE_POLICY_ACK	"ack:"
-
-/*
- * prefix followed by id into out, or, when that would be longer than a
- * store key may be, prefix, '#' and a 64-bit hash of id in hex.
- */
-void sre_policy_key(char *out, size_t outlen, const char *prefix,
-    const char *id);
-
 #endif

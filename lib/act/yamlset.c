@@ -8,6 +8,7 @@
 
 #include <yaml.h>
 
+#include "sbuf.h"
 #include "yamlset.h"
 
 #define MAX_DEPTH	128
@@ -373,41 +374,6 @@ byte_off(const char *text, size_t len, size_t idx)
 	return off;
 }
 
-struct buf {
-	char *p;
-	size_t len, cap;
-	int oom;
-};
-
-static void
-buf_add(struct buf *b, const char *s, size_t n)
-{
-	if (b->oom)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t nc = b->cap ? b->cap : 256;
-		char *np;
-
-		while (nc < b->len + n + 1)
-			nc *= 2;
-		if ((np = realloc(b->p, nc)) == NULL) {
-			b->oom = 1;
-			return;
-		}
-		b->p = np;
-		b->cap = nc;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void
-buf_str(struct buf *b, const char *s)
-{
-	buf_add(b, s, strlen(s));
-}
-
 /* ---- rendering scalars -------------------------------------------- */
 
 static int
@@ -462,42 +428,42 @@ plain_ok(const char *v, unsigned flags)
 }
 
 static void
-render_double(struct buf *b, const char *v)
+render_double(struct sre_sbuf *b, const char *v)
 {
 	char esc[8];
 
-	buf_add(b, "\"", 1);
+	sre_sbuf_add(b, "\"", 1);
 	for (; *v != '\0'; v++) {
 		unsigned char ch = (unsigned char)*v;
 
 		if (ch == '"' || ch == '\\') {
 			esc[0] = '\\';
 			esc[1] = (char)ch;
-			buf_add(b, esc, 2);
+			sre_sbuf_add(b, esc, 2);
 		} else if (ch < 0x20 || ch == 0x7f) {
 			snprintf(esc, sizeof(esc), "\\x%02x", ch);
-			buf_str(b, esc);
+			sre_sbuf_adds(b, esc);
 		} else
-			buf_add(b, v, 1);
+			sre_sbuf_add(b, v, 1);
 	}
-	buf_add(b, "\"", 1);
+	sre_sbuf_add(b, "\"", 1);
 }
 
 static void
-render(struct buf *b, const char *v, int style, unsigned flags)
+render(struct sre_sbuf *b, const char *v, int style, unsigned flags)
 {
 	if (style == YAML_PLAIN_SCALAR_STYLE && plain_ok(v, flags)) {
-		buf_str(b, v);
+		sre_sbuf_adds(b, v);
 		return;
 	}
 	if (style == YAML_SINGLE_QUOTED_SCALAR_STYLE && !has_ctl(v)) {
-		buf_add(b, "'", 1);
+		sre_sbuf_add(b, "'", 1);
 		for (; *v != '\0'; v++) {
-			buf_add(b, v, 1);
+			sre_sbuf_add(b, v, 1);
 			if (*v == '\'')
-				buf_add(b, "'", 1);	/* '' is a quote */
+				sre_sbuf_add(b, "'", 1);	/* '' is a quote */
 		}
-		buf_add(b, "'", 1);
+		sre_sbuf_add(b, "'", 1);
 		return;
 	}
 	render_double(b, v);
@@ -539,7 +505,7 @@ sre_yaml_get(const char *text, size_t len, const char *path, char **value,
 static int
 insertion(const char *text, size_t len, struct ynode *m,
     const struct comp *c, int from, int nc, const char *value,
-    unsigned flags, struct buf *ins, size_t *at, char *err, size_t errlen)
+    unsigned flags, struct sre_sbuf *ins, size_t *at, char *err, size_t errlen)
 {
 	size_t indent, end;
 	int i;
@@ -562,20 +528,20 @@ insertion(const char *text, size_t len, struct ynode *m,
 	if (end < len)
 		end++;
 	else
-		buf_add(ins, "\n", 1);
+		sre_sbuf_add(ins, "\n", 1);
 	*at = end;
 	for (i = from; i < nc; i++) {
 		size_t k;
 
 		for (k = 0; k < indent + 2 * (size_t)(i - from); k++)
-			buf_add(ins, " ", 1);
+			sre_sbuf_add(ins, " ", 1);
 		render(ins, c[i].key, YAML_PLAIN_SCALAR_STYLE, SRE_YAML_STRING);
 		if (i + 1 < nc)
-			buf_add(ins, ":\n", 2);
+			sre_sbuf_add(ins, ":\n", 2);
 		else {
-			buf_add(ins, ": ", 2);
+			sre_sbuf_add(ins, ": ", 2);
 			render(ins, value, YAML_PLAIN_SCALAR_STYLE, flags);
-			buf_add(ins, "\n", 1);
+			sre_sbuf_add(ins, "\n", 1);
 		}
 	}
 	return 0;
@@ -587,7 +553,7 @@ sre_yaml_set(const char *text, size_t len, const char *path,
     char *err, size_t errlen)
 {
 	struct comp c[MAX_COMPS];
-	struct buf b = { 0 }, rep = { 0 };
+	struct sre_sbuf b = { 0 }, rep = { 0 };
 	struct ynode *n, *at = NULL;
 	struct doc d;
 	size_t from, to;
@@ -632,27 +598,22 @@ sre_yaml_set(const char *text, size_t len, const char *path,
 		if (n->vlen == 0 && n->style == YAML_PLAIN_SCALAR_STYLE) {
 			/* "key:" with no value: the mark sits after the
 			 * colon; put one space before the new value. */
-			buf_add(&rep, " ", 1);
+			sre_sbuf_add(&rep, " ", 1);
 			to = from;
 		}
 		render(&rep, value, n->style, flags);
 	}
-	buf_add(&b, text, from);
-	buf_add(&b, rep.p ? rep.p : "", rep.len);
-	buf_add(&b, text + to, len - to);
-	if (b.oom || rep.oom) {
+	sre_sbuf_add(&b, text, from);
+	sre_sbuf_add(&b, rep.p, rep.n);
+	sre_sbuf_add(&b, text + to, len - to);
+	if (rep.oom || (*out = sre_sbuf_take(&b, outlen)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto done;
 	}
-	if (b.p == NULL)
-		buf_add(&b, "", 0);
-	*out = b.p;
-	*outlen = b.len;
-	b.p = NULL;
 	rc = 0;
 done:
-	free(b.p);
-	free(rep.p);
+	sre_sbuf_free(&b);
+	sre_sbuf_free(&rep);
 	node_free(&d.root);
 	return rc;
 }

@@ -184,3 +184,21 @@ sre_sbuf_free(struct sre_sbuf *b)
 	b->n = b->cap = 0;
 	b->oom = 0;
 }
+
+char *
+sre_sbuf_take(struct sre_sbuf *b, size_t *len)
+{
+	char *p;
+
+	if (b->oom) {
+		sre_sbuf_free(b);
+		return NULL;
+	}
+	if ((p = b->p) == NULL && (p = calloc(1, 1)) == NULL)
+		return NULL;
+	if (len != NULL)
+		*len = b->n;
+	b->p = NULL;
+	b->n = b->cap = 0;
+	return p;
+}

@@ -35,6 +35,14 @@ void sre_sbuf_jstr(struct sre_sbuf *b, const char *s, size_t n);
 void sre_sbuf_jnum(struct sre_sbuf *b, double d);
 void sre_sbuf_free(struct sre_sbuf *b);
 
+/*
+ * Hand the bytes over: a NUL-terminated string the caller frees (an
+ * empty one when nothing was added), *len its length (len may be NULL);
+ * b is left empty.  NULL after an allocation failure (the bytes are
+ * freed then).
+ */
+char *sre_sbuf_take(struct sre_sbuf *b, size_t *len);
+
 /* Make room for more bytes (and a NUL) past b->n: 0, or -1 (b->oom). */
 int sre_sbuf_reserve(struct sre_sbuf *b, size_t more);
 

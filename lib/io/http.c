@@ -10,13 +10,13 @@
 #include <curl/curl.h>
 
 #include "http.h"
+#include "sbuf.h"
 #include "sig.h"
 
 #define BODY_MAX (32u * 1024 * 1024)
 
 struct sink {
-	char *p;
-	size_t len, cap;
+	struct sre_sbuf b;
 	int over;
 };
 
@@ -26,25 +26,12 @@ on_body(char *data, size_t size, size_t n, void *ctx)
 	struct sink *s = ctx;
 	size_t k = size * n;
 
-	if (s->len + k > BODY_MAX) {
+	if (s->b.n + k > BODY_MAX) {
 		s->over = 1;
 		return 0;
 	}
-	if (s->len + k + 1 > s->cap) {
-		size_t nc = s->cap ? s->cap : 4096;
-		char *np;
-
-		while (nc < s->len + k + 1)
-			nc *= 2;
-		if ((np = realloc(s->p, nc)) == NULL)
-			return 0;
-		s->p = np;
-		s->cap = nc;
-	}
-	memcpy(s->p + s->len, data, k);
-	s->len += k;
-	s->p[s->len] = '\0';
-	return k;
+	sre_sbuf_add(&s->b, data, k);
+	return s->b.oom ? 0 : k;
 }
 
 /* Header name match, case-insensitive; returns the value or NULL. */
@@ -256,14 +243,14 @@ sre_http_do(const struct sre_http_req *rq, struct sre_http_resp *rs,
 		rs->attempts = i + 1;
 		rc = curl_easy_perform(c);
 		free(rs->body);
-		rs->body = body.p;
-		rs->bodylen = body.len;
+		rs->body = body.b.p;
+		rs->bodylen = body.b.n;
 		if (rc != CURLE_OK) {
 			rs->status = 0;
 			got = 0;
 			snprintf(err, errlen, "%s: %s", where, body.over ?
-			    "response too large" : cerr[0] ? cerr :
-			    curl_easy_strerror(rc));
+			    "response too large" : body.b.oom ? "out of memory" :
+			    cerr[0] ? cerr : curl_easy_strerror(rc));
 		} else {
 			curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE,
 			    &rs->status);

@@ -9,6 +9,7 @@
 
 #include "clock.h"
 #include "llm.h"
+#include "sbuf.h"
 
 #ifndef SRE_VERSION
 #define SRE_VERSION "0"
@@ -24,8 +25,7 @@ struct req {
 	double t0, next_ms;	/* monotonic ms */
 	CURL *h;
 	struct curl_slist *hdr;
-	char *resp;
-	size_t rlen, rcap;
+	struct sre_sbuf resp;
 	int too_big, ok;
 	size_t max;		/* response bytes at most */
 	long status;
@@ -152,7 +152,7 @@ req_free(struct req *r)
 	if (r == NULL)
 		return;
 	free(r->body);
-	free(r->resp);
+	sre_sbuf_free(&r->resp);
 	curl_slist_free_all(r->hdr);
 	free(r);
 }
@@ -266,25 +266,12 @@ on_data(char *p, size_t size, size_t nmemb, void *arg)
 	struct req *r = arg;
 	size_t n = size * nmemb;
 
-	if (r->too_big || r->rlen + n > r->max) {
+	if (r->too_big || r->resp.n + n > r->max) {
 		r->too_big = 1;
 		return 0;	/* curl ends the transfer: CURLE_WRITE_ERROR */
 	}
-	if (r->rlen + n + 1 > r->rcap) {
-		size_t nc = r->rcap ? r->rcap : 4096;
-		char *nr;
-
-		while (nc < r->rlen + n + 1)
-			nc *= 2;
-		if ((nr = realloc(r->resp, nc)) == NULL)
-			return 0;
-		r->resp = nr;
-		r->rcap = nc;
-	}
-	memcpy(r->resp + r->rlen, p, n);
-	r->rlen += n;
-	r->resp[r->rlen] = '\0';
-	return n;
+	sre_sbuf_add(&r->resp, p, n);
+	return r->resp.oom ? 0 : n;
 }
 
 static int
@@ -307,9 +294,7 @@ start(struct sre_llm *l, struct req *r)
 		curl_easy_cleanup(h);
 		return -1;
 	}
-	free(r->resp);
-	r->resp = NULL;
-	r->rlen = r->rcap = 0;
+	sre_sbuf_free(&r->resp);
 	r->too_big = 0;
 	r->cerr[0] = '\0';
 	curl_easy_setopt(h, CURLOPT_URL, l->endpoint);
@@ -422,7 +407,8 @@ completed(struct sre_llm *l, struct req *r, CURLcode rc)
 	curl_easy_getinfo(r->h, CURLINFO_RETRY_AFTER, &ra);
 #endif
 	r->status = status;
-	if (rc == CURLE_OK && status >= 200 && status < 300 && r->rlen > 0) {
+	if (rc == CURLE_OK && status >= 200 && status < 300 &&
+	    r->resp.n > 0) {
 		r->ok = 1;
 		r->error[0] = '\0';
 		finish(l, r);
@@ -438,8 +424,12 @@ completed(struct sre_llm *l, struct req *r, CURLcode rc)
 		case CURLE_FILESIZE_EXCEEDED:
 		case CURLE_WRITE_ERROR:
 		case CURLE_ABORTED_BY_CALLBACK:
-			snprintf(r->error, sizeof(r->error), "response larger "
-			    "than %zu bytes", l->max_response);
+			if (r->resp.oom)
+				snprintf(r->error, sizeof(r->error), "out of "
+				    "memory");
+			else
+				snprintf(r->error, sizeof(r->error), "response "
+				    "larger than %zu bytes", l->max_response);
 			break;
 		default:
 			snprintf(r->error, sizeof(r->error), "%s",
@@ -454,7 +444,7 @@ completed(struct sre_llm *l, struct req *r, CURLcode rc)
 	} else {
 		char code[48];
 
-		api_error_code(r->resp, code, sizeof(code));
+		api_error_code(r->resp.p, code, sizeof(code));
 		if (status >= 200 && status < 300)
 			snprintf(r->error, sizeof(r->error), "HTTP %ld with "
 			    "an empty body", status);
@@ -561,9 +551,7 @@ sre_llm_result(struct sre_llm *l, struct sre_llm_result *out)
 	out->tag = r->tag;
 	out->ok = r->ok;
 	out->status = r->status;
-	out->body = r->resp;
-	out->len = r->rlen;
-	r->resp = NULL;
+	out->body = r->resp.n > 0 ? sre_sbuf_take(&r->resp, &out->len) : NULL;
 	out->attempts = r->attempts;
 	out->latency_ms = sre_mono_msf() - r->t0;
 	snprintf(out->error, sizeof(out->error), "%s", r->error);

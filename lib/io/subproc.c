@@ -12,51 +12,26 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "sbuf.h"
 #include "subproc.h"
 
 extern char **environ;
 
 #define OUT_MAX_DEFAULT (16u * 1024 * 1024)
 
+/* A child's output: the first max bytes are kept, the rest drained. */
 struct cap {
-	char *buf;
-	size_t len, cap, max;
+	struct sre_sbuf b;
+	size_t max;
 };
 
 static int
 cap_add(struct cap *c, const char *p, size_t n)
 {
-	if (c->len + n > c->max)
-		n = c->max - c->len;	/* keep the head, drain the rest */
-	if (n == 0)
-		return 0;
-	if (c->len + n + 1 > c->cap) {
-		size_t nc = c->cap ? c->cap : 4096;
-		char *nb;
-
-		while (nc < c->len + n + 1)
-			nc *= 2;
-		if ((nb = realloc(c->buf, nc)) == NULL)
-			return -1;
-		c->buf = nb;
-		c->cap = nc;
-	}
-	memcpy(c->buf + c->len, p, n);
-	c->len += n;
-	c->buf[c->len] = '\0';
-	return 0;
-}
-
-static char *
-cap_take(struct cap *c, size_t *len)
-{
-	char *b = c->buf;
-
-	if (b == NULL && (b = calloc(1, 1)) == NULL)
-		return NULL;
-	*len = c->len;
-	c->buf = NULL;
-	return b;
+	if (c->b.n + n > c->max)
+		n = c->max - c->b.n;	/* keep the head, drain the rest */
+	sre_sbuf_add(&c->b, p, n);
+	return c->b.oom ? -1 : 0;
 }
 
 static int
@@ -299,10 +274,10 @@ done:
 	close_fd(&pout[1]);
 	close_fd(&perr[0]);
 	close_fd(&perr[1]);
-	r->out = cap_take(&co, &r->outlen);
-	r->err = cap_take(&ce, &r->errlen);
-	free(co.buf);
-	free(ce.buf);
+	r->out = sre_sbuf_take(&co.b, &r->outlen);
+	r->err = sre_sbuf_take(&ce.b, &r->errlen);
+	sre_sbuf_free(&co.b);
+	sre_sbuf_free(&ce.b);
 	if (r->out == NULL || r->err == NULL) {
 		sre_subproc_result_free(r);
 		if (ret == 0)

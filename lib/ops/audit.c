@@ -178,15 +178,6 @@ sre_audit_severity_name(int sev)
 
 /* ---- small jv helpers ---------------------------------------------- */
 
-/* Member k of o (borrowed o), or jv_invalid() when missing. */
-static jv
-get(jv o, const char *k)
-{
-	if (jv_get_kind(o) != JV_KIND_OBJECT)
-		return jv_invalid();
-	return jv_object_get(jv_copy(o), jv_string(k));
-}
-
 static double
 num_or(jv o, const char *k, double dflt)
 {
@@ -362,7 +353,7 @@ sre_audit_free(struct sre_audit *a)
 static struct inc *
 inc_get(struct sre_audit *a, const char *id)
 {
-	jv pos = get(a->index, id);
+	jv pos = sre_jv_get(a->index, id);
 	struct inc *i;
 
 	if (jv_get_kind(pos) == JV_KIND_NUMBER) {
@@ -399,7 +390,7 @@ inc_get(struct sre_audit *a, const char *id)
 static void
 take_topology(struct sre_audit *a, jv ev, int64_t ts)
 {
-	jv edges = get(ev, "edges");
+	jv edges = sre_jv_get(ev, "edges");
 	int i, n;
 
 	if (ts < a->since_ms || jv_get_kind(edges) != JV_KIND_ARRAY) {
@@ -414,13 +405,13 @@ take_topology(struct sre_audit *a, jv ev, int64_t ts)
 
 		if (from != NULL && to != NULL && *from && *to &&
 		    strcmp(from, to) != 0) {
-			jv callers = get(a->edges, to), c;
+			jv callers = sre_jv_get(a->edges, to), c;
 
 			if (jv_get_kind(callers) != JV_KIND_OBJECT) {
 				jv_free(callers);
 				callers = jv_object();
 			}
-			c = get(callers, from);
+			c = sre_jv_get(callers, from);
 			if (jv_get_kind(c) != JV_KIND_OBJECT) {
 				jv_free(c);
 				c = jv_object();
@@ -492,12 +483,12 @@ take_incident_event(struct sre_audit *a, const char *type, jv ev,
 		if ((s = sre_jv_str(ev, "source")) != NULL &&
 		    strcmp(s, "sre-cag") == 0)
 			i->cag = 1;
-		v = get(ev, "llm");
+		v = sre_jv_get(ev, "llm");
 		if (jv_get_kind(v) == JV_KIND_OBJECT)
 			take_llm(i, v);
 		jv_free(v);
 		if (ts >= i->diag_ms) {
-			jv rc = get(ev, "root_causes");
+			jv rc = sre_jv_get(ev, "root_causes");
 
 			i->diag_ms = ts;
 			if (jv_get_kind(rc) == JV_KIND_ARRAY &&
@@ -515,7 +506,7 @@ take_incident_event(struct sre_audit *a, const char *type, jv ev,
 			jv_free(rc);
 			if (keep(&i->diag_fp, sre_jv_str(ev, "fingerprint")) < 0)
 				return -1;
-			v = get(ev, "proposal");
+			v = sre_jv_get(ev, "proposal");
 			if (i->approve_ms == INT64_MIN &&
 			    jv_get_kind(v) == JV_KIND_OBJECT) {
 				jv_free(i->proposal);
@@ -529,7 +520,7 @@ take_incident_event(struct sre_audit *a, const char *type, jv ev,
 		if (s != NULL && strcmp(s, "approve") == 0) {
 			i->approve++;
 			i->acted = 1;
-			v = get(ev, "proposal");
+			v = sre_jv_get(ev, "proposal");
 			if (ts >= i->approve_ms && jv_get_kind(v) ==
 			    JV_KIND_OBJECT) {
 				i->approve_ms = ts;
@@ -540,7 +531,7 @@ take_incident_event(struct sre_audit *a, const char *type, jv ev,
 			}
 		} else if (s != NULL && strcmp(s, "veto") == 0) {
 			i->veto++;
-			v = get(ev, "rules");
+			v = sre_jv_get(ev, "rules");
 			if (jv_get_kind(v) == JV_KIND_ARRAY) {
 				jv_array_foreach(v, k, r) {
 					if (jv_get_kind(r) == JV_KIND_STRING)
@@ -642,7 +633,7 @@ has_member(jv o, const char *path)
 
 	snprintf(buf, sizeof(buf), "%s", path);
 	while (ok && (p = strsep(&save, ".")) != NULL) {
-		jv next = get(cur, p);
+		jv next = sre_jv_get(cur, p);
 
 		jv_free(cur);
 		cur = next;
@@ -696,7 +687,7 @@ sre_audit_manifest(struct sre_audit *a, const char *service,
 	}
 	a->manifests++;
 	if (strcmp(kind, "DaemonSet") != 0) {
-		jv spec = get(doc, "spec"), r = jv_object();
+		jv spec = sre_jv_get(doc, "spec"), r = jv_object();
 		double reps = 1;	/* Kubernetes' default */
 
 		if (has_member(spec, "replicas"))
@@ -706,7 +697,7 @@ sre_audit_manifest(struct sre_audit *a, const char *service,
 		r = set(r, "file", jv_string(path));
 		a->replicas = set(a->replicas, service, r);
 	}
-	containers = get(doc, "spec");
+	containers = sre_jv_get(doc, "spec");
 	containers = jv_get_kind(containers) == JV_KIND_OBJECT ?
 	    jv_object_get(containers, jv_string("template")) : containers;
 	containers = jv_get_kind(containers) == JV_KIND_OBJECT ?
@@ -1010,19 +1001,19 @@ chronic(struct sre_audit *a, struct inc **v, size_t n, jv out)
 
 		if (svc == NULL)
 			continue;
-		s = get(per, svc);
+		s = sre_jv_get(per, svc);
 		if (jv_get_kind(s) != JV_KIND_OBJECT) {
 			jv_free(s);
 			s = set(set(set(jv_object(), "ids", jv_array()),
 			    "fingerprints", jv_object()), "outcomes",
 			    jv_object());
 		}
-		s = set(s, "ids", jv_array_append(get(s, "ids"),
+		s = set(s, "ids", jv_array_append(sre_jv_get(s, "ids"),
 		    jv_string(v[k]->id)));
 		if (fp != NULL)
-			s = set(s, "fingerprints", bump(get(s, "fingerprints"),
-			    fp, 1));
-		s = set(s, "outcomes", bump(get(s, "outcomes"),
+			s = set(s, "fingerprints", bump(sre_jv_get(s,
+			    "fingerprints"), fp, 1));
+		s = set(s, "outcomes", bump(sre_jv_get(s, "outcomes"),
 		    inc_outcome(v[k]), 1));
 		per = set(per, svc, s);
 	}
@@ -1031,8 +1022,8 @@ chronic(struct sre_audit *a, struct inc **v, size_t n, jv out)
 	for (i = 0; i < nk; i++) {
 		jv key = jv_array_get(jv_copy(keys), i);
 		const char *svc = jv_string_value(key);
-		jv s = get(per, svc), ids = get(s, "ids"), fps = get(s,
-		    "fingerprints"), ev;
+		jv s = sre_jv_get(per, svc), ids = sre_jv_get(s, "ids");
+		jv fps = sre_jv_get(s, "fingerprints"), ev;
 		int cnt = jv_array_length(jv_copy(ids));
 		double topn = 0;
 		jv topj = top_key(fps, &topn), rec;
@@ -1055,7 +1046,7 @@ chronic(struct sre_audit *a, struct inc **v, size_t n, jv out)
 			ev = set(ev, "window", jv_string(win));
 			ev = set(ev, "latest", last_ids(jv_copy(ids)));
 			ev = set(ev, "fingerprints", jv_copy(fps));
-			ev = set(ev, "outcomes", get(s, "outcomes"));
+			ev = set(ev, "outcomes", sre_jv_get(s, "outcomes"));
 			out = jv_array_append(out, finding("chronic_offender",
 			    cnt >= 2 * a->lim.chronic ? SRE_SEV_CRITICAL :
 			    SRE_SEV_WARNING, svc, jv_string_fmt("%s had %d "
@@ -1158,7 +1149,8 @@ spof(struct sre_audit *a, jv out)
 	for (i = 0; i < nk; i++) {
 		jv key = jv_array_get(jv_copy(keys), i);
 		const char *svc = jv_string_value(key);
-		jv callers = get(a->edges, svc), rep = get(a->replicas, svc);
+		jv callers = sre_jv_get(a->edges, svc);
+		jv rep = sre_jv_get(a->replicas, svc);
 		jv names = jv_keys(jv_copy(callers)), ev;
 		int fan = jv_array_length(jv_copy(names));
 		double reps = num_or(rep, "replicas", -1), calls = 0, errs = 0;
@@ -1176,7 +1168,7 @@ spof(struct sre_audit *a, jv out)
 			ev = set(ev, "calls", num(calls));
 			ev = set(ev, "errors", num(errs));
 			ev = set(ev, "replicas", num(reps));
-			ev = set(ev, "file", get(rep, "file"));
+			ev = set(ev, "file", sre_jv_get(rep, "file"));
 			out = jv_array_append(out, finding(
 			    "single_point_of_failure", fan >= 2 *
 			    a->lim.fan_in ? SRE_SEV_CRITICAL : SRE_SEV_WARNING,
@@ -1209,7 +1201,7 @@ noisy(struct sre_audit *a, struct inc **v, size_t n, jv out)
 	window_words(a, win, sizeof(win));
 	for (k = 0; k < n; k++) {
 		jv_object_foreach(v[k]->detectors, dk, dv) {
-			jv d = get(per, jv_string_value(dk));
+			jv d = sre_jv_get(per, jv_string_value(dk));
 
 			if (jv_get_kind(d) != JV_KIND_OBJECT) {
 				jv_free(d);
@@ -1231,7 +1223,7 @@ noisy(struct sre_audit *a, struct inc **v, size_t n, jv out)
 	for (i = 0; i < nk; i++) {
 		jv key = jv_array_get(jv_copy(keys), i);
 		const char *name = jv_string_value(key), *slash;
-		jv d = get(per, name), ev, svc, sig;
+		jv d = sre_jv_get(per, name), ev, svc, sig;
 		double an = num_or(d, "anomalies", 0);
 		double ni = num_or(d, "incidents", 0);
 		double acted = num_or(d, "acted", 0);
@@ -1711,7 +1703,7 @@ sre_audit_markdown(const struct sre_audit *a, jv findings)
 	}
 	for (i = 0; i < n; i++) {
 		jv f = jv_array_get(jv_copy(findings), i);
-		jv ev = get(f, "evidence");
+		jv ev = sre_jv_get(f, "evidence");
 		const char *detail;
 
 		if ((detail = sre_jv_str(f, "detail")) == NULL || *detail == '\0')
@@ -1729,7 +1721,8 @@ sre_audit_markdown(const struct sre_audit *a, jv findings)
 				jv key = jv_array_get(jv_copy(keys), k);
 
 				fprintf(fp, "- %s: ", jv_string_value(key));
-				md_value(fp, get(ev, jv_string_value(key)));
+				md_value(fp, sre_jv_get(ev,
+				    jv_string_value(key)));
 				fputc('\n', fp);
 				jv_free(key);
 			}

@@ -32,21 +32,17 @@ set(jv o, const char *k, jv v)
 	return jv_object_set(o, jv_string(k), v);
 }
 
-/* A member of o (a new reference), jv_null() when o is no object or the
- * member is missing. */
+/* sre_jv_get, a miss made jv_null(): records here copy members as they
+ * are (set(rec, k, member(ev, k))) and test them against null. */
 static jv
 member(jv o, const char *k)
 {
-	jv m;
+	jv m = sre_jv_get(o, k);
 
-	if (jv_get_kind(o) != JV_KIND_OBJECT)
-		return jv_null();
-	m = jv_object_get(jv_copy(o), jv_string(k));
-	if (!jv_is_valid(m)) {
-		jv_free(m);
-		return jv_null();
-	}
-	return m;
+	if (jv_is_valid(m))
+		return m;
+	jv_free(m);
+	return jv_null();
 }
 
 static int

@@ -1,8 +1,13 @@
-/* store.c: the LMDB store (see store.h for the layout and the rules). */
-#include <ctype.h>
+/*
+ * store.c: the LMDB core of the store: the environment, its schema and
+ * migrations, transactions, the damage guard, raw access and the one
+ * cursor walk (store_scan).  The schemas live beside it, one file each
+ * (store-incident.c, store-memory.c, store-cag.c, store-outbox.c,
+ * store-kv.c, store-export.c, store-gc.c); store.h states the layout and
+ * the rules, store-int.h what they share.
+ */
 #include <errno.h>
 #include <limits.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,17 +17,12 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-#include <bsd/stdlib.h>
 #include <lmdb.h>
 
 #include "diag.h"
 #include "event.h"
-#include "store.h"
-
-enum {
-	DB_META, DB_INCIDENTS, DB_TIMELINES, DB_EVENTS, DB_FPS, DB_CAG,
-	DB_SIM, DB_OPEN, DB_OUTBOX, DB_SAMPLES, DB_COUNTERS, DB_KV, DB_N
-};
+#include "hash.h"
+#include "store-int.h"
 
 /* since: the schema that brought the database. */
 static const struct {
@@ -44,30 +44,15 @@ static const struct {
 	{ "kv", 0, 1 },
 };
 
+const char *
+store_db_name(int db)
+{
+	return db >= 0 && db < DB_N ? dbs[db].name : "?";
+}
+
 #define MAPSIZE_DEFAULT	((size_t)64 << 20)
 #define MAPSIZE_MIN	((size_t)64 << 10)
 #define MAPSIZE_MAX	((size_t)1 << 40)
-#define DF_MAX		20000	/* terms commoner than this are noise */
-#define CAG_KEEP	5	/* incidents remembered per CAG entry */
-#define FEATURE_MAX	64	/* features of one kind per record */
-
-struct sre_store {
-	MDB_env *env;
-	MDB_dbi dbi[DB_N];
-	unsigned flags;
-	size_t max_mapsize;
-	int migrated;
-	char dir[4096];
-};
-
-struct sre_txn {
-	struct sre_store *st;
-	MDB_txn *txn;
-	int rdonly;
-	int rc;			/* LMDB or errno code of the first failure */
-	int ex;			/* its sysexits code; 0 while all is well */
-	char err[512];
-};
 
 /* ---- damage ------------------------------------------------------------
  *
@@ -80,12 +65,12 @@ struct sre_txn {
  * (a null pointer: our bug, not the file's), goes on to the handler that was
  * there before, so sanitizers and core dumps still see real bugs.
  */
-static volatile sig_atomic_t guard_depth, guard_in_lmdb;
-static int guard_rc;
-/* Call into LMDB with the guard told so (a fault at any address then
- * is the file's doing: LMDB follows damaged offsets from null too). */
-#define LMDB(call) (guard_in_lmdb++, guard_rc = (call), guard_in_lmdb--, \
-	guard_rc)
+static volatile sig_atomic_t guard_depth;
+/* LMDB() (store-int.h) counts calls into LMDB, so the guard knows: a
+ * fault at any address then is the file's doing (LMDB follows damaged
+ * offsets from null too). */
+volatile sig_atomic_t store_guard_in_lmdb;
+int store_guard_rc;
 static char guard_msg[sizeof(((struct sre_store *)0)->dir) + 256];
 static size_t guard_len;
 static struct sigaction guard_prev_bus, guard_prev_segv;
@@ -97,7 +82,7 @@ guard_handler(int sig, siginfo_t *si, void *uc)
 	struct sigaction *prev = sig == SIGBUS ? &guard_prev_bus :
 	    &guard_prev_segv;
 
-	if (guard_depth > 0 && (guard_in_lmdb > 0 ||
+	if (guard_depth > 0 && (store_guard_in_lmdb > 0 ||
 	    (uintptr_t)si->si_addr >= 4096)) {
 		ssize_t w = write(STDERR_FILENO, guard_msg, guard_len);
 
@@ -158,7 +143,7 @@ guard_leave(void)
 		guard_depth--;
 }
 
-/* ---- errors --------------------------------------------------------- */
+/* ---- errors ----------------------------------------------------------- */
 
 static int
 ex_of(int rc)
@@ -224,8 +209,8 @@ sre_txn_fail(struct sre_txn *t, int ex, const char *fmt, ...)
 }
 
 /* An LMDB (or errno) failure of operation what. */
-static int
-dberr(struct sre_txn *t, int rc, const char *what)
+int
+store_dberr(struct sre_txn *t, int rc, const char *what)
 {
 	if (t->ex == 0)
 		t->rc = rc;
@@ -247,8 +232,8 @@ sre_txn_store(const struct sre_txn *t)
 	return t->st;
 }
 
-static int
-writable(struct sre_txn *t)
+int
+store_writable(struct sre_txn *t)
 {
 	if (t->rdonly)
 		return sre_txn_fail(t, EX_SOFTWARE,
@@ -269,8 +254,8 @@ sre_store_key_ok(const char *s)
 	return n > 0 && n <= SRE_STORE_KEY_MAX;
 }
 
-static int
-badkey(struct sre_txn *t, const char *what, const char *s)
+int
+store_badkey(struct sre_txn *t, const char *what, const char *s)
 {
 	if (s == NULL || *s == '\0')
 		return sre_txn_fail(t, EX_DATAERR, "%s: missing or empty",
@@ -279,72 +264,10 @@ badkey(struct sre_txn *t, const char *what, const char *s)
 	    SRE_STORE_KEY_MAX);
 }
 
-static void
-be64_put(unsigned char *p, uint64_t v)
-{
-	int i;
+/* ---- raw access ------------------------------------------------------- */
 
-	for (i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (unsigned char)(v & 0xff);
-}
-
-static uint64_t
-be64_get(const unsigned char *p)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
-/* Key of two parts: a, a NUL, b (b may be binary). */
-struct key {
-	unsigned char b[SRE_STORE_KEY_MAX * 2 + 16];
-	size_t n;
-};
-
-static void
-key_str(struct key *k, const char *s)
-{
-	k->n = strlen(s);
-	memcpy(k->b, s, k->n);
-}
-
-static void
-key_nul(struct key *k)
-{
-	k->b[k->n++] = '\0';
-}
-
-static void
-key_u64(struct key *k, uint64_t v)
-{
-	be64_put(k->b + k->n, v);
-	k->n += 8;
-}
-
-static void
-key_cat(struct key *k, const char *s)
-{
-	size_t n = strlen(s);
-
-	memcpy(k->b + k->n, s, n);
-	k->n += n;
-}
-
-/* Does val start with the n bytes at p? */
-static int
-has_prefix(const MDB_val *val, const void *p, size_t n)
-{
-	return val->mv_size >= n && memcmp(val->mv_data, p, n) == 0;
-}
-
-/* ---- raw access --------------------------------------------------------- */
-
-static int
-get(struct sre_txn *t, int db, const void *k, size_t kn, MDB_val *v)
+int
+store_get(struct sre_txn *t, int db, const void *k, size_t kn, MDB_val *v)
 {
 	MDB_val key = { kn, (void *)(uintptr_t)k };
 	int rc = LMDB(mdb_get(t->txn, t->st->dbi[db], &key, v));
@@ -352,77 +275,61 @@ get(struct sre_txn *t, int db, const void *k, size_t kn, MDB_val *v)
 	if (rc == MDB_NOTFOUND)
 		return 0;
 	if (rc != 0)
-		return dberr(t, rc, dbs[db].name);
+		return store_dberr(t, rc, store_db_name(db));
 	return 1;
 }
 
 /* 0 stored, 1 already there (MDB_NODUPDATA / MDB_NOOVERWRITE), -1. */
-static int
-put(struct sre_txn *t, int db, const void *k, size_t kn, const void *v,
+int
+store_put(struct sre_txn *t, int db, const void *k, size_t kn, const void *v,
     size_t vn, unsigned flags)
 {
 	MDB_val key = { kn, (void *)(uintptr_t)k };
 	MDB_val val = { vn, (void *)(uintptr_t)v };
 	int rc;
 
-	if (writable(t) < 0)
+	if (store_writable(t) < 0)
 		return -1;
 	rc = LMDB(mdb_put(t->txn, t->st->dbi[db], &key, &val, flags));
 	if (rc == MDB_KEYEXIST)
 		return 1;
 	if (rc != 0)
-		return dberr(t, rc, dbs[db].name);
+		return store_dberr(t, rc, store_db_name(db));
 	return 0;
 }
 
 /* Delete a key (or one duplicate, v != NULL): 1 deleted, 0 none, -1. */
-static int
-del(struct sre_txn *t, int db, const void *k, size_t kn, const void *v,
+int
+store_del(struct sre_txn *t, int db, const void *k, size_t kn, const void *v,
     size_t vn)
 {
 	MDB_val key = { kn, (void *)(uintptr_t)k };
 	MDB_val val = { vn, (void *)(uintptr_t)v };
 	int rc;
 
-	if (writable(t) < 0)
+	if (store_writable(t) < 0)
 		return -1;
-	rc = LMDB(mdb_del(t->txn, t->st->dbi[db], &key, v != NULL ? &val : NULL));
+	rc = LMDB(mdb_del(t->txn, t->st->dbi[db], &key, v != NULL ? &val :
+	    NULL));
 	if (rc == MDB_NOTFOUND)
 		return 0;
 	if (rc != 0)
-		return dberr(t, rc, dbs[db].name);
+		return store_dberr(t, rc, store_db_name(db));
 	return 1;
 }
 
-static int
-cursor(struct sre_txn *t, int db, MDB_cursor **c)
+int
+store_cursor(struct sre_txn *t, int db, MDB_cursor **c)
 {
 	int rc = mdb_cursor_open(t->txn, t->st->dbi[db], c);
 
 	if (rc != 0)
-		return dberr(t, rc, dbs[db].name);
+		return store_dberr(t, rc, store_db_name(db));
 	return 0;
 }
 
-/* Position c at the first key >= (k, kn): 1 found, 0 past the end, -1. */
-static int
-seek(struct sre_txn *t, MDB_cursor *c, const void *k, size_t kn,
-    MDB_val *key, MDB_val *val)
-{
-	int rc;
-
-	key->mv_size = kn;
-	key->mv_data = (void *)(uintptr_t)k;
-	rc = LMDB(mdb_cursor_get(c, key, val, kn ? MDB_SET_RANGE : MDB_FIRST));
-	if (rc == MDB_NOTFOUND)
-		return 0;
-	if (rc != 0)
-		return dberr(t, rc, "cursor");
-	return 1;
-}
-
-static int
-step(struct sre_txn *t, MDB_cursor *c, MDB_val *key, MDB_val *val,
+int
+store_step(struct sre_txn *t, MDB_cursor *c, MDB_val *key, MDB_val *val,
     MDB_cursor_op op)
 {
 	int rc = LMDB(mdb_cursor_get(c, key, val, op));
@@ -430,19 +337,19 @@ step(struct sre_txn *t, MDB_cursor *c, MDB_val *key, MDB_val *val,
 	if (rc == MDB_NOTFOUND)
 		return 0;
 	if (rc != 0)
-		return dberr(t, rc, "cursor");
+		return store_dberr(t, rc, "cursor");
 	return 1;
 }
 
 /* Parse a stored JSON object; anything else is damage. */
-static jv
-parse(struct sre_txn *t, int db, const MDB_val *v)
+jv
+store_parse(struct sre_txn *t, int db, const MDB_val *v)
 {
 	jv j;
 
 	if (v->mv_size > INT_MAX) {
 		sre_txn_fail(t, EX_IOERR, "%s: %s: value too large",
-		    t->st->dir, dbs[db].name);
+		    t->st->dir, store_db_name(db));
 		return jv_invalid();
 	}
 	j = jv_parse_sized(v->mv_data, (int)v->mv_size);
@@ -451,29 +358,29 @@ parse(struct sre_txn *t, int db, const MDB_val *v)
 		jv_free(j);
 		sre_txn_fail(t, EX_IOERR, "%s: %s: a stored value is not "
 		    "a JSON object (damaged store?)", t->st->dir,
-		    dbs[db].name);
+		    store_db_name(db));
 		return jv_invalid();
 	}
 	return j;
 }
 
 /* The record under a key: the value, jv_null() when missing, invalid. */
-static jv
-get_json(struct sre_txn *t, int db, const void *k, size_t kn)
+jv
+store_get_json(struct sre_txn *t, int db, const void *k, size_t kn)
 {
 	MDB_val v;
-	int r = get(t, db, k, kn, &v);
+	int r = store_get(t, db, k, kn, &v);
 
 	if (r < 0)
 		return jv_invalid();
 	if (r == 0)
 		return jv_null();
-	return parse(t, db, &v);
+	return store_parse(t, db, &v);
 }
 
 /* Store v (borrowed) as compact JSON. */
-static int
-put_json(struct sre_txn *t, int db, const void *k, size_t kn, jv v,
+int
+store_put_json(struct sre_txn *t, int db, const void *k, size_t kn, jv v,
     unsigned flags)
 {
 	size_t n;
@@ -482,12 +389,78 @@ put_json(struct sre_txn *t, int db, const void *k, size_t kn, jv v,
 
 	if (s == NULL)
 		return sre_txn_fail(t, EX_OSERR, "out of memory");
-	r = put(t, db, k, kn, s, n, flags);
+	r = store_put(t, db, k, kn, s, n, flags);
 	free(s);
 	return r;
 }
+/* ---- the one cursor walk ---------------------------------------------- */
 
-/* ---- opening ------------------------------------------------------------ */
+int
+store_scan(struct sre_txn *t, int db, int how, const void *from,
+    size_t fromn, size_t prefix, store_scan_fn fn, void *ctx)
+{
+	struct scan s;
+	MDB_cursor_op next = MDB_NEXT;
+	int r, stop = 0;
+
+	memset(&s, 0, sizeof(s));
+	s.t = t;
+	s.db = db;
+	if (store_cursor(t, db, &s.c) < 0)
+		return -1;
+	s.k.mv_size = fromn;
+	s.k.mv_data = (void *)(uintptr_t)from;
+	if (how == SCAN_ALL)
+		r = store_step(t, s.c, &s.k, &s.v, fromn ? MDB_SET_RANGE :
+		    MDB_FIRST);
+	else {
+		r = store_step(t, s.c, &s.k, &s.v, MDB_SET);
+		if (r > 0 && how == SCAN_DUPS_BACK)
+			r = store_step(t, s.c, &s.k, &s.v, MDB_LAST_DUP);
+		next = how == SCAN_DUPS_BACK ? MDB_PREV_DUP : MDB_NEXT_DUP;
+		prefix = 0;
+	}
+	for (; r > 0; r = store_step(t, s.c, &s.k, &s.v, next)) {
+		if (prefix > 0 && (s.k.mv_size < prefix ||
+		    memcmp(s.k.mv_data, from, prefix) != 0))
+			break;
+		if ((stop = fn(&s, ctx)) != 0)
+			break;
+	}
+	mdb_cursor_close(s.c);
+	return r < 0 ? -1 : stop;
+}
+
+int
+store_scan_del(struct scan *s)
+{
+	int rc;
+
+	if (store_writable(s->t) < 0)
+		return -1;
+	if ((rc = LMDB(mdb_cursor_del(s->c, 0))) != 0)
+		return store_dberr(s->t, rc, store_db_name(s->db));
+	return 0;
+}
+
+jv
+store_scan_json(struct scan *s)
+{
+	return store_parse(s->t, s->db, &s->v);
+}
+
+int
+store_scan_collect(struct scan *s, void *ctx)
+{
+	jv *a = ctx, e = store_scan_json(s);
+
+	if (!jv_is_valid(e))
+		return -1;
+	*a = jv_array_append(*a, e);
+	return 0;
+}
+
+/* ---- opening ---------------------------------------------------------- */
 
 static int
 mkdirs(const char *dir)
@@ -540,30 +513,42 @@ open_dbs(struct sre_txn *t, unsigned create)
 			    "is missing (damaged store?)", t->st->dir,
 			    dbs[i].name);
 		if (rc != 0)
-			return dberr(t, rc, dbs[i].name);
+			return store_dberr(t, rc, dbs[i].name);
 	}
 	return 0;
+}
+
+int
+store_get_ll(struct sre_txn *t, int db, const void *k, size_t kn,
+    long long *v)
+{
+	MDB_val val;
+	char buf[32], *end;
+	int r;
+
+	if ((r = store_get(t, db, k, kn, &val)) <= 0)
+		return r;
+	if (val.mv_size == 0 || val.mv_size >= sizeof(buf))
+		return 2;
+	memcpy(buf, val.mv_data, val.mv_size);
+	buf[val.mv_size] = '\0';
+	errno = 0;
+	*v = strtoll(buf, &end, 10);
+	return errno == 0 && *end == '\0' ? 1 : 2;
 }
 
 static int
 schema_get(struct sre_txn *t, long *v)
 {
-	MDB_val val;
-	char buf[32];
-	char *end;
+	long long n;
 	int r;
 
-	if ((r = get(t, DB_META, "schema", 6, &val)) <= 0)
+	if ((r = store_get_ll(t, DB_META, "schema", 6, &n)) <= 0)
 		return r;
-	if (val.mv_size == 0 || val.mv_size >= sizeof(buf))
-		goto bad;
-	memcpy(buf, val.mv_data, val.mv_size);
-	buf[val.mv_size] = '\0';
-	errno = 0;
-	*v = strtol(buf, &end, 10);
-	if (errno == 0 && *end == '\0' && *v > 0)
+	if (r == 1 && n > 0) {
+		*v = (long)n;
 		return 1;
-bad:
+	}
 	return sre_txn_fail(t, EX_CONFIG, "%s: unreadable schema version",
 	    t->st->dir);
 }
@@ -574,7 +559,8 @@ schema_put(struct sre_txn *t)
 	char buf[16];
 	int n = snprintf(buf, sizeof(buf), "%d", SRE_STORE_SCHEMA);
 
-	return put(t, DB_META, "schema", 6, buf, (size_t)n, 0) < 0 ? -1 : 0;
+	return store_put(t, DB_META, "schema", 6, buf, (size_t)n, 0) < 0 ?
+	    -1 : 0;
 }
 
 static int
@@ -589,8 +575,17 @@ schema_refuse(struct sre_txn *t, long v)
 	    t->st->dir, v, SRE_STORE_SCHEMA);
 }
 
-static int index_update(struct sre_txn *, const char *, jv, jv);
-static int cag_key(struct sre_txn *, struct key *, const char *, jv);
+/* Schema 1's CAG keys: a fingerprint alone (no NUL). */
+static int
+old_cag_key(struct scan *s, void *ctx)
+{
+	jv *old = ctx;
+
+	if (memchr(s->k.mv_data, '\0', s->k.mv_size) == NULL)
+		*old = jv_array_append(*old, jv_string_sized(s->k.mv_data,
+		    (int)s->k.mv_size));
+	return 0;
+}
 
 /*
  * Schema 1 had no similarity or open-incident index and no outbox, and
@@ -600,20 +595,10 @@ static int cag_key(struct sre_txn *, struct key *, const char *, jv);
 static int
 migrate_1(struct sre_txn *t)
 {
-	MDB_cursor *c;
-	MDB_val k, v;
 	jv old = jv_array(), recs = jv_array();
 	int r, i, n;
 
-	if (cursor(t, DB_CAG, &c) < 0)
-		return -1;
-	for (r = seek(t, c, NULL, 0, &k, &v); r > 0;
-	    r = step(t, c, &k, &v, MDB_NEXT))
-		if (memchr(k.mv_data, '\0', k.mv_size) == NULL)
-			old = jv_array_append(old,
-			    jv_string_sized(k.mv_data, (int)k.mv_size));
-	mdb_cursor_close(c);
-	if (r < 0)
+	if (store_scan(t, DB_CAG, SCAN_ALL, NULL, 0, 0, old_cag_key, &old) < 0)
 		goto fail;
 	n = jv_array_length(jv_copy(old));
 	for (i = 0; i < n; i++) {
@@ -621,12 +606,12 @@ migrate_1(struct sre_txn *t)
 		const char *s = jv_string_value(fp);
 		struct key key;
 
-		e = get_json(t, DB_CAG, s, strlen(s));
+		e = store_get_json(t, DB_CAG, s, strlen(s));
 		if (!jv_is_valid(e) || jv_get_kind(e) != JV_KIND_OBJECT ||
-		    cag_key(t, &key, s, jv_object_get(jv_copy(e),
+		    store_cag_key(t, &key, s, jv_object_get(jv_copy(e),
 		    jv_string("proposal"))) < 0 ||
-		    put_json(t, DB_CAG, key.b, key.n, e, 0) < 0 ||
-		    del(t, DB_CAG, s, strlen(s), NULL, 0) < 0) {
+		    store_put_json(t, DB_CAG, key.b, key.n, e, 0) < 0 ||
+		    store_del(t, DB_CAG, s, strlen(s), NULL, 0) < 0) {
 			jv_free(e);
 			jv_free(fp);
 			if (t->ex == 0)
@@ -638,28 +623,16 @@ migrate_1(struct sre_txn *t)
 		jv_free(e);
 		jv_free(fp);
 	}
-	if (cursor(t, DB_INCIDENTS, &c) < 0)
-		goto fail;
-	for (r = seek(t, c, NULL, 0, &k, &v); r > 0;
-	    r = step(t, c, &k, &v, MDB_NEXT)) {
-		jv rec = parse(t, DB_INCIDENTS, &v);
-
-		if (!jv_is_valid(rec)) {
-			r = -1;
-			break;
-		}
-		recs = jv_array_append(recs, rec);
-	}
-	mdb_cursor_close(c);
-	if (r < 0)
+	if (store_scan(t, DB_INCIDENTS, SCAN_ALL, NULL, 0, 0,
+	    store_scan_collect, &recs) < 0)
 		goto fail;
 	n = jv_array_length(jv_copy(recs));
 	for (i = 0; i < n; i++) {
 		jv rec = jv_array_get(jv_copy(recs), i);
 		const char *id = sre_jv_str(rec, "incident");
 
-		r = sre_store_key_ok(id) ? index_update(t, id, jv_null(), rec) :
-		    badkey(t, "incident", id);
+		r = sre_store_key_ok(id) ? store_index_update(t, id, jv_null(),
+		    rec) : store_badkey(t, "incident", id);
 		jv_free(rec);
 		if (r < 0)
 			goto fail;
@@ -685,14 +658,14 @@ setup_write(struct sre_txn *t, void *ctx)
 	/* An environment with no named database at all is new. */
 	if ((rc = mdb_dbi_open(t->txn, NULL, 0, &main)) != 0 ||
 	    (rc = LMDB(mdb_stat(t->txn, main, &ms))) != 0)
-		return dberr(t, rc, "main database");
+		return store_dberr(t, rc, "main database");
 	rc = mdb_dbi_open(t->txn, "meta", ms.ms_entries == 0 ? MDB_CREATE : 0,
 	    &st->dbi[DB_META]);
 	if (rc == MDB_NOTFOUND || rc == MDB_INCOMPATIBLE)
 		return sre_txn_fail(t, EX_CONFIG, "%s: not an SRE-Space store "
 		    "(no schema version)", st->dir);
 	if (rc != 0)
-		return dberr(t, rc, "meta");
+		return store_dberr(t, rc, "meta");
 	if ((r = schema_get(t, &v)) < 0)
 		return -1;
 	if (r == 0) {
@@ -740,7 +713,7 @@ setup_read(struct sre_store *st, char *err, size_t errlen)
 		sre_txn_fail(t, EX_CONFIG, "%s: not an SRE-Space store (no "
 		    "schema version)", st->dir);
 	else if (rc != 0)
-		dberr(t, rc, "meta");
+		store_dberr(t, rc, "meta");
 	else if ((r = schema_get(t, &v)) == 0)
 		sre_txn_fail(t, EX_CONFIG, "%s: not an SRE-Space store (no "
 		    "schema version)", st->dir);
@@ -927,7 +900,7 @@ sre_store_mapsize(const struct sre_store *st)
 	return info.me_mapsize;
 }
 
-/* ---- transactions -------------------------------------------------------- */
+/* ---- transactions ----------------------------------------------------- */
 
 static int
 begin(struct sre_store *st, unsigned flags, MDB_txn **txn)
@@ -1048,1804 +1021,7 @@ sre_txn_end(struct sre_txn *t)
 	guard_leave();
 }
 
-/* ---- events and timelines ------------------------------------------------ */
-
-int
-sre_txn_event_seen(struct sre_txn *t, const char *id)
-{
-	MDB_val v;
-
-	if (!sre_store_key_ok(id))
-		return badkey(t, "event id", id);
-	return get(t, DB_EVENTS, id, strlen(id), &v);
-}
-
-/* Key of a timeline entry; *pre the length up to the time included. */
-static void
-timeline_key(struct key *k, const char *incident, int64_t ts,
-    const char *id, size_t *pre)
-{
-	k->n = 0;
-	key_str(k, incident);
-	key_nul(k);
-	key_u64(k, (uint64_t)ts);
-	if (pre != NULL)
-		*pre = k->n;
-	key_cat(k, id);
-}
-
-int
-sre_txn_timeline_add(struct sre_txn *t, const char *incident, int64_t ts_ms,
-    const char *id, jv ev)
-{
-	unsigned char where[SRE_STORE_KEY_MAX + 16];
-	struct key k;
-	size_t pre;
-	int r;
-
-	if (!sre_store_key_ok(incident))
-		return badkey(t, "incident", incident);
-	if (ts_ms < 0)
-		return sre_txn_fail(t, EX_DATAERR, "negative event time");
-	if ((r = sre_txn_event_seen(t, id)) != 0)
-		return r > 0 ? 0 : -1;
-	timeline_key(&k, incident, ts_ms, id, &pre);
-	where[0] = 'T';
-	memcpy(where + 1, k.b, pre);
-	if (put_json(t, DB_TIMELINES, k.b, k.n, ev, 0) < 0 ||
-	    put(t, DB_EVENTS, id, strlen(id), where, pre + 1, 0) < 0)
-		return -1;
-	return 1;
-}
-
-jv
-sre_txn_timeline(struct sre_txn *t, const char *incident)
-{
-	MDB_cursor *c;
-	MDB_val k, v;
-	struct key p;
-	jv out = jv_array();
-	int r;
-
-	if (!sre_store_key_ok(incident)) {
-		badkey(t, "incident", incident);
-		jv_free(out);
-		return jv_invalid();
-	}
-	p.n = 0;
-	key_str(&p, incident);
-	key_nul(&p);
-	if (cursor(t, DB_TIMELINES, &c) < 0) {
-		jv_free(out);
-		return jv_invalid();
-	}
-	for (r = seek(t, c, p.b, p.n, &k, &v); r > 0 && has_prefix(&k, p.b,
-	    p.n); r = step(t, c, &k, &v, MDB_NEXT)) {
-		jv e = parse(t, DB_TIMELINES, &v);
-
-		if (!jv_is_valid(e)) {
-			r = -1;
-			break;
-		}
-		out = jv_array_append(out, e);
-	}
-	mdb_cursor_close(c);
-	if (r < 0) {
-		jv_free(out);
-		return jv_invalid();
-	}
-	return out;
-}
-
-int
-sre_txn_sample_add(struct sre_txn *t, int64_t ts_ms, const char *id, jv ev)
-{
-	unsigned char where[9];
-	struct key k;
-	int r;
-
-	if (ts_ms < 0)
-		return sre_txn_fail(t, EX_DATAERR, "negative event time");
-	if ((r = sre_txn_event_seen(t, id)) != 0)
-		return r > 0 ? 0 : -1;
-	k.n = 0;
-	key_u64(&k, (uint64_t)ts_ms);
-	key_cat(&k, id);
-	where[0] = 'S';
-	memcpy(where + 1, k.b, 8);
-	if (put_json(t, DB_SAMPLES, k.b, k.n, ev, 0) < 0 ||
-	    put(t, DB_EVENTS, id, strlen(id), where, sizeof(where), 0) < 0)
-		return -1;
-	return 1;
-}
-
-int
-sre_txn_sample_scan(struct sre_txn *t, int64_t from_ms, int64_t until_ms,
-    sre_store_each_fn fn, void *ctx)
-{
-	MDB_cursor *c;
-	MDB_val k, v;
-	struct key p;
-	int r, stop = 0;
-
-	p.n = 0;
-	key_u64(&p, (uint64_t)(from_ms < 0 ? 0 : from_ms));
-	if (cursor(t, DB_SAMPLES, &c) < 0)
-		return -1;
-	for (r = seek(t, c, p.b, p.n, &k, &v); r > 0;
-	    r = step(t, c, &k, &v, MDB_NEXT)) {
-		jv e;
-
-		if (k.mv_size < 8 ||
-		    (int64_t)be64_get(k.mv_data) >= until_ms)
-			break;
-		if (!jv_is_valid(e = parse(t, DB_SAMPLES, &v))) {
-			r = -1;
-			break;
-		}
-		stop = fn(e, ctx);
-		jv_free(e);
-		if (stop)
-			break;
-	}
-	mdb_cursor_close(c);
-	return r < 0 ? -1 : stop;
-}
-
-/* ---- features and terms ---------------------------------------------------- */
-
-struct terms {
-	char **v;
-	size_t n, cap;
-};
-
-static void
-terms_free(struct terms *ts)
-{
-	size_t i;
-
-	for (i = 0; i < ts->n; i++)
-		free(ts->v[i]);
-	free(ts->v);
-	ts->v = NULL;
-	ts->n = ts->cap = 0;
-}
-
-static int
-terms_add(struct terms *ts, const char *prefix, const char *s, size_t n)
-{
-	size_t pn = strlen(prefix);
-	char *term;
-
-	if (n == 0)
-		return 0;
-	if (pn + n > SRE_STORE_KEY_MAX)
-		n = SRE_STORE_KEY_MAX - pn;
-	if (ts->n == ts->cap) {
-		size_t cap = ts->cap ? ts->cap * 2 : 16;
-		char **v = reallocarray(ts->v, cap, sizeof(*v));
-
-		if (v == NULL)
-			return -1;
-		ts->v = v;
-		ts->cap = cap;
-	}
-	if ((term = malloc(pn + n + 1)) == NULL)
-		return -1;
-	memcpy(term, prefix, pn);
-	memcpy(term + pn, s, n);
-	term[pn + n] = '\0';
-	/* A NUL inside would cut the key short: such a term is dropped. */
-	if (strlen(term) != pn + n) {
-		free(term);
-		return 0;
-	}
-	ts->v[ts->n++] = term;
-	return 0;
-}
-
-static int
-cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Terms of the feature member name (an array of strings) of rec. */
-static int
-terms_member(struct terms *ts, jv rec, const char *name, const char *prefix)
-{
-	jv a = jv_object_get(jv_copy(rec), jv_string(name));
-	int i, n, rc = 0;
-
-	if (jv_get_kind(a) == JV_KIND_STRING) {
-		rc = terms_add(ts, prefix, jv_string_value(a),
-		    (size_t)jv_string_length_bytes(jv_copy(a)));
-	} else if (jv_get_kind(a) == JV_KIND_ARRAY) {
-		n = jv_array_length(jv_copy(a));
-		for (i = 0; i < n && i < FEATURE_MAX && rc == 0; i++) {
-			jv s = jv_array_get(jv_copy(a), i);
-
-			if (jv_get_kind(s) == JV_KIND_STRING)
-				rc = terms_add(ts, prefix, jv_string_value(s),
-				    (size_t)jv_string_length_bytes(jv_copy(s)));
-			jv_free(s);
-		}
-	}
-	jv_free(a);
-	return rc;
-}
-
-/* The sorted, unique feature terms of a record (borrowed). */
-static int
-terms_of(jv rec, struct terms *ts)
-{
-	size_t i, j;
-
-	memset(ts, 0, sizeof(*ts));
-	if (jv_get_kind(rec) != JV_KIND_OBJECT)
-		return 0;
-	if (terms_member(ts, rec, "fingerprint", "f:") < 0 ||
-	    terms_member(ts, rec, "fingerprints", "f:") < 0 ||
-	    terms_member(ts, rec, "services", "s:") < 0 ||
-	    terms_member(ts, rec, "operations", "o:") < 0 ||
-	    terms_member(ts, rec, "signals", "g:") < 0 ||
-	    terms_member(ts, rec, "templates", "t:") < 0 ||
-	    terms_member(ts, rec, "words", "w:") < 0) {
-		terms_free(ts);
-		return -1;
-	}
-	if (ts->n == 0)
-		return 0;
-	qsort(ts->v, ts->n, sizeof(*ts->v), cmp_str);
-	for (i = j = 1; i < ts->n; i++) {
-		if (strcmp(ts->v[i], ts->v[j - 1]) == 0)
-			free(ts->v[i]);
-		else
-			ts->v[j++] = ts->v[i];
-	}
-	ts->n = j;
-	return 0;
-}
-
-static const char *const stop_words[] = {
-	"and", "are", "but", "for", "from", "has", "have", "into", "its",
-	"not", "of", "on", "than", "that", "the", "then", "this", "was",
-	"were", "with", NULL
-};
-
-static int
-is_stop(const char *w)
-{
-	const char *const *s;
-
-	for (s = stop_words; *s != NULL; s++)
-		if (strcmp(*s, w) == 0)
-			return 1;
-	return 0;
-}
-
-/* Append s to array a unless there (a consumed). */
-static jv
-add_unique(jv a, const char *s)
-{
-	int i, n = jv_array_length(jv_copy(a));
-
-	for (i = 0; i < n; i++) {
-		jv e = jv_array_get(jv_copy(a), i);
-		int same = strcmp(jv_string_value(e), s) == 0;
-
-		jv_free(e);
-		if (same)
-			return a;
-	}
-	if (n >= FEATURE_MAX)
-		return a;
-	return jv_array_append(a, jv_string(s));
-}
-
-jv
-sre_store_text_features(const char *text)
-{
-	jv words = jv_array(), names = jv_array(), out = jv_object();
-	char w[64], tok[SRE_STORE_KEY_MAX + 1];
-	const char *p = text != NULL ? text : "";
-	size_t n;
-
-	/* Words: lowercased runs of letters and digits, not all digits. */
-	while (*p != '\0') {
-		int digits = 1;
-
-		while (*p != '\0' && !isalnum((unsigned char)*p))
-			p++;
-		for (n = 0; isalnum((unsigned char)*p); p++) {
-			if (!isdigit((unsigned char)*p))
-				digits = 0;
-			if (n < sizeof(w) - 1)
-				w[n++] = (char)tolower((unsigned char)*p);
-		}
-		w[n] = '\0';
-		if (n >= 2 && !digits && !is_stop(w))
-			words = add_unique(words, w);
-	}
-	/* Names: whitespace-separated tokens, punctuation trimmed. */
-	for (p = text != NULL ? text : ""; *p != '\0';) {
-		while (*p != '\0' && isspace((unsigned char)*p))
-			p++;
-		for (n = 0; *p != '\0' && !isspace((unsigned char)*p); p++)
-			if (n < sizeof(tok) - 1)
-				tok[n++] = *p;
-		while (n > 0 && strchr(",.;:!?()\"'", tok[n - 1]) != NULL)
-			n--;
-		tok[n] = '\0';
-		if (n > 0)
-			names = add_unique(names, tok[0] == '(' ||
-			    tok[0] == '"' || tok[0] == '\'' ? tok + 1 : tok);
-	}
-	out = jv_object_set(out, jv_string("words"), words);
-	out = jv_object_set(out, jv_string("services"), jv_copy(names));
-	out = jv_object_set(out, jv_string("signals"), jv_copy(names));
-	out = jv_object_set(out, jv_string("fingerprints"), names);
-	return out;
-}
-
-/* ---- incidents ------------------------------------------------------------- */
-
-jv
-sre_txn_incident_get(struct sre_txn *t, const char *id)
-{
-	if (!sre_store_key_ok(id)) {
-		badkey(t, "incident", id);
-		return jv_invalid();
-	}
-	return get_json(t, DB_INCIDENTS, id, strlen(id));
-}
-
-static int
-open_key(struct key *k, jv rec, const char *id)
-{
-	const char *status = sre_jv_str(rec, "status");
-	int64_t last = 0;
-
-	if (status == NULL || strcmp(status, "open") != 0)
-		return 0;
-	if (sre_jv_int(rec, "last_ms", &last) < 0 || last < 0)
-		last = 0;
-	k->n = 0;
-	key_u64(k, (uint64_t)last);
-	key_cat(k, id);
-	return 1;
-}
-
-/* Bring the indexes of incident id from record old to rec (either may be
- * jv_null(): none).  Borrows both. */
-static int
-index_update(struct sre_txn *t, const char *id, jv old, jv rec)
-{
-	const char *ofp = sre_jv_str(old, "fingerprint");
-	const char *nfp = sre_jv_str(rec, "fingerprint");
-	struct terms a, b;
-	struct key ko, kn;
-	size_t i, j, idn = strlen(id);
-	int ho, hn, rc = 0;
-
-	if (terms_of(old, &a) < 0)
-		return sre_txn_fail(t, EX_OSERR, "out of memory");
-	if (terms_of(rec, &b) < 0) {
-		terms_free(&a);
-		return sre_txn_fail(t, EX_OSERR, "out of memory");
-	}
-	/* Merge the two sorted lists: drop what went, add what came. */
-	for (i = j = 0; rc == 0 && (i < a.n || j < b.n);) {
-		int c = i == a.n ? 1 : j == b.n ? -1 :
-		    strcmp(a.v[i], b.v[j]);
-
-		if (c < 0)
-			rc = del(t, DB_SIM, a.v[i], strlen(a.v[i]), id, idn) < 0;
-		else if (c > 0)
-			rc = put(t, DB_SIM, b.v[j], strlen(b.v[j]), id, idn,
-			    MDB_NODUPDATA) < 0;
-		i += c <= 0;
-		j += c >= 0;
-	}
-	terms_free(&a);
-	terms_free(&b);
-	if (rc != 0)
-		return -1;
-	if (ofp != NULL && (nfp == NULL || strcmp(ofp, nfp) != 0) &&
-	    sre_store_key_ok(ofp) &&
-	    del(t, DB_FPS, ofp, strlen(ofp), id, idn) < 0)
-		return -1;
-	if (nfp != NULL && sre_store_key_ok(nfp) &&
-	    put(t, DB_FPS, nfp, strlen(nfp), id, idn, MDB_NODUPDATA) < 0)
-		return -1;
-	ho = open_key(&ko, old, id);
-	hn = open_key(&kn, rec, id);
-	if (ho && (!hn || ko.n != kn.n || memcmp(ko.b, kn.b, ko.n) != 0) &&
-	    del(t, DB_OPEN, ko.b, ko.n, NULL, 0) < 0)
-		return -1;
-	if (hn && put(t, DB_OPEN, kn.b, kn.n, "", 0, 0) < 0)
-		return -1;
-	return 0;
-}
-
-int
-sre_txn_incident_put(struct sre_txn *t, jv rec)
-{
-	const char *id = sre_jv_str(rec, "incident");
-	jv old;
-	int rc;
-
-	if (!sre_store_key_ok(id))
-		return badkey(t, "incident", id);
-	if (writable(t) < 0)
-		return -1;
-	old = get_json(t, DB_INCIDENTS, id, strlen(id));
-	if (!jv_is_valid(old))
-		return -1;
-	rc = index_update(t, id, old, rec);
-	jv_free(old);
-	if (rc < 0)
-		return -1;
-	return put_json(t, DB_INCIDENTS, id, strlen(id), rec, 0) < 0 ? -1 : 0;
-}
-
-int
-sre_txn_incident_del(struct sre_txn *t, const char *id)
-{
-	MDB_cursor *c;
-	MDB_val k, v;
-	struct key p;
-	jv old;
-	int r;
-
-	if (!sre_store_key_ok(id))
-		return badkey(t, "incident", id);
-	old = get_json(t, DB_INCIDENTS, id, strlen(id));
-	if (!jv_is_valid(old))
-		return -1;
-	if (jv_get_kind(old) == JV_KIND_NULL)
-		return 0;
-	r = index_update(t, id, old, jv_null());
-	jv_free(old);
-	if (r < 0)
-		return -1;
-	p.n = 0;
-	key_str(&p, id);
-	key_nul(&p);
-	if (cursor(t, DB_TIMELINES, &c) < 0)
-		return -1;
-	for (r = seek(t, c, p.b, p.n, &k, &v); r > 0 && has_prefix(&k, p.b,
-	    p.n); r = step(t, c, &k, &v, MDB_NEXT)) {
-		size_t off = p.n + 8;
-		int rc;
-
-		if (k.mv_size > off && del(t, DB_EVENTS,
-		    (char *)k.mv_data + off, k.mv_size - off, NULL, 0) < 0) {
-			r = -1;
-			break;
-		}
-		if ((rc = LMDB(mdb_cursor_del(c, 0))) != 0) {
-			r = dberr(t, rc, "timelines");
-			break;
-		}
-	}
-	mdb_cursor_close(c);
-	if (r < 0)
-		return -1;
-	if (del(t, DB_OUTBOX, id, strlen(id), NULL, 0) < 0 ||
-	    del(t, DB_INCIDENTS, id, strlen(id), NULL, 0) < 0)
-		return -1;
-	return 1;
-}
-
-static int
-scan_db(struct sre_txn *t, int db, sre_store_each_fn fn, void *ctx)
-{
-	MDB_cursor *c;
-	MDB_val k, v;
-	int r, stop = 0;
-
-	if (cursor(t, db, &c) < 0)
-		return -1;
-	for (r = seek(t, c, NULL, 0, &k, &v); r > 0;
-	    r = step(t, c, &k, &v, MDB_NEXT)) {
-		jv e = parse(t, db, &v);
-
-		if (!jv_is_valid(e)) {
-			r = -1;
-			break;
-		}
-		stop = fn(e, ctx);
-		jv_free(e);
-		if (stop)
-			break;
-	}
-	mdb_cursor_close(c);
-	return r < 0 ? -1 : stop;
-}
-
-int
-sre_txn_incident_scan(struct sre_txn *t, sre_store_each_fn fn, void *ctx)
-{
-	return scan_db(t, DB_INCIDENTS, fn, ctx);
-}
-
-jv
-sre_txn_open_before(struct sre_txn *t, int64_t before_ms, int max)
-{
-	MDB_cursor *c;
-	MDB_val k, v;
-	jv out = jv_array();
-	int r, n = 0;
-
-	if (cursor(t, DB_OPEN, &c) < 0) {
-		jv_free(out);
-		return jv_invalid();
-	}
-	for (r = seek(t, c, NULL, 0, &k, &v); r > 0 && n < max;
-	    r = step(t, c, &k, &v, MDB_NEXT)) {
-		if (k.mv_size <= 8 ||
-		    (int64_t)be64_get(k.mv_data) >= before_ms)
-			break;
-		out = jv_array_append(out, jv_string_sized(
-		    (char *)k.mv_data + 8, (int)k.mv_size - 8));
-		n++;
-	}
-	mdb_cursor_close(c);
-	if (r < 0) {
-		jv_free(out);
-		return jv_invalid();
-	}
-	return out;
-}
-
-long long
-sre_txn_incident_count(struct sre_txn *t)
-{
-	MDB_stat ms;
-	int rc = LMDB(mdb_stat(t->txn, t->st->dbi[DB_INCIDENTS], &ms));
-
-	if (rc != 0)
-		return dberr(t, rc, "incidents");
-	return (long long)ms.ms_entries;
-}
-
-/* ---- memory ------------------------------------------------------------------- */
-
-jv
-sre_txn_fingerprint_incidents(struct sre_txn *t, const char *fp, int max)
-{
-	MDB_cursor *c;
-	MDB_val k, v;
-	jv out = jv_array();
-	int r, n = 0;
-
-	if (!sre_store_key_ok(fp)) {
-		badkey(t, "fingerprint", fp);
-		jv_free(out);
-		return jv_invalid();
-	}
-	if (cursor(t, DB_FPS, &c) < 0) {
-		jv_free(out);
-		return jv_invalid();
-	}
-	k.mv_size = strlen(fp);
-	k.mv_data = (void *)(uintptr_t)fp;
-	r = step(t, c, &k, &v, MDB_SET);
-	if (r > 0)
-		r = step(t, c, &k, &v, MDB_LAST_DUP);
-	/* The newest max, by id: walk back, then put them in id order. */
-	for (; r > 0 && n < max; r = step(t, c, &k, &v, MDB_PREV_DUP), n++)
-		out = jv_array_append(out, jv_string_sized(v.mv_data,
-		    (int)v.mv_size));
-	mdb_cursor_close(c);
-	if (r < 0) {
-		jv_free(out);
-		return jv_invalid();
-	}
-	{
-		jv rev = jv_array();
-		int i;
-
-		for (i = n - 1; i >= 0; i--)
-			rev = jv_array_append(rev, jv_array_get(jv_copy(out),
-			    i));
-		jv_free(out);
-		return rev;
-	}
-}
-
-/* How many incidents carry term: -1 on error. */
-static long long
-term_df(struct sre_txn *t, MDB_cursor *c, const char *term)
-{
-	MDB_val k = { strlen(term), (void *)(uintptr_t)term }, v;
-	size_t count;
-	int r, rc;
-
-	if ((r = step(t, c, &k, &v, MDB_SET)) <= 0)
-		return r;
-	if ((rc = LMDB(mdb_cursor_count(c, &count))) != 0)
-		return dberr(t, rc, "similarity");
-	return (long long)count;
-}
-
-static double
-term_weight(const char *term, long long df, long long n)
-{
-	double w = log(1.0 + (double)n / (double)df);
-
-	return term[0] == 'f' ? 2 * w : w;
-}
-
-struct hit {
-	const char *id;		/* borrowed from the transaction's pages */
-	size_t n;
-	int term;
-	double w2;
-};
-
-struct cand {
-	size_t first, count;	/* its hits */
-	double dot, score;
-};
-
-static int
-cmp_hit(const void *a, const void *b)
-{
-	const struct hit *x = a, *y = b;
-	size_t n = x->n < y->n ? x->n : y->n;
-	int c = memcmp(x->id, y->id, n);
-
-	if (c != 0)
-		return c;
-	if (x->n != y->n)
-		return x->n < y->n ? -1 : 1;
-	return x->term - y->term;
-}
-
-/* Candidates: the higher dot product (or score) first, then the newer
- * (greater) id.  ctx: the hits. */
-static int
-cmp_cand_by(const void *a, const void *b, const struct hit *hits,
-    int by_score)
-{
-	const struct cand *x = a, *y = b;
-	double kx = by_score ? x->score : x->dot;
-	double ky = by_score ? y->score : y->dot;
-	const struct hit *hx = &hits[x->first], *hy = &hits[y->first];
-
-	if (kx != ky)
-		return kx > ky ? -1 : 1;
-	return -cmp_hit(hx, hy);
-}
-
-static int
-cmp_cand_dot(const void *a, const void *b, void *ctx)
-{
-	return cmp_cand_by(a, b, ctx, 0);
-}
-
-static int
-cmp_cand_score(const void *a, const void *b, void *ctx)
-{
-	return cmp_cand_by(a, b, ctx, 1);
-}
-
-/* The norm of a candidate's own term vector. */
-static int
-cand_norm(struct sre_txn *t, MDB_cursor *c, jv rec, long long n, double *out)
-{
-	struct terms ts;
-	double sum = 0;
-	size_t i;
-
-	if (terms_of(rec, &ts) < 0)
-		return sre_txn_fail(t, EX_OSERR, "out of memory");
-	for (i = 0; i < ts.n; i++) {
-		long long df = term_df(t, c, ts.v[i]);
-		double w;
-
-		if (df < 0) {
-			terms_free(&ts);
-			return -1;
-		}
-		if (df == 0 || df > DF_MAX)
-			continue;
-		w = term_weight(ts.v[i], df, n);
-		sum += w * w;
-	}
-	terms_free(&ts);
-	*out = sqrt(sum);
-	return 0;
-}
-
-static jv
-copy_member(jv out, jv rec, const char *name)
-{
-	jv m;
-
-	/* An index entry whose record is gone (a damaged store) gives
-	 * null: nothing to copy. */
-	if (jv_get_kind(rec) != JV_KIND_OBJECT)
-		return out;
-	m = jv_object_get(jv_copy(rec), jv_string(name));
-
-	if (jv_is_valid(m) && jv_get_kind(m) != JV_KIND_NULL)
-		return jv_object_set(out, jv_string(name), m);
-	jv_free(m);
-	return out;
-}
-
-jv
-sre_txn_similar(struct sre_txn *t, jv q, const char *exclude, int max)
-{
-	struct terms qt;
-	struct hit *hits = NULL;
-	struct cand *cands = NULL;
-	size_t nhits = 0, caphits = 0, ncands = 0, i, j, top;
-	double qnorm = 0;
-	long long n;
-	MDB_cursor *c = NULL;
-	MDB_val k, v;
-	jv out = jv_array();
-	int r = 0, rc;
-
-	if (terms_of(q, &qt) < 0) {
-		sre_txn_fail(t, EX_OSERR, "out of memory");
-		goto fail;
-	}
-	if ((n = sre_txn_incident_count(t)) < 0 || cursor(t, DB_SIM, &c) < 0)
-		goto fail;
-	for (i = 0; i < qt.n; i++) {
-		long long df = term_df(t, c, qt.v[i]);
-		double w;
-
-		if (df < 0)
-			goto fail;
-		if (df == 0 || df > DF_MAX)
-			continue;
-		w = term_weight(qt.v[i], df, n);
-		qnorm += w * w;
-		k.mv_size = strlen(qt.v[i]);
-		k.mv_data = qt.v[i];
-		for (r = step(t, c, &k, &v, MDB_SET); r > 0;
-		    r = step(t, c, &k, &v, MDB_NEXT_DUP)) {
-			if (exclude != NULL && v.mv_size == strlen(exclude) &&
-			    memcmp(v.mv_data, exclude, v.mv_size) == 0)
-				continue;
-			if (nhits == caphits) {
-				size_t cap = caphits ? caphits * 2 : 64;
-				struct hit *h = reallocarray(hits, cap,
-				    sizeof(*h));
-
-				if (h == NULL) {
-					sre_txn_fail(t, EX_OSERR,
-					    "out of memory");
-					goto fail;
-				}
-				hits = h;
-				caphits = cap;
-			}
-			hits[nhits].id = v.mv_data;
-			hits[nhits].n = v.mv_size;
-			hits[nhits].term = (int)i;
-			hits[nhits].w2 = w * w;
-			nhits++;
-		}
-		if (r < 0)
-			goto fail;
-	}
-	if (nhits == 0)
-		goto done;
-	qsort(hits, nhits, sizeof(*hits), cmp_hit);
-	if ((cands = calloc(nhits, sizeof(*cands))) == NULL) {
-		sre_txn_fail(t, EX_OSERR, "out of memory");
-		goto fail;
-	}
-	for (i = 0; i < nhits; i = j) {
-		cands[ncands].first = i;
-		for (j = i; j < nhits && hits[j].n == hits[i].n &&
-		    memcmp(hits[j].id, hits[i].id, hits[i].n) == 0; j++)
-			cands[ncands].dot += hits[j].w2;
-		cands[ncands].count = j - i;
-		ncands++;
-	}
-	qsort_r(cands, ncands, sizeof(*cands), cmp_cand_dot, hits);
-	top = (size_t)max * 4 + 16;
-	if (top > ncands)
-		top = ncands;
-	for (i = 0; i < top; i++) {
-		const struct hit *h = &hits[cands[i].first];
-		jv rec = get_json(t, DB_INCIDENTS, h->id, h->n);
-		double dn = 0;
-
-		if (!jv_is_valid(rec))
-			goto fail;
-		rc = cand_norm(t, c, rec, n, &dn);
-		jv_free(rec);
-		if (rc < 0)
-			goto fail;
-		cands[i].score = dn > 0 && qnorm > 0 ?
-		    cands[i].dot / (sqrt(qnorm) * dn) : 0;
-		if (cands[i].score > 1)
-			cands[i].score = 1;
-	}
-	qsort_r(cands, top, sizeof(*cands), cmp_cand_score, hits);
-	for (i = 0; i < top && (int)i < max; i++) {
-		const struct hit *h = &hits[cands[i].first];
-		jv rec = get_json(t, DB_INCIDENTS, h->id, h->n);
-		jv o = jv_object(), shared = jv_array();
-
-		if (!jv_is_valid(rec)) {
-			jv_free(o);
-			jv_free(shared);
-			goto fail;
-		}
-		for (j = 0; j < cands[i].count; j++)
-			shared = jv_array_append(shared, jv_string(
-			    qt.v[hits[cands[i].first + j].term]));
-		o = jv_object_set(o, jv_string("incident"),
-		    jv_string_sized(h->id, (int)h->n));
-		o = jv_object_set(o, jv_string("score"),
-		    jv_number(round(cands[i].score * 1000) / 1000));
-		o = jv_object_set(o, jv_string("shared"), shared);
-		o = copy_member(o, rec, "fingerprint");
-		o = copy_member(o, rec, "outcome");
-		o = copy_member(o, rec, "summary");
-		o = copy_member(o, rec, "proposal");
-		o = copy_member(o, rec, "root_cause");
-		jv_free(rec);
-		out = jv_array_append(out, o);
-	}
-done:
-	if (c != NULL)
-		mdb_cursor_close(c);
-	free(hits);
-	free(cands);
-	terms_free(&qt);
-	return out;
-fail:
-	if (c != NULL)
-		mdb_cursor_close(c);
-	free(hits);
-	free(cands);
-	terms_free(&qt);
-	jv_free(out);
-	if (t->ex == 0)
-		sre_txn_fail(t, EX_SOFTWARE, "similarity search failed");
-	return jv_invalid();
-}
-
-/* ---- CAG ----------------------------------------------------------------------- */
-
-static uint64_t
-fnv1a(uint64_t h, const void *p, size_t n)
-{
-	const unsigned char *s = p;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		h ^= s[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
-/* fp, NUL, 16 hex digits of a hash of the proposal (sorted keys). */
-static int
-cag_key(struct sre_txn *t, struct key *k, const char *fp, jv proposal)
-{
-	jv s;
-	uint64_t h;
-	char hex[17];
-
-	if (!sre_store_key_ok(fp)) {
-		jv_free(proposal);
-		return badkey(t, "fingerprint", fp);
-	}
-	s = jv_dump_string(proposal, JV_PRINT_SORTED);
-	if (jv_get_kind(s) != JV_KIND_STRING) {
-		jv_free(s);
-		return sre_txn_fail(t, EX_OSERR, "out of memory");
-	}
-	h = fnv1a(0xcbf29ce484222325ULL, jv_string_value(s),
-	    (size_t)jv_string_length_bytes(jv_copy(s)));
-	jv_free(s);
-	snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)h);
-	k->n = 0;
-	key_str(k, fp);
-	key_nul(k);
-	key_cat(k, hex);
-	return 0;
-}
-
-static int64_t
-num_or(jv o, const char *name, int64_t dflt)
-{
-	int64_t v;
-
-	return sre_jv_int(o, name, &v) == 0 ? v : dflt;
-}
-
-int
-sre_txn_cag_learn(struct sre_txn *t, const char *fp, jv proposal,
-    int success, const char *incident, int64_t ts_ms, jv root_cause)
-{
-	struct key k;
-	jv e, list;
-	int rc;
-
-	if (jv_get_kind(proposal) != JV_KIND_OBJECT)
-		return sre_txn_fail(t, EX_DATAERR, "CAG: the proposal is not "
-		    "an object");
-	if (cag_key(t, &k, fp, jv_copy(proposal)) < 0)
-		return -1;
-	e = get_json(t, DB_CAG, k.b, k.n);
-	if (!jv_is_valid(e))
-		return -1;
-	if (jv_get_kind(e) != JV_KIND_OBJECT) {
-		jv_free(e);
-		e = jv_object();
-		e = jv_object_set(e, jv_string("fingerprint"), jv_string(fp));
-		e = jv_object_set(e, jv_string("proposal"), jv_copy(proposal));
-		e = jv_object_set(e, jv_string("successes"), jv_number(0));
-		e = jv_object_set(e, jv_string("failures"), jv_number(0));
-		e = jv_object_set(e, jv_string("updated_ms"), jv_number(0));
-		e = jv_object_set(e, jv_string("incidents"), jv_array());
-		e = jv_object_set(e, jv_string("root_cause"), jv_null());
-	}
-	if (success) {
-		e = jv_object_set(e, jv_string("successes"), jv_number(
-		    (double)(num_or(e, "successes", 0) + 1)));
-		list = jv_object_get(jv_copy(e), jv_string("incidents"));
-		if (jv_get_kind(list) != JV_KIND_ARRAY) {
-			jv_free(list);
-			list = jv_array();
-		}
-		if (incident != NULL) {
-			list = add_unique(list, incident);
-			while (jv_array_length(jv_copy(list)) > CAG_KEEP)
-				list = jv_array_slice(list, 1,
-				    jv_array_length(jv_copy(list)));
-		}
-		e = jv_object_set(e, jv_string("incidents"), list);
-		if (jv_get_kind(root_cause) == JV_KIND_OBJECT)
-			e = jv_object_set(e, jv_string("root_cause"),
-			    jv_copy(root_cause));
-	} else
-		e = jv_object_set(e, jv_string("failures"), jv_number(
-		    (double)(num_or(e, "failures", 0) + 1)));
-	if (ts_ms > num_or(e, "updated_ms", 0))
-		e = jv_object_set(e, jv_string("updated_ms"),
-		    jv_number((double)ts_ms));
-	rc = put_json(t, DB_CAG, k.b, k.n, e, 0);
-	jv_free(e);
-	return rc < 0 ? -1 : 0;
-}
-
-jv
-sre_txn_cag_get(struct sre_txn *t, const char *fp, jv proposal)
-{
-	struct key k;
-
-	if (jv_get_kind(proposal) != JV_KIND_OBJECT)
-		return jv_null();
-	if (cag_key(t, &k, fp, jv_copy(proposal)) < 0)
-		return jv_invalid();
-	return get_json(t, DB_CAG, k.b, k.n);
-}
-
-/* Call fn on each CAG entry of fp (every entry when fp is NULL). */
-static int
-cag_each(struct sre_txn *t, const char *fp, int (*fn)(jv, void *), void *ctx)
-{
-	MDB_cursor *c;
-	MDB_val k, v;
-	struct key p;
-	int r, stop = 0;
-
-	p.n = 0;
-	if (fp != NULL) {
-		if (!sre_store_key_ok(fp))
-			return badkey(t, "fingerprint", fp);
-		key_str(&p, fp);
-		key_nul(&p);
-	}
-	if (cursor(t, DB_CAG, &c) < 0)
-		return -1;
-	for (r = seek(t, c, p.b, p.n, &k, &v); r > 0 && has_prefix(&k, p.b,
-	    p.n); r = step(t, c, &k, &v, MDB_NEXT)) {
-		jv e = parse(t, DB_CAG, &v);
-
-		if (!jv_is_valid(e)) {
-			r = -1;
-			break;
-		}
-		stop = fn(e, ctx);
-		if (stop)
-			break;
-	}
-	mdb_cursor_close(c);
-	return r < 0 ? -1 : stop;
-}
-
-struct best {
-	long min_s;
-	double min_r;
-	jv e;
-	int64_t s;
-	double ratio;
-};
-
-static int
-best_fn(jv e, void *ctx)
-{
-	struct best *b = ctx;
-	int64_t s = num_or(e, "successes", 0), f = num_or(e, "failures", 0);
-	double ratio = s + f > 0 ? (double)s / (double)(s + f) : 0;
-
-	int better = jv_get_kind(b->e) == JV_KIND_NULL || s > b->s ||
-	    (s == b->s && ratio > b->ratio);
-
-	if (s >= b->min_s && ratio >= b->min_r && better) {
-		jv_free(b->e);
-		b->e = e;
-		b->s = s;
-		b->ratio = ratio;
-		return 0;
-	}
-	jv_free(e);
-	return 0;
-}
-
-int
-sre_txn_cag_best(struct sre_txn *t, const char *fp, long min_successes,
-    double min_ratio, jv *entry)
-{
-	struct best b = { min_successes, min_ratio, jv_null(), 0, 0 };
-
-	if (cag_each(t, fp, best_fn, &b) < 0) {
-		jv_free(b.e);
-		return -1;
-	}
-	if (jv_get_kind(b.e) == JV_KIND_NULL)
-		return 0;
-	*entry = b.e;
-	return 1;
-}
-
-static int
-list_fn(jv e, void *ctx)
-{
-	jv *a = ctx;
-
-	*a = jv_array_append(*a, e);
-	return 0;
-}
-
-jv
-sre_txn_cag_list(struct sre_txn *t, const char *fp)
-{
-	jv a = jv_array();
-
-	if (cag_each(t, fp, list_fn, &a) < 0) {
-		jv_free(a);
-		return jv_invalid();
-	}
-	return a;
-}
-
-int
-sre_txn_cag_put(struct sre_txn *t, jv entry)
-{
-	const char *fp = sre_jv_str(entry, "fingerprint");
-	jv p = jv_object_get(jv_copy(entry), jv_string("proposal"));
-	struct key k;
-
-	if (jv_get_kind(p) != JV_KIND_OBJECT) {
-		jv_free(p);
-		return sre_txn_fail(t, EX_DATAERR, "CAG entry without a "
-		    "proposal object");
-	}
-	if (cag_key(t, &k, fp, p) < 0)
-		return -1;
-	return put_json(t, DB_CAG, k.b, k.n, entry, 0) < 0 ? -1 : 0;
-}
-
-/* ---- outbox ----------------------------------------------------------------- */
-
-int
-sre_txn_outbox_put(struct sre_txn *t, const char *key, jv ev)
-{
-	if (!sre_store_key_ok(key))
-		return badkey(t, "outbox key", key);
-	return put_json(t, DB_OUTBOX, key, strlen(key), ev, 0) < 0 ? -1 : 0;
-}
-
-jv
-sre_txn_outbox_list(struct sre_txn *t)
-{
-	MDB_cursor *c;
-	MDB_val k, v;
-	jv out = jv_array();
-	int r;
-
-	if (cursor(t, DB_OUTBOX, &c) < 0) {
-		jv_free(out);
-		return jv_invalid();
-	}
-	for (r = seek(t, c, NULL, 0, &k, &v); r > 0;
-	    r = step(t, c, &k, &v, MDB_NEXT)) {
-		jv e = parse(t, DB_OUTBOX, &v), o = jv_object();
-
-		if (!jv_is_valid(e)) {
-			jv_free(o);
-			r = -1;
-			break;
-		}
-		o = jv_object_set(o, jv_string("key"),
-		    jv_string_sized(k.mv_data, (int)k.mv_size));
-		o = jv_object_set(o, jv_string("value"), e);
-		out = jv_array_append(out, o);
-	}
-	mdb_cursor_close(c);
-	if (r < 0) {
-		jv_free(out);
-		return jv_invalid();
-	}
-	return out;
-}
-
-int
-sre_txn_outbox_del(struct sre_txn *t, const char *key)
-{
-	if (!sre_store_key_ok(key))
-		return badkey(t, "outbox key", key);
-	return del(t, DB_OUTBOX, key, strlen(key), NULL, 0);
-}
-
-/* ---- counters and kv --------------------------------------------------------- */
-
-static int
-int_get(struct sre_txn *t, const void *k, size_t kn, int64_t *value)
-{
-	MDB_val v;
-	char buf[32], *end;
-	long long n;
-	int r;
-
-	*value = 0;
-	if ((r = get(t, DB_COUNTERS, k, kn, &v)) <= 0)
-		return r;
-	if (v.mv_size == 0 || v.mv_size >= sizeof(buf))
-		goto bad;
-	memcpy(buf, v.mv_data, v.mv_size);
-	buf[v.mv_size] = '\0';
-	errno = 0;
-	n = strtoll(buf, &end, 10);
-	if (errno != 0 || *end != '\0')
-		goto bad;
-	*value = n;
-	return 1;
-bad:
-	return sre_txn_fail(t, EX_IOERR, "%s: counters: a stored value is "
-	    "not a number (damaged store?)", t->st->dir);
-}
-
-static int
-int_put(struct sre_txn *t, const void *k, size_t kn, int64_t value)
-{
-	char buf[32];
-	int n = snprintf(buf, sizeof(buf), "%lld", (long long)value);
-
-	return put(t, DB_COUNTERS, k, kn, buf, (size_t)n, 0) < 0 ? -1 : 0;
-}
-
-static int
-int_add(struct sre_txn *t, const void *k, size_t kn, int64_t delta,
-    int64_t *value)
-{
-	int64_t cur;
-
-	if (int_get(t, k, kn, &cur) < 0)
-		return -1;
-	if ((delta > 0 && cur > INT64_MAX - delta) ||
-	    (delta < 0 && cur < INT64_MIN - delta))
-		return sre_txn_fail(t, EX_DATAERR, "counter overflow");
-	cur += delta;
-	if (value != NULL)
-		*value = cur;
-	return int_put(t, k, kn, cur);
-}
-
-int
-sre_txn_counter_add(struct sre_txn *t, const char *name, int64_t delta,
-    int64_t *value)
-{
-	if (!sre_store_key_ok(name))
-		return badkey(t, "counter", name);
-	return int_add(t, name, strlen(name), delta, value);
-}
-
-int
-sre_txn_counter_get(struct sre_txn *t, const char *name, int64_t *value)
-{
-	if (!sre_store_key_ok(name))
-		return badkey(t, "counter", name);
-	return int_get(t, name, strlen(name), value) < 0 ? -1 : 0;
-}
-
-static int64_t
-bucket(int64_t ts)
-{
-	if (ts < 0)
-		return 0;
-	return ts - ts % SRE_STORE_BUCKET_MS;
-}
-
-static void
-window_key(struct key *k, const char *name, int64_t ts)
-{
-	k->n = 0;
-	key_str(k, name);
-	key_nul(k);
-	key_u64(k, (uint64_t)bucket(ts));
-}
-
-int
-sre_txn_window_add(struct sre_txn *t, const char *name, int64_t ts_ms,
-    int64_t delta)
-{
-	struct key k;
-
-	if (!sre_store_key_ok(name))
-		return badkey(t, "counter", name);
-	window_key(&k, name, ts_ms);
-	return int_add(t, k.b, k.n, delta, NULL);
-}
-
-int
-sre_txn_window_sum(struct sre_txn *t, const char *name, int64_t since_ms,
-    int64_t until_ms, int64_t *sum)
-{
-	MDB_cursor *c;
-	MDB_val k, v;
-	struct key p;
-	size_t pn;
-	int r;
-
-	*sum = 0;
-	if (!sre_store_key_ok(name))
-		return badkey(t, "counter", name);
-	window_key(&p, name, since_ms);
-	pn = p.n - 8;
-	if (cursor(t, DB_COUNTERS, &c) < 0)
-		return -1;
-	for (r = seek(t, c, p.b, p.n, &k, &v); r > 0 && k.mv_size == p.n &&
-	    has_prefix(&k, p.b, pn); r = step(t, c, &k, &v, MDB_NEXT)) {
-		int64_t n;
-
-		if ((int64_t)be64_get((unsigned char *)k.mv_data + pn) >=
-		    until_ms)
-			break;
-		if (int_get(t, k.mv_data, k.mv_size, &n) < 0) {
-			r = -1;
-			break;
-		}
-		*sum += n;
-	}
-	mdb_cursor_close(c);
-	return r < 0 ? -1 : 0;
-}
-
-int
-sre_txn_kv_put(struct sre_txn *t, const char *key, const char *value)
-{
-	if (!sre_store_key_ok(key))
-		return badkey(t, "key", key);
-	/* Stored with its NUL, so readers get a C string. */
-	return put(t, DB_KV, key, strlen(key), value, strlen(value) + 1, 0) <
-	    0 ? -1 : 0;
-}
-
-int
-sre_txn_kv_get(struct sre_txn *t, const char *key, const char **value,
-    size_t *len)
-{
-	MDB_val v;
-	int r;
-
-	if (!sre_store_key_ok(key))
-		return badkey(t, "key", key);
-	if ((r = get(t, DB_KV, key, strlen(key), &v)) <= 0)
-		return r;
-	if (v.mv_size == 0 || ((char *)v.mv_data)[v.mv_size - 1] != '\0')
-		return sre_txn_fail(t, EX_IOERR, "%s: kv: a stored value is "
-		    "not text (damaged store?)", t->st->dir);
-	*value = v.mv_data;
-	if (len != NULL)
-		*len = v.mv_size - 1;
-	return 1;
-}
-
-int
-sre_txn_kv_del(struct sre_txn *t, const char *key)
-{
-	if (!sre_store_key_ok(key))
-		return badkey(t, "key", key);
-	return del(t, DB_KV, key, strlen(key), NULL, 0);
-}
-
-struct count_op {
-	const char *name;
-	int64_t a, b;
-	int64_t *out;
-};
-
-static int
-counter_fn(struct sre_txn *t, void *ctx)
-{
-	struct count_op *o = ctx;
-
-	return sre_txn_counter_add(t, o->name, o->a, o->out);
-}
-
-static int
-window_fn(struct sre_txn *t, void *ctx)
-{
-	struct count_op *o = ctx;
-
-	return sre_txn_window_add(t, o->name, o->a, o->b);
-}
-
-int
-sre_store_counter_add(struct sre_store *st, const char *name, int64_t delta,
-    int64_t *value, char *err, size_t errlen)
-{
-	struct count_op o = { name, delta, 0, value };
-
-	return sre_store_write(st, counter_fn, &o, err, errlen);
-}
-
-int
-sre_store_window_add(struct sre_store *st, const char *name, int64_t ts_ms,
-    int64_t delta, char *err, size_t errlen)
-{
-	struct count_op o = { name, ts_ms, delta, NULL };
-
-	return sre_store_write(st, window_fn, &o, err, errlen);
-}
-
-int
-sre_store_window_sum(struct sre_store *st, const char *name,
-    int64_t since_ms, int64_t until_ms, int64_t *sum, char *err,
-    size_t errlen)
-{
-	struct sre_txn *t;
-	int ex;
-
-	if ((ex = sre_store_read(st, &t, err, errlen)) != EX_OK)
-		return ex;
-	if (sre_txn_window_sum(t, name, since_ms, until_ms, sum) < 0) {
-		snprintf(err, errlen, "%s", t->err);
-		ex = t->ex;
-	}
-	sre_txn_end(t);
-	return ex;
-}
-
-/* ---- export and import --------------------------------------------------------- */
-
-struct exp {
-	sre_store_line_fn fn;
-	void *ctx;
-	int stop;
-};
-
-/* Emit one record (consumed). */
-static int
-emit(struct sre_txn *t, struct exp *x, jv rec)
-{
-	size_t n;
-	char *s = sre_jv_dump(rec, &n);
-
-	if (s == NULL)
-		return sre_txn_fail(t, EX_OSERR, "out of memory");
-	x->stop = x->fn(s, n, x->ctx);
-	free(s);
-	return x->stop ? -1 : 0;
-}
-
-static jv
-rec_new(const char *kind)
-{
-	return jv_object_set(jv_object(), jv_string("kind"), jv_string(kind));
-}
-
-/* Walk one database, calling one of the per-kind exporters. */
-static int
-export_db(struct sre_txn *t, struct exp *x, int db)
-{
-	MDB_cursor *c;
-	MDB_val k, v;
-	int r;
-
-	if (cursor(t, db, &c) < 0)
-		return -1;
-	for (r = seek(t, c, NULL, 0, &k, &v); r > 0;
-	    r = step(t, c, &k, &v, MDB_NEXT)) {
-		jv rec, val;
-		const char *kp = k.mv_data;
-		const char *nul = memchr(kp, '\0', k.mv_size);
-
-		switch (db) {
-		case DB_INCIDENTS:
-		case DB_CAG:
-			if (!jv_is_valid(val = parse(t, db, &v)))
-				goto fail;
-			rec = rec_new(db == DB_CAG ? "cag" : "incident");
-			rec = jv_object_set(rec, jv_string("value"), val);
-			break;
-		case DB_TIMELINES:
-			if (nul == NULL || k.mv_size < (size_t)(nul - kp) + 9)
-				continue;
-			if (!jv_is_valid(val = parse(t, db, &v)))
-				goto fail;
-			rec = rec_new("event");
-			rec = jv_object_set(rec, jv_string("incident"),
-			    jv_string_sized(kp, (int)(nul - kp)));
-			rec = jv_object_set(rec, jv_string("ts_ms"), jv_number(
-			    (double)be64_get((const unsigned char *)nul + 1)));
-			rec = jv_object_set(rec, jv_string("id"),
-			    jv_string_sized(nul + 9,
-			    (int)(k.mv_size - (size_t)(nul + 9 - kp))));
-			rec = jv_object_set(rec, jv_string("value"), val);
-			break;
-		case DB_SAMPLES:
-			if (k.mv_size < 9)
-				continue;
-			if (!jv_is_valid(val = parse(t, db, &v)))
-				goto fail;
-			rec = rec_new("sample");
-			rec = jv_object_set(rec, jv_string("ts_ms"), jv_number(
-			    (double)be64_get(k.mv_data)));
-			rec = jv_object_set(rec, jv_string("id"),
-			    jv_string_sized(kp + 8, (int)k.mv_size - 8));
-			rec = jv_object_set(rec, jv_string("value"), val);
-			break;
-		case DB_COUNTERS: {
-			int64_t n;
-
-			if (int_get(t, k.mv_data, k.mv_size, &n) < 0)
-				goto fail;
-			if (nul != NULL) {
-				if (k.mv_size != (size_t)(nul - kp) + 9)
-					continue;
-				rec = rec_new("window");
-				rec = jv_object_set(rec, jv_string("name"),
-				    jv_string_sized(kp, (int)(nul - kp)));
-				rec = jv_object_set(rec, jv_string("bucket_ms"),
-				    jv_number((double)be64_get(
-				    (const unsigned char *)nul + 1)));
-			} else {
-				rec = rec_new("counter");
-				rec = jv_object_set(rec, jv_string("name"),
-				    jv_string_sized(kp, (int)k.mv_size));
-			}
-			rec = jv_object_set(rec, jv_string("value"),
-			    jv_number((double)n));
-			break;
-		}
-		case DB_KV:
-			rec = rec_new("kv");
-			rec = jv_object_set(rec, jv_string("key"),
-			    jv_string_sized(kp, (int)k.mv_size));
-			rec = jv_object_set(rec, jv_string("value"),
-			    jv_string_sized(v.mv_data, v.mv_size ?
-			    (int)v.mv_size - 1 : 0));
-			break;
-		case DB_OUTBOX:
-			if (!jv_is_valid(val = parse(t, db, &v)))
-				goto fail;
-			rec = rec_new("outbox");
-			rec = jv_object_set(rec, jv_string("key"),
-			    jv_string_sized(kp, (int)k.mv_size));
-			rec = jv_object_set(rec, jv_string("value"), val);
-			break;
-		default:
-			continue;
-		}
-		if (emit(t, x, rec) < 0)
-			goto fail;
-	}
-	mdb_cursor_close(c);
-	return r < 0 ? -1 : 0;
-fail:
-	mdb_cursor_close(c);
-	return -1;
-}
-
-int
-sre_store_export(struct sre_store *st, sre_store_line_fn fn, void *ctx,
-    char *err, size_t errlen)
-{
-	static const int order[] = {
-		DB_INCIDENTS, DB_TIMELINES, DB_SAMPLES, DB_CAG, DB_COUNTERS,
-		DB_KV, DB_OUTBOX
-	};
-	struct exp x = { fn, ctx, 0 };
-	struct sre_txn *t;
-	size_t i;
-	int ex;
-	jv hdr;
-
-	if ((ex = sre_store_read(st, &t, err, errlen)) != EX_OK)
-		return ex;
-	hdr = jv_object_set(jv_object(), jv_string("sre_store"),
-	    jv_string("export"));
-	hdr = jv_object_set(hdr, jv_string("schema"),
-	    jv_number(SRE_STORE_SCHEMA));
-	if (emit(t, &x, hdr) == 0)
-		for (i = 0; i < sizeof(order) / sizeof(order[0]); i++)
-			if (export_db(t, &x, order[i]) < 0)
-				break;
-	ex = EX_OK;
-	if (t->ex != 0) {
-		snprintf(err, errlen, "%s", t->err);
-		ex = t->ex;
-	} else if (x.stop) {
-		snprintf(err, errlen, "export stopped");
-		ex = x.stop;
-	}
-	sre_txn_end(t);
-	return ex;
-}
-
-static const char *
-str_of(struct sre_txn *t, jv rec, const char *name)
-{
-	const char *s = sre_jv_str(rec, name);
-
-	if (s == NULL)
-		sre_txn_fail(t, EX_DATAERR, "record without a string '%s'",
-		    name);
-	return s;
-}
-
-static int
-int_of(struct sre_txn *t, jv rec, const char *name, int64_t *v)
-{
-	if (sre_jv_int(rec, name, v) < 0)
-		return sre_txn_fail(t, EX_DATAERR, "record without an integer "
-		    "'%s'", name);
-	return 0;
-}
-
-int
-sre_txn_import(struct sre_txn *t, jv rec)
-{
-	const char *kind = sre_jv_str(rec, "kind"), *s, *id;
-	jv val;
-	int64_t n, ts;
-	int rc = -1;
-
-	if (jv_get_kind(rec) != JV_KIND_OBJECT)
-		return sre_txn_fail(t, EX_DATAERR, "not an object");
-	if (kind == NULL) {
-		if ((s = sre_jv_str(rec, "sre_store")) == NULL ||
-		    strcmp(s, "export") != 0)
-			return sre_txn_fail(t, EX_DATAERR, "neither a record "
-			    "('kind') nor an export header");
-		if (sre_jv_int(rec, "schema", &n) < 0 || n < 1 ||
-		    n > SRE_STORE_SCHEMA)
-			return sre_txn_fail(t, EX_DATAERR, "export of an "
-			    "unknown schema (this build reads up to %d)",
-			    SRE_STORE_SCHEMA);
-		return 0;
-	}
-	val = jv_object_get(jv_copy(rec), jv_string("value"));
-	if (strcmp(kind, "incident") == 0) {
-		if (jv_get_kind(val) != JV_KIND_OBJECT)
-			sre_txn_fail(t, EX_DATAERR, "incident: no object");
-		else
-			rc = sre_txn_incident_put(t, val);
-	} else if (strcmp(kind, "event") == 0 || strcmp(kind, "sample") == 0) {
-		if ((id = str_of(t, rec, "id")) != NULL &&
-		    int_of(t, rec, "ts_ms", &ts) == 0) {
-			if (kind[0] == 'e' && (s = str_of(t, rec,
-			    "incident")) != NULL)
-				rc = sre_txn_timeline_add(t, s, ts, id, val);
-			else if (kind[0] == 's')
-				rc = sre_txn_sample_add(t, ts, id, val);
-		}
-	} else if (strcmp(kind, "cag") == 0) {
-		rc = sre_txn_cag_put(t, val);
-	} else if (strcmp(kind, "counter") == 0 ||
-	    strcmp(kind, "window") == 0) {
-		if ((s = str_of(t, rec, "name")) != NULL &&
-		    int_of(t, rec, "value", &n) == 0) {
-			struct key k;
-
-			if (!sre_store_key_ok(s))
-				badkey(t, "counter", s);
-			else if (kind[0] == 'c')
-				rc = int_put(t, s, strlen(s), n);
-			else if (int_of(t, rec, "bucket_ms", &ts) == 0) {
-				window_key(&k, s, ts);
-				rc = int_put(t, k.b, k.n, n);
-			}
-		}
-	} else if (strcmp(kind, "kv") == 0) {
-		if ((s = str_of(t, rec, "key")) != NULL) {
-			if (jv_get_kind(val) != JV_KIND_STRING)
-				sre_txn_fail(t, EX_DATAERR, "kv: the value is "
-				    "not a string");
-			else
-				rc = sre_txn_kv_put(t, s, jv_string_value(val));
-		}
-	} else if (strcmp(kind, "outbox") == 0) {
-		if ((s = str_of(t, rec, "key")) != NULL)
-			rc = sre_txn_outbox_put(t, s, val);
-	} else
-		sre_txn_fail(t, EX_DATAERR, "unknown record kind '%s'", kind);
-	jv_free(val);
-	return rc < 0 ? -1 : 0;
-}
-
-/* ---- gc --------------------------------------------------------------------------- */
-
-struct gc_scan {
-	int64_t before;
-	jv ids;
-};
-
-static int
-gc_pick(jv rec, void *ctx)
-{
-	struct gc_scan *g = ctx;
-	const char *status = sre_jv_str(rec, "status");
-	const char *id = sre_jv_str(rec, "incident");
-	int64_t closed;
-
-	if (status != NULL && strcmp(status, "closed") == 0 && id != NULL &&
-	    sre_jv_int(rec, "closed_ms", &closed) == 0 && closed < g->before)
-		g->ids = jv_array_append(g->ids, jv_string(id));
-	return 0;
-}
-
-struct gc_del {
-	const char *id;
-	long long events;
-	int64_t before;
-	long long n;
-};
-
-static int
-gc_incident(struct sre_txn *t, void *ctx)
-{
-	struct gc_del *g = ctx;
-	jv tl = sre_txn_timeline(t, g->id);
-
-	if (!jv_is_valid(tl))
-		return -1;
-	g->events = jv_array_length(tl);
-	return sre_txn_incident_del(t, g->id) < 0 ? -1 : 0;
-}
-
-/* Delete up to 1000 entries older than g->before from db (samples or
- * window counters): one transaction per batch. */
-static int
-gc_batch(struct sre_txn *t, void *ctx, int db)
-{
-	struct gc_del *g = ctx;
-	MDB_cursor *c;
-	MDB_val k, v;
-	int r, rc;
-
-	g->n = 0;
-	if (cursor(t, db, &c) < 0)
-		return -1;
-	for (r = seek(t, c, NULL, 0, &k, &v); r > 0 && g->n < 1000;
-	    r = step(t, c, &k, &v, MDB_NEXT)) {
-		const unsigned char *kp = k.mv_data;
-		const unsigned char *nul;
-		int64_t ts;
-
-		if (db == DB_SAMPLES) {
-			if (k.mv_size < 8)
-				continue;
-			if ((ts = (int64_t)be64_get(kp)) >= g->before)
-				break;
-			if (del(t, DB_EVENTS, kp + 8, k.mv_size - 8, NULL,
-			    0) < 0) {
-				r = -1;
-				break;
-			}
-		} else {
-			nul = memchr(kp, '\0', k.mv_size);
-			if (nul == NULL || k.mv_size != (size_t)(nul - kp) + 9 ||
-			    (int64_t)be64_get(nul + 1) >= g->before)
-				continue;
-		}
-		if ((rc = LMDB(mdb_cursor_del(c, 0))) != 0) {
-			r = dberr(t, rc, dbs[db].name);
-			break;
-		}
-		g->n++;
-	}
-	mdb_cursor_close(c);
-	if (r < 0)
-		return -1;
-	return g->n == 0 ? 1 : 0;
-}
-
-static int
-gc_samples(struct sre_txn *t, void *ctx)
-{
-	return gc_batch(t, ctx, DB_SAMPLES);
-}
-
-static int
-gc_windows(struct sre_txn *t, void *ctx)
-{
-	return gc_batch(t, ctx, DB_COUNTERS);
-}
-
-int
-sre_store_gc(struct sre_store *st, int64_t before_ms,
-    struct sre_store_gc_stats *stats, char *err, size_t errlen)
-{
-	struct gc_scan g = { before_ms, jv_array() };
-	struct gc_del d;
-	struct sre_txn *t;
-	int ex, i, n;
-
-	memset(stats, 0, sizeof(*stats));
-	if ((ex = sre_store_read(st, &t, err, errlen)) != EX_OK) {
-		jv_free(g.ids);
-		return ex;
-	}
-	if (sre_txn_incident_scan(t, gc_pick, &g) < 0) {
-		snprintf(err, errlen, "%s", t->err);
-		ex = t->ex;
-		sre_txn_end(t);
-		jv_free(g.ids);
-		return ex;
-	}
-	sre_txn_end(t);
-	n = jv_array_length(jv_copy(g.ids));
-	for (i = 0; i < n && ex == EX_OK; i++) {
-		jv id = jv_array_get(jv_copy(g.ids), i);
-
-		memset(&d, 0, sizeof(d));
-		d.id = jv_string_value(id);
-		if ((ex = sre_store_write(st, gc_incident, &d, err,
-		    errlen)) == EX_OK) {
-			stats->incidents++;
-			stats->events += d.events;
-		}
-		jv_free(id);
-	}
-	jv_free(g.ids);
-	memset(&d, 0, sizeof(d));
-	d.before = before_ms;
-	do {
-		d.n = 0;
-		if (ex == EX_OK)
-			ex = sre_store_write(st, gc_samples, &d, err, errlen);
-		stats->samples += d.n;
-	} while (ex == EX_OK && d.n > 0);
-	do {
-		d.n = 0;
-		if (ex == EX_OK)
-			ex = sre_store_write(st, gc_windows, &d, err, errlen);
-		stats->windows += d.n;
-	} while (ex == EX_OK && d.n > 0);
-	return ex;
-}
-
-/* ---- helpers ------------------------------------------------------------------------ */
+/* ---- helpers ---------------------------------------------------------- */
 
 static uint64_t
 mix(uint64_t z)
@@ -2859,12 +1035,12 @@ void
 sre_store_id_derive(char *out, int64_t ts_ms, const char *a, const char *b)
 {
 	static const char b32[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-	uint64_t h = 0xcbf29ce484222325ULL, t = (uint64_t)ts_ms, hi, lo;
+	uint64_t h = SRE_FNV64_BASIS, t = (uint64_t)ts_ms, hi, lo;
 	int i;
 
-	h = fnv1a(h, a, strlen(a) + 1);
+	h = sre_fnv1a64(h, a, strlen(a) + 1);
 	if (b != NULL)
-		h = fnv1a(h, b, strlen(b));
+		h = sre_fnv1a64(h, b, strlen(b));
 	hi = mix(h);
 	lo = mix(h ^ 0x9e3779b97f4a7c15ULL);
 	for (i = 9; i >= 0; i--, t >>= 5)

@@ -369,16 +369,18 @@ int sre_store_export(struct sre_store *st, sre_store_line_fn fn, void *ctx,
  */
 int sre_txn_import(struct sre_txn *t, jv rec);
 
-/* What sre_store_gc removed. */
+/* What sre_store_gc removed (keys: kv entries of removed incidents). */
 struct sre_store_gc_stats {
-	long long incidents, events, samples, windows;
+	long long incidents, events, samples, windows, keys;
 };
 
 /*
  * Remove closed incidents (status "closed") whose "closed_ms" is before
- * before_ms, with everything stored for them; samples and window counters
- * older than before_ms.  CAG entries, counters and kv stay.  One
- * transaction per incident.  Returns EX_OK or a code; *stats counts.
+ * before_ms, with everything stored for them, the kv entries under
+ * SRE_STORE_FIX_DIAGNOSIS and SRE_STORE_FIX_VERDICT whose JSON text
+ * names one of them as "incident" included; samples and window counters
+ * older than before_ms.  CAG entries, counters and other kv entries stay.
+ * One transaction per incident.  Returns EX_OK or a code; *stats counts.
  */
 int sre_store_gc(struct sre_store *st, int64_t before_ms,
     struct sre_store_gc_stats *stats, char *err, size_t errlen);
@@ -396,5 +398,32 @@ void sre_store_id_derive(char *out, int64_t ts_ms, const char *a,
 
 /* Non-zero when s is usable as a key (1..SRE_STORE_KEY_MAX bytes). */
 int sre_store_key_ok(const char *s);
+
+/* ---- key names ----------------------------------------------------- */
+
+/*
+ * Keys in kv and window counters shared by tools (sre-guard, sre-fix,
+ * sre-escalate): a prefix naming what is kept, then an id.
+ *
+ *	ack:<incident>		"sre-escalate ack": a human took it
+ *	fix:diagnosis:<id>	sre-fix: what a diagnosis proposed, JSON
+ *				with its "incident" (gc removes it with
+ *				the incident)
+ *	fix:verdict:<id>	sre-fix: its answer to a verdict, JSON with
+ *				its "incident" (likewise)
+ *
+ * The other prefixes (guard:..., fix:done:) are their tool's.
+ */
+#define SRE_STORE_ACK		"ack:"
+#define SRE_STORE_FIX_DIAGNOSIS	"fix:diagnosis:"
+#define SRE_STORE_FIX_VERDICT	"fix:verdict:"
+
+/*
+ * prefix followed by id into out, or, when that would be longer than a
+ * store key may be (or than out holds), prefix, '#' and a 64-bit FNV-1a
+ * hash of id in hex.
+ */
+void sre_store_key(char *out, size_t outlen, const char *prefix,
+    const char *id);
 
 #endif

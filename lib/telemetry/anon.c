@@ -7,6 +7,7 @@
 
 #include "anon.h"
 #include "hash.h"
+#include "sbuf.h"
 
 enum kind { A_SVC, A_EMAIL, A_URL, A_IP, A_HOST, A_ID, A_SECRET, A_NKIND };
 static const char *const prefix[A_NKIND] = {
@@ -26,48 +27,6 @@ struct sre_anon {
 	size_t *svc;		/* entries that are services, by length */
 	size_t nsvc, capsvc;
 };
-
-/* A growable output string. */
-struct buf {
-	char *p;
-	size_t n, cap;
-	int oom;
-};
-
-static void
-put(struct buf *b, const char *s, size_t n)
-{
-	if (b->oom)
-		return;
-	if (b->n + n + 1 > b->cap) {
-		size_t nc = b->cap ? b->cap : 128;
-		char *np;
-
-		while (nc < b->n + n + 1)
-			nc *= 2;
-		if ((np = realloc(b->p, nc)) == NULL) {
-			b->oom = 1;
-			return;
-		}
-		b->p = np;
-		b->cap = nc;
-	}
-	memcpy(b->p + b->n, s, n);
-	b->n += n;
-	b->p[b->n] = '\0';
-}
-
-static char *
-done(struct buf *b)
-{
-	if (b->oom) {
-		free(b->p);
-		return NULL;
-	}
-	if (b->p == NULL)
-		return strdup("");
-	return b->p;
-}
 
 static uint64_t
 hash(const char *s, size_t n)
@@ -257,7 +216,7 @@ alnum(int c)
 static char *
 services(struct sre_anon *a, const char *t)
 {
-	struct buf b = { 0 };
+	struct sre_sbuf b = { 0 };
 	const char *p = t;
 
 	while (*p != '\0') {
@@ -277,14 +236,14 @@ services(struct sre_anon *a, const char *t)
 				}
 			}
 		if (ph != NULL) {
-			put(&b, ph, strlen(ph));
+			sre_sbuf_add(&b, ph, strlen(ph));
 			p += best;
 		} else {
-			put(&b, p, 1);
+			sre_sbuf_add(&b, p, 1);
 			p++;
 		}
 	}
-	return done(&b);
+	return sre_sbuf_take(&b, NULL);
 }
 
 static int
@@ -509,7 +468,7 @@ after_secret_word(const char *t, const char *p)
 static char *
 tokens(struct sre_anon *a, const char *t)
 {
-	struct buf b = { 0 };
+	struct sre_sbuf b = { 0 };
 	const char *p = t;
 
 	while (*p != '\0') {
@@ -517,7 +476,7 @@ tokens(struct sre_anon *a, const char *t)
 		size_t n, trim;
 
 		if (separator(*p)) {
-			put(&b, p, 1);
+			sre_sbuf_add(&b, p, 1);
 			p++;
 			continue;
 		}
@@ -533,7 +492,7 @@ tokens(struct sre_anon *a, const char *t)
 		for (trim = n; trim > 0 && strchr(".:!?-", s[trim - 1]) != NULL;)
 			trim--;
 		if (trim == 0 || is_placeholder(s, trim)) {
-			put(&b, s, n);
+			sre_sbuf_add(&b, s, n);
 			continue;
 		}
 		if (after_secret_word(t, s) && trim >= 6)
@@ -554,8 +513,8 @@ tokens(struct sre_anon *a, const char *t)
 		else if (host(s, trim))
 			ph = map(a, A_HOST, s, trim);
 		if (ph != NULL) {
-			put(&b, ph, strlen(ph));
-			put(&b, s + trim, n - trim);
+			sre_sbuf_add(&b, ph, strlen(ph));
+			sre_sbuf_add(&b, s + trim, n - trim);
 			continue;
 		}
 		/* Inside the token: IPv4 addresses, then id-like parts
@@ -563,8 +522,8 @@ tokens(struct sre_anon *a, const char *t)
 		if (idish(s, trim) && !memchr(s, '/', trim) &&
 		    !memchr(s, ':', trim) && !memchr(s, '.', trim)) {
 			if ((ph = map(a, A_ID, s, trim)) != NULL) {
-				put(&b, ph, strlen(ph));
-				put(&b, s + trim, n - trim);
+				sre_sbuf_add(&b, ph, strlen(ph));
+				sre_sbuf_add(&b, s + trim, n - trim);
 				continue;
 			}
 		}
@@ -579,7 +538,7 @@ tokens(struct sre_anon *a, const char *t)
 					ip = ipv4_at(s + i, n - i);
 				if (ip > 0) {
 					if ((ph = map(a, A_IP, s + i, ip)) != NULL)
-						put(&b, ph, strlen(ph));
+						sre_sbuf_add(&b, ph, strlen(ph));
 					i += ip;
 					continue;
 				}
@@ -588,16 +547,16 @@ tokens(struct sre_anon *a, const char *t)
 					j++;
 				if (j > i && idish(s + i, j - i) &&
 				    (ph = map(a, A_ID, s + i, j - i)) != NULL) {
-					put(&b, ph, strlen(ph));
+					sre_sbuf_add(&b, ph, strlen(ph));
 					i = j;
 				} else {
-					put(&b, s + i, j > i ? j - i : 1);
+					sre_sbuf_add(&b, s + i, j > i ? j - i : 1);
 					i = j > i ? j : i + 1;
 				}
 			}
 		}
 	}
-	return done(&b);
+	return sre_sbuf_take(&b, NULL);
 }
 
 char *
@@ -627,7 +586,7 @@ sre_anon_text(struct sre_anon *a, const char *text, size_t max)
 char *
 sre_anon_restore(const struct sre_anon *a, const char *text)
 {
-	struct buf b = { 0 };
+	struct sre_sbuf b = { 0 };
 	const char *p = text;
 
 	if (text == NULL)
@@ -650,14 +609,14 @@ sre_anon_restore(const struct sre_anon *a, const char *text)
 					continue;
 				if ((e = find(a, a->by_ph, 1, p, i)) < 0)
 					continue;
-				put(&b, a->e[e].orig, strlen(a->e[e].orig));
+				sre_sbuf_add(&b, a->e[e].orig, strlen(a->e[e].orig));
 				p += i;
 				hit = 1;
 			}
 		if (!hit) {
-			put(&b, p, 1);
+			sre_sbuf_add(&b, p, 1);
 			p++;
 		}
 	}
-	return done(&b);
+	return sre_sbuf_take(&b, NULL);
 }

@@ -11,7 +11,7 @@ struct scan {
 	int64_t delta_ns;
 	int64_t first_ns;	/* earliest point-in-time member */
 	int64_t first_start_ns;	/* earliest startTimeUnixNano */
-	struct sre_retime_buf *out;
+	struct sre_sbuf *out;
 	size_t copied;		/* bytes of s already copied to out */
 	char *err;
 	size_t errlen;
@@ -58,25 +58,10 @@ skip_ws(struct scan *sc)
 static int
 put(struct scan *sc, const char *p, size_t n)
 {
-	struct sre_retime_buf *b = sc->out;
-
-	if (b->len + n + 1 > b->cap) {
-		size_t ncap = b->cap ? b->cap : 4096;
-		char *np;
-
-		while (ncap < b->len + n + 1)
-			ncap *= 2;
-		if ((np = realloc(b->p, ncap)) == NULL) {
-			sc->oom = 1;
-			return -1;
-		}
-		b->p = np;
-		b->cap = ncap;
-	}
-	memcpy(b->p + b->len, p, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-	return 0;
+	sre_sbuf_add(sc->out, p, n);
+	if (sc->out->oom)
+		sc->oom = 1;
+	return sc->oom ? -1 : 0;
 }
 
 /* A string starting at pos (on the quote); sets [*a, *b) to its body. */
@@ -335,7 +320,7 @@ value:
 
 int
 sre_retime(const char *line, size_t len, int64_t delta_ns,
-    struct sre_retime_buf *out, int64_t *first_ns, char *err, size_t errlen)
+    struct sre_sbuf *out, int64_t *first_ns, char *err, size_t errlen)
 {
 	struct scan sc = {
 		.s = line, .len = len, .delta_ns = delta_ns,
@@ -344,8 +329,11 @@ sre_retime(const char *line, size_t len, int64_t delta_ns,
 		.errlen = errlen
 	};
 
-	if (out != NULL)
-		out->len = 0;
+	if (out != NULL) {
+		if (out->oom)
+			sre_sbuf_free(out);	/* start over after a failure */
+		out->n = 0;
+	}
 	if (scan_object(&sc) < 0) {
 		if (sc.oom)
 			snprintf(err, errlen, "out of memory");
@@ -360,12 +348,4 @@ sre_retime(const char *line, size_t len, int64_t delta_ns,
 	*first_ns = sc.first_ns != SRE_RETIME_NONE ? sc.first_ns :
 	    sc.first_start_ns;
 	return 0;
-}
-
-void
-sre_retime_buf_free(struct sre_retime_buf *b)
-{
-	free(b->p);
-	b->p = NULL;
-	b->len = b->cap = 0;
 }

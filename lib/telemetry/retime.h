@@ -27,27 +27,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sbuf.h"
+
 #define SRE_RETIME_MAX_DEPTH 512
 #define SRE_RETIME_NONE INT64_MIN	/* the line holds no known time */
-
-struct sre_retime_buf {
-	char *p;
-	size_t len, cap;
-};
 
 /*
  * Scan line (len bytes).  *first_ns receives the record's time as above
  * (converted to nanoseconds; SRE_RETIME_NONE if none).  When out is not
- * NULL the line is copied into out->p (grown with realloc as needed,
- * NUL terminated) with every known time shifted by delta_ns (converted to
+ * NULL the line is copied into out (out->p[0 .. out->n), replacing what
+ * it held, NUL terminated) with every known time shifted by delta_ns (converted to
  * each member's unit; a value that would overflow is left as it was).
  * Returns 0, or -1 with a message naming the byte offset in err when the
  * line is not a well-formed JSON object (or on out of memory).
  */
 int sre_retime(const char *line, size_t len, int64_t delta_ns,
-    struct sre_retime_buf *out, int64_t *first_ns, char *err, size_t errlen);
-
-/* Free the buffer's memory; accepts a zeroed buffer. */
-void sre_retime_buf_free(struct sre_retime_buf *b);
+    struct sre_sbuf *out, int64_t *first_ns, char *err, size_t errlen);
 
 #endif

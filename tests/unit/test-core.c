@@ -1,7 +1,8 @@
 /*
  * test-core: the small shared pieces of lib/core: FNV-1a (lib/core/hash.c,
  * against the published test vectors), replacing a file whole
- * (lib/core/file.c) and the one jv member getter (lib/core/event.c).
+ * (lib/core/file.c), the one jv member getter (lib/core/event.c) and
+ * handing a buffer's bytes over (lib/core/sbuf.c).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -15,6 +16,7 @@
 #include "event.h"
 #include "file.h"
 #include "hash.h"
+#include "sbuf.h"
 #include "tap.h"
 
 static char *
@@ -130,11 +132,35 @@ test_get(void)
 	jv_free(o);
 }
 
+static void
+test_take(void)
+{
+	struct sre_sbuf b = { 0 };
+	size_t n = 9;
+	char *p;
+
+	p = sre_sbuf_take(&b, &n);
+	ok(p != NULL && *p == '\0' && n == 0, "nothing added: an empty string");
+	free(p);
+	sre_sbuf_adds(&b, "ab");
+	sre_sbuf_add(&b, "cd", 1);
+	p = sre_sbuf_take(&b, &n);
+	ok(p != NULL && n == 3 && memcmp(p, "abc", 4) == 0,
+	    "the bytes, NUL-terminated, and their length");
+	ok(b.p == NULL && b.n == 0 && b.cap == 0, "the buffer is left empty");
+	free(p);
+	sre_sbuf_adds(&b, "x");
+	b.oom = 1;
+	ok(sre_sbuf_take(&b, NULL) == NULL && b.p == NULL,
+	    "after a failed allocation: NULL, the bytes freed");
+}
+
 int
 main(void)
 {
 	test_hash();
 	test_file();
 	test_get();
+	test_take();
 	return tap_done();
 }

@@ -331,20 +331,6 @@ test_time(void)
 }
 
 static void
-test_keys(void)
-{
-	char key[256], longid[400];
-
-	sre_policy_key(key, sizeof(key), "ack:", "inc-1");
-	ok(strcmp(key, "ack:inc-1") == 0, "a short key as it is");
-	memset(longid, 'x', sizeof(longid) - 1);
-	longid[sizeof(longid) - 1] = '\0';
-	sre_policy_key(key, sizeof(key), "ack:", longid);
-	ok(strncmp(key, "ack:#", 5) == 0 && strlen(key) == 21,
-	    "a long id is hashed: %s", key);
-}
-
-static void
 test_scale_target(void)
 {
 	jv p = jv_parse("{\"params\":{\"delta\":3}}");
@@ -403,7 +389,6 @@ main(void)
 	test_problems();
 	test_freeze();
 	test_time();
-	test_keys();
 	test_scale_target();
 	test_services();
 	return tap_done();

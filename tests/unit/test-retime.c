@@ -5,7 +5,7 @@
 #include "retime.h"
 #include "tap.h"
 
-static struct sre_retime_buf buf;
+static struct sre_sbuf buf;
 
 /* Shift s by delta; return the output (or NULL on error, err set). */
 static const char *
@@ -95,6 +95,6 @@ main(void)
 	o = "{\"a\":[[],{},\"\",0,-0.5e+3,true,false,null]}";
 	ok(sre_retime(o, strlen(o), 0, NULL, &f, err, sizeof(err)) == 0,
 	    "every kind of value");
-	sre_retime_buf_free(&buf);
+	sre_sbuf_free(&buf);
 	return tap_done();
 }
