@@ -46,7 +46,7 @@ L_LMDB    = $(shell pkg-config --libs lmdb 2>/dev/null)
 L_YAML    = $(shell pkg-config --libs yaml-0.1 2>/dev/null)
 L_MHD     = $(shell pkg-config --libs libmicrohttpd 2>/dev/null)
 L_SODIUM  = $(shell pkg-config --libs libsodium 2>/dev/null)
-L_BASE    = $(L_JQ) $(L_BSD) -lm
+L_BASE    = $(L_JQ) $(L_BSD) -lz -lm
 
 # Build output for the sanitizer variant lives under build/asan.
 O        ?= .

@@ -27,7 +27,7 @@ static struct {
 	unsigned long long filtered, signed_;
 } opt;
 
-#define OPT_SIGN 0x100
+enum { OPT_SIGN = SRE_OPT_TOOL };
 
 static void
 usage(FILE *fp)
@@ -35,7 +35,7 @@ usage(FILE *fp)
 	fprintf(fp,
 	    "usage: sre-bus [-hqrVv] [-f TYPE[,TYPE...]] [-i URL] "
 	    "[--max-line N] [-o URL]\n"
-	    "               [--sign] [--state-dir DIR]\n"
+	    "               [--sign] [--state-dir DIR] [FILE]\n"
 	    "  -i, --in URL       read from URL: -, file:PATH (default -)\n"
 	    "  -o, --out URL      write to URL (default -)\n"
 	    "  -f, --filter LIST  pass only events of these types\n"
@@ -87,32 +87,16 @@ wanted(const char *type)
 }
 
 static int
-on_line(struct sre_stream *s, const char *line, size_t len, void *ctx)
+on_event(struct sre_stream *s, const struct sre_event_in *e, void *ctx)
 {
-	char err[512];
-	jv ev;
-
 	(void)ctx;
-	if (len == strspn(line, " \t\r"))
-		return 0;	/* blank lines carry nothing */
-	ev = sre_json_object(line, len, err, sizeof(err));
-	if (!jv_is_valid(ev)) {
-		sre_stream_reject(s, "%s", err);
-		return 0;
-	}
-	if (!opt.raw && sre_event_check(ev, err, sizeof(err)) < 0) {
-		sre_stream_reject(s, "%s", err);
-		jv_free(ev);
-		return 0;
-	}
-	if (!wanted(sre_jv_str(ev, "type")))
+	if (!wanted(e->type))
 		opt.filtered++;
-	else if (opt.sign && sre_mac_control(sre_jv_str(ev, "type"))) {
+	else if (opt.sign && sre_mac_control(e->type)) {
 		opt.signed_++;
-		sre_stream_emit_jv(s, sre_mac_sign(&opt.key, jv_copy(ev)));
+		sre_stream_emit_jv(s, sre_mac_sign(&opt.key, jv_copy(e->ev)));
 	} else
-		sre_stream_emit(s, line, len);
-	jv_free(ev);
+		sre_stream_emit(s, e->line, e->len);
 	return 0;
 }
 
@@ -162,8 +146,7 @@ main(int argc, char *argv[])
 			return EX_USAGE;
 		}
 	}
-	if (optind != argc) {
-		sre_warnx("unexpected argument: %s", argv[optind]);
+	if (sre_opt_input(&opt.c, argc - optind, argv + optind) < 0) {
 		usage(stderr);
 		return EX_USAGE;
 	}
@@ -174,7 +157,8 @@ main(int argc, char *argv[])
 	}
 	if ((ex = sre_stream_open(&s, &opt.c)) != EX_OK)
 		return ex;
-	ex = sre_stream_run(&s, on_line, NULL, NULL);
+	ex = sre_stream_events(&s, opt.raw ? SRE_STREAM_ANY : 0, on_event, NULL,
+	    NULL);
 	sre_info("%llu lines, %llu passed, %llu signed, %llu filtered, "
 	    "%llu rejected", s.lines, s.emitted, opt.signed_, opt.filtered,
 	    s.rejected);

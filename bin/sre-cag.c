@@ -28,8 +28,7 @@
 #include "sre.h"
 #include "store.h"
 
-#define OPT_MIN_RATIO		0x2001
-#define OPT_MIN_SUCCESSES	0x2002
+enum { OPT_MIN_RATIO = SRE_OPT_TOOL, OPT_MIN_SUCCESSES };
 #define RECENT			1024	/* incidents remembered as diagnosed */
 #define RETRY_MS		5000	/* looking for a store that is not there */
 #define FIELD_MAX		(SRE_STORE_KEY_MAX + 1)
@@ -52,7 +51,7 @@ usage(FILE *fp)
 	fprintf(fp,
 	    "usage: sre-cag [-hqVv] [-i URL] [--max-line N] [--min-ratio R] "
 	    "[--min-successes N]\n"
-	    "               [-o URL] [--state-dir DIR]\n"
+	    "               [-o URL] [--state-dir DIR] [FILE]\n"
 	    "  -i, --in URL            read events from URL (default -)\n"
 	    "  -o, --out URL           write events to URL (default -)\n"
 	    "      --min-successes N   verified successes a fix needs "
@@ -232,8 +231,8 @@ consider(struct sre_stream *s, const struct fields *f, const char *line,
 		jv_free(entry);
 		return;
 	}
-	an = sre_json_object(line, len, err, sizeof(err));
-	if (jv_is_valid(an) && sre_event_check(an, err, sizeof(err)) == 0) {
+	an = sre_stream_event(line, len, 0, err, sizeof(err));
+	if (jv_is_valid(an)) {
 		sre_stream_emit_jv(s, sre_mac_sign(&opt.key,
 		    sre_cag_diagnosis(an, entry)));
 		remember(f->incident);
@@ -252,8 +251,6 @@ on_line(struct sre_stream *s, const char *line, size_t len, void *ctx)
 	char err[512];
 
 	(void)ctx;
-	if (len == strspn(line, " \t\r"))
-		return 0;
 	if (scan(line, len, &f, err, sizeof(err)) < 0) {
 		sre_stream_reject(s, "%s", err);
 		return 0;
@@ -279,8 +276,8 @@ main(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 }
 	};
 	struct sre_stream s;
-	const char *errstr;
-	char *end, err[512];
+	char err[512];
+	long long n;
 	int ch, ex;
 
 	sre_init("sre-cag");
@@ -303,31 +300,22 @@ main(int argc, char *argv[])
 			sre_print_version();
 			return EX_OK;
 		case OPT_MIN_RATIO:
-			opt.rule.min_ratio = strtod(optarg, &end);
-			if (end == optarg || *end != '\0' ||
-			    !(opt.rule.min_ratio >= 0 &&
-			    opt.rule.min_ratio <= 1)) {
-				sre_warnx("--min-ratio %s: want a number from "
-				    "0 to 1", optarg);
+			if (sre_opt_real("--min-ratio", optarg, 0, 1, 0,
+			    &opt.rule.min_ratio) < 0)
 				return EX_USAGE;
-			}
 			break;
 		case OPT_MIN_SUCCESSES:
-			opt.rule.min_successes = (long)strtonum(optarg, 1,
-			    1000000, &errstr);
-			if (errstr != NULL) {
-				sre_warnx("--min-successes %s: %s (1 to "
-				    "1000000)", optarg, errstr);
+			if (sre_opt_count("--min-successes", optarg, 1,
+			    1000000, &n) < 0)
 				return EX_USAGE;
-			}
+			opt.rule.min_successes = (long)n;
 			break;
 		default:
 			usage(stderr);
 			return EX_USAGE;
 		}
 	}
-	if (optind != argc) {
-		sre_warnx("unexpected argument: %s", argv[optind]);
+	if (sre_opt_input(&opt.c, argc - optind, argv + optind) < 0) {
 		usage(stderr);
 		return EX_USAGE;
 	}

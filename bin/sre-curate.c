@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <bsd/stdlib.h>
 
@@ -31,14 +32,10 @@
 #include "sre.h"
 #include "store.h"
 
-#define OPT_INCIDENT	0x2001
-#define OPT_JSON	0x2002
-#define OPT_KEEP_DAYS	0x2003
-#define OPT_LIMIT	0x2004
-#define OPT_SINCE	0x2005
-#define OPT_TIMEOUT	0x2006
-#define OPT_TRUTH	0x2007
-#define OPT_UNTIL	0x2008
+enum {
+	OPT_INCIDENT = SRE_OPT_TOOL, OPT_JSON, OPT_KEEP_DAYS, OPT_LIMIT,
+	OPT_SINCE, OPT_TIMEOUT, OPT_TRUTH, OPT_UNTIL
+};
 
 static struct {
 	struct sre_common c;
@@ -62,13 +59,13 @@ usage(FILE *fp)
 	fprintf(fp,
 	    "usage: sre-curate [-hqVv] [-i URL] [--max-line N] [-o URL] "
 	    "[--state-dir DIR]\n"
-	    "                  [--timeout SECONDS]\n"
+	    "                  [--timeout SECONDS] [FILE]\n"
 	    "       sre-curate report [--json] [--since TIME] [--truth FILE] "
 	    "[--until TIME]\n"
 	    "       sre-curate search [--json] [--limit N] "
 	    "[--incident ID | TEXT ...]\n"
 	    "       sre-curate export [-o URL]\n"
-	    "       sre-curate import [-i URL]\n"
+	    "       sre-curate import [-i URL] [FILE]\n"
 	    "       sre-curate gc --keep-days N\n"
 	    "  -i, --in URL         read events (import: records) from URL "
 	    "(default -)\n"
@@ -221,34 +218,19 @@ deliver(struct sre_stream *s)
 }
 
 static int
-on_line(struct sre_stream *s, const char *line, size_t len, void *ctx)
+on_event(struct sre_stream *s, const struct sre_event_in *e, void *ctx)
 {
 	char err[1024];
 	int64_t before = opt.cur.clock_ms;
 	int ex;
-	jv ev;
 
 	(void)ctx;
-	if (len == strspn(line, " \t\r"))
-		return 0;
-	ev = sre_json_object(line, len, err, sizeof(err));
-	if (!jv_is_valid(ev)) {
-		sre_stream_reject(s, "%s", err);
-		return 0;
-	}
-	if (sre_event_check(ev, err, sizeof(err)) < 0) {
-		sre_stream_reject(s, "%s", err);
-		jv_free(ev);
-		return 0;
-	}
-	if (sre_mac_control(sre_jv_str(ev, "type")) &&
-	    sre_mac_check(&opt.key, ev, err, sizeof(err)) < 0) {
+	if (sre_mac_control(e->type) &&
+	    sre_mac_check(&opt.key, e->ev, err, sizeof(err)) < 0) {
 		sre_stream_reject(s, "%s: ignored", err);
-		jv_free(ev);
 		return 0;
 	}
-	ex = sre_curate_event(&opt.cur, ev, err, sizeof(err));
-	jv_free(ev);
+	ex = sre_curate_event(&opt.cur, e->ev, err, sizeof(err));
 	if (ex == EX_DATAERR) {
 		sre_stream_reject(s, "%s", err);
 		return 0;
@@ -309,7 +291,7 @@ cmd_curate(void)
 		goto out;
 	s.idle_ms = 1000;
 	if ((ex = deliver(&s)) == EX_OK)
-		ex = sre_stream_run(&s, on_line, on_idle, NULL);
+		ex = sre_stream_events(&s, 0, on_event, on_idle, NULL);
 	else {
 		sre_bus_close(s.in);
 		sre_bus_close(s.out);
@@ -355,7 +337,7 @@ read_truth(jv *out)
 			ex = EX_DATAERR;
 			continue;
 		}
-		if (len == strspn(line, " \t\r"))
+		if (sre_line_blank(line, len))
 			continue;
 		t = sre_json_object(line, len, err, sizeof(err));
 		if (!jv_is_valid(t)) {
@@ -588,23 +570,16 @@ import_fn(struct sre_txn *t, void *ctx)
 	return sre_txn_import(t, im->rec);
 }
 
+/* A record of sre-curate export: any JSON object (the store checks it). */
 static int
-on_import(struct sre_stream *s, const char *line, size_t len, void *ctx)
+on_import(struct sre_stream *s, const struct sre_event_in *e, void *ctx)
 {
-	struct import im;
+	struct import im = { .rec = e->ev };
 	char err[1024];
 	int ex;
 
 	(void)ctx;
-	if (len == strspn(line, " \t\r"))
-		return 0;
-	im.rec = sre_json_object(line, len, err, sizeof(err));
-	if (!jv_is_valid(im.rec)) {
-		sre_stream_reject(s, "%s", err);
-		return 0;
-	}
 	ex = sre_store_write(opt.st, import_fn, &im, err, sizeof(err));
-	jv_free(im.rec);
 	if (ex == EX_DATAERR) {
 		sre_stream_reject(s, "%s", err);
 		return 0;
@@ -623,7 +598,8 @@ cmd_import(void)
 	if ((ex = store_open(0)) != EX_OK)
 		return ex;
 	if ((ex = sre_stream_open(&s, &opt.c)) == EX_OK)
-		ex = sre_stream_run(&s, on_import, NULL, NULL);
+		ex = sre_stream_events(&s, SRE_STREAM_ANY, on_import, NULL,
+		    NULL);
 	sre_info("%llu records read, %llu rejected", s.lines, s.rejected);
 	sre_store_close(opt.st);
 	return ex;
@@ -658,17 +634,15 @@ cmd_gc(void)
 /* ---- main ----------------------------------------------------------------------- */
 
 static int
-number(const char *name, const char *arg, long long lo, long long hi,
-    long long *out)
+is_command(const char *s)
 {
-	const char *errstr;
+	static const char *const cmds[] = { "report", "search", "export",
+	    "import", "gc", NULL };
+	int i;
 
-	*out = strtonum(arg, lo, hi, &errstr);
-	if (errstr != NULL) {
-		sre_warnx("%s %s: %s (%lld to %lld)", name, arg, errstr, lo,
-		    hi);
-		return -1;
-	}
+	for (i = 0; cmds[i] != NULL; i++)
+		if (strcmp(s, cmds[i]) == 0)
+			return 1;
 	return 0;
 }
 
@@ -718,12 +692,13 @@ main(int argc, char *argv[])
 			opt.json = 1;
 			break;
 		case OPT_KEEP_DAYS:
-			if (number("--keep-days", optarg, 0, 1000000,
+			if (sre_opt_count("--keep-days", optarg, 0, 1000000,
 			    &opt.keep_days) < 0)
 				return EX_USAGE;
 			break;
 		case OPT_LIMIT:
-			if (number("--limit", optarg, 1, 10000, &opt.limit) < 0)
+			if (sre_opt_count("--limit", optarg, 1, 10000,
+			    &opt.limit) < 0)
 				return EX_USAGE;
 			break;
 		case OPT_SINCE:
@@ -738,7 +713,7 @@ main(int argc, char *argv[])
 			}
 			break;
 		case OPT_TIMEOUT:
-			if (number("--timeout", optarg, 1, 365LL * 86400,
+			if (sre_opt_count("--timeout", optarg, 1, 365LL * 86400,
 			    &n) < 0)
 				return EX_USAGE;
 			opt.timeout_ms = n * 1000;
@@ -751,10 +726,28 @@ main(int argc, char *argv[])
 			return EX_USAGE;
 		}
 	}
-	cmd = optind < argc ? argv[optind++] : "";
+	cmd = optind < argc ? argv[optind] : "";
+	/* A first operand that is no command is the input FILE: "-", a
+	 * file, or a path with a "/" (./report is the file, report the
+	 * command). */
+	if (*cmd != '\0' && !is_command(cmd)) {
+		if (strcmp(cmd, "-") != 0 && strchr(cmd, '/') == NULL &&
+		    access(cmd, F_OK) < 0) {
+			sre_warnx("unknown command: %s (nor a file)", cmd);
+			usage(stderr);
+			return EX_USAGE;
+		}
+		cmd = "";
+	} else if (*cmd != '\0')
+		optind++;
 	if (strcmp(cmd, "search") == 0)
 		return cmd_search(argv + optind, argc - optind);
-	if (optind != argc) {
+	if ((*cmd == '\0' || strcmp(cmd, "import") == 0) &&
+	    sre_opt_input(&opt.c, argc - optind, argv + optind) < 0) {
+		usage(stderr);
+		return EX_USAGE;
+	}
+	if (*cmd != '\0' && strcmp(cmd, "import") != 0 && optind != argc) {
 		sre_warnx("unexpected argument: %s", argv[optind]);
 		usage(stderr);
 		return EX_USAGE;

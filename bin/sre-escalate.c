@@ -61,7 +61,7 @@ static struct {
 	unsigned long long notices;
 } opt;
 
-enum { OPT_BY = 0x100, OPT_INTERVAL, OPT_MAIL, OPT_SENDMAIL, OPT_TIER,
+enum { OPT_BY = SRE_OPT_TOOL, OPT_INTERVAL, OPT_MAIL, OPT_SENDMAIL, OPT_TIER,
     OPT_WEBHOOK };
 
 static void
@@ -72,7 +72,8 @@ usage(FILE *fp)
 	    "[-m ADDRESS]\n"
 	    "                    [--max-line N] [-o URL] [--sendmail PATH] "
 	    "[--state-dir DIR]\n"
-	    "                    [-t DELAY:CHANNEL[,CHANNEL...]] [-w URL]\n"
+	    "                    [-t DELAY:CHANNEL[,CHANNEL...]] [-w URL] "
+	    "[FILE]\n"
 	    "       sre-escalate [--by NAME] [--state-dir DIR] ack incident\n"
 	    "  -w, --webhook URL     POST notices to URL (default "
 	    "$SRE_WEBHOOK_URL)\n"
@@ -108,10 +109,9 @@ parse_tier(char *arg)
 		return -1;
 	}
 	*colon = '\0';
-	if (sre_duration_parse(arg, &t.delay_ms) < 0) {
-		sre_warnx("--tier: %s is not a duration", arg);
+	if (sre_opt_duration("--tier", arg, 0, SRE_DURATION_MAX,
+	    &t.delay_ms) < 0)
 		return -1;
-	}
 	for (list = colon + 1; (ch = strsep(&list, ",")) != NULL;) {
 		if (strcmp(ch, "stderr") == 0)
 			t.channels |= CH_STDERR;
@@ -465,38 +465,15 @@ trigger(jv ev, const char *inc, const char *why)
 }
 
 static int
-on_line(struct sre_stream *s, const char *line, size_t len, void *ctx)
+on_event(struct sre_stream *s, const struct sre_event_in *e, void *ctx)
 {
 	char err[512], why[2048], more[1800];
-	const char *type, *inc, *st;
-	int64_t ts;
-	jv ev;
+	const char *type = e->type, *inc, *st;
+	jv ev = e->ev;
 	int ex = 0;
 
 	(void)ctx;
-	if (len == strspn(line, " \t\r"))
-		return 0;
-	ev = sre_json_object(line, len, err, sizeof(err));
-	if (!jv_is_valid(ev)) {
-		sre_stream_reject(s, "%s", err);
-		return 0;
-	}
-	if (sre_event_check(ev, err, sizeof(err)) < 0) {
-		sre_stream_reject(s, "%s", err);
-		jv_free(ev);
-		return 0;
-	}
-	if (sre_stream_emit(s, line, len) < 0) {
-		jv_free(ev);
-		return 0;
-	}
-	type = sre_jv_str(ev, "type");
 	inc = sre_jv_str(ev, "incident");
-	if (sre_jv_int(ev, "ts_ms", &ts) == 0 &&
-	    sre_evclock_see(&opt.clock, ts) < 0)
-		sre_warnx("%s: ts_ms %lld is far ahead of the event clock and "
-		    "the wall clock: not taken for timers",
-		    sre_stream_where(s), (long long)ts);
 	why[0] = '\0';
 	if ((strcmp(type, "verdict") == 0 || strcmp(type, "action") == 0) &&
 	    sre_mac_check(&opt.key, ev, err, sizeof(err)) < 0)
@@ -523,7 +500,6 @@ on_line(struct sre_stream *s, const char *line, size_t len, void *ctx)
 	}
 	if (why[0] != '\0')
 		ex = trigger(ev, inc, why);
-	jv_free(ev);
 	if (!ex)
 		ex = deliver_due(s);
 	return ex;
@@ -613,11 +589,9 @@ main(int argc, char *argv[])
 			opt.by = optarg;
 			break;
 		case OPT_INTERVAL:
-			if (sre_duration_parse(optarg, &opt.interval_ms) < 0) {
-				sre_warnx("--interval %s: not a duration",
-				    optarg);
+			if (sre_opt_duration("--interval", optarg, 0,
+			    SRE_DURATION_MAX, &opt.interval_ms) < 0)
 				return EX_USAGE;
-			}
 			break;
 		case OPT_SENDMAIL:
 			opt.sendmail = optarg;
@@ -651,8 +625,7 @@ main(int argc, char *argv[])
 		}
 		return ack(argv[optind + 1]);
 	}
-	if (optind != argc) {
-		sre_warnx("unexpected argument: %s", argv[optind]);
+	if (sre_opt_input(&opt.c, argc - optind, argv + optind) < 0) {
 		usage(stderr);
 		return EX_USAGE;
 	}
@@ -703,7 +676,9 @@ main(int argc, char *argv[])
 	}
 	if ((ex = sre_stream_open(&s, &opt.c)) == EX_OK) {
 		s.idle_ms = 1000;
-		ex = sre_stream_run(&s, on_line, on_idle, NULL);
+		s.clock = &opt.clock;
+		ex = sre_stream_events(&s, SRE_STREAM_PASS, on_event,
+		    on_idle, NULL);
 		sre_info("%llu lines, %llu notices, %llu rejected", s.lines,
 		    opt.notices, s.rejected);
 	}

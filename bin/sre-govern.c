@@ -77,20 +77,11 @@ usage(FILE *fp)
 	    "  -q, --quiet / -v, --verbose / -h, --help / -V, --version\n");
 }
 
+/* Seconds and megabytes: at least min, capped at 1e7 against overflow. */
 static int
 seconds(const char *name, const char *arg, double min, double *out)
 {
-	char *end;
-
-	errno = 0;
-	*out = strtod(arg, &end);
-	if (errno || end == arg || *end != '\0' || !isfinite(*out) ||
-	    *out < min || *out > 1e7) {
-		sre_warnx("--%s %s: want a number of at least %g", name, arg,
-		    min);
-		return -1;
-	}
-	return 0;
+	return sre_opt_real(name, arg, min, 1e7, SRE_OPT_NOMAX, out);
 }
 
 
@@ -356,7 +347,8 @@ main(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 }
 	};
 	struct sre_bus *out;
-	const char *errstr, *env;
+	const char *env;
+	long long n;
 	char err[512];
 	double d;
 	int ch, ex, rc;
@@ -390,23 +382,23 @@ main(int argc, char *argv[])
 			opt.cgroup = optarg;
 			break;
 		case 'E':
-			if (seconds("period", optarg, 0.1, &opt.period_s) < 0)
+			if (seconds("--period", optarg, 0.1, &opt.period_s) < 0)
 				return EX_USAGE;
 			break;
 		case 'h':
 			usage(stdout);
 			return EX_OK;
 		case 'H':
-			if (seconds("hold", optarg, 0, &opt.hold_s) < 0)
+			if (seconds("--hold", optarg, 0, &opt.hold_s) < 0)
 				return EX_USAGE;
 			break;
 		case 'I':
-			if (seconds("interval", optarg, 0.05,
+			if (seconds("--interval", optarg, 0.05,
 			    &opt.interval_s) < 0)
 				return EX_USAGE;
 			break;
 		case 'l':
-			if (seconds("low", optarg, 0, &opt.low_mb) < 0)
+			if (seconds("--low", optarg, 0, &opt.low_mb) < 0)
 				return EX_USAGE;
 			break;
 		case 'p':
@@ -414,12 +406,9 @@ main(int argc, char *argv[])
 				sre_warnx("--pid: at most %d", MAX_PIDS);
 				return EX_USAGE;
 			}
-			opt.pids[opt.npids++] = (pid_t)strtonum(optarg, 1,
-			    4194304, &errstr);
-			if (errstr != NULL) {
-				sre_warnx("--pid %s: %s", optarg, errstr);
+			if (sre_opt_count("--pid", optarg, 1, 4194304, &n) < 0)
 				return EX_USAGE;
-			}
+			opt.pids[opt.npids++] = (pid_t)n;
 			break;
 		case 'P':
 			if (opt.npidfiles == MAX_PIDS) {
@@ -429,11 +418,11 @@ main(int argc, char *argv[])
 			opt.pidfiles[opt.npidfiles++] = optarg;
 			break;
 		case 'R':
-			if (seconds("recover", optarg, 0, &opt.recover_s) < 0)
+			if (seconds("--recover", optarg, 0, &opt.recover_s) < 0)
 				return EX_USAGE;
 			break;
 		case 't':
-			if (seconds("threshold", optarg, 0,
+			if (seconds("--threshold", optarg, 0,
 			    &opt.threshold_mb) < 0)
 				return EX_USAGE;
 			break;

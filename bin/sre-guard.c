@@ -50,7 +50,7 @@ static struct {
 } opt;
 
 enum {
-	OPT_CHECK = 0x100, OPT_CONFIG_PATH, OPT_DEPLOYMENT_PATH, OPT_DRY_RUN,
+	OPT_CHECK = SRE_OPT_TOOL, OPT_CONFIG_PATH, OPT_DEPLOYMENT_PATH, OPT_DRY_RUN,
 	OPT_EXPLAIN, OPT_FREEZE, OPT_POLICY, OPT_REPO
 };
 
@@ -62,7 +62,7 @@ usage(FILE *fp)
 	    "[--deployment-path TEMPLATE]\n"
 	    "                 [--freeze SPEC] [-i URL] [--max-line N] [-o URL] "
 	    "[-p FILE]\n"
-	    "                 [-r PATH] [--state-dir DIR]\n"
+	    "                 [-r PATH] [--state-dir DIR] [FILE]\n"
 	    "       sre-guard --check FILE\n"
 	    "  -p, --policy FILE   the policy, sre-policy(5) (default "
 	    "$SRE_POLICY, else\n"
@@ -355,35 +355,18 @@ on_diagnosis(struct sre_stream *s, jv d)
 	return 0;
 }
 
+/* Every event goes on (SRE_STREAM_PASS); a verdict follows its diagnosis. */
 static int
-on_line(struct sre_stream *s, const char *line, size_t len, void *ctx)
+on_event(struct sre_stream *s, const struct sre_event_in *e, void *ctx)
 {
 	char err[512];
-	const char *type;
+	const char *type = e->type;
 	struct q q;
 	struct rec r;
-	jv ev;
+	jv ev = e->ev;
 	int ex = 0;
 
 	(void)ctx;
-	if (len == strspn(line, " \t\r"))
-		return 0;
-	ev = sre_json_object(line, len, err, sizeof(err));
-	if (!jv_is_valid(ev)) {
-		sre_stream_reject(s, "%s", err);
-		return 0;
-	}
-	if (sre_event_check(ev, err, sizeof(err)) < 0) {
-		sre_stream_reject(s, "%s", err);
-		jv_free(ev);
-		return 0;
-	}
-	/* Every event goes on; a verdict follows its diagnosis. */
-	if (sre_stream_emit(s, line, len) < 0) {
-		jv_free(ev);
-		return 0;
-	}
-	type = sre_jv_str(ev, "type");
 	memset(&q, 0, sizeof(q));
 	q.incident = sre_jv_str(ev, "incident");
 	if (sre_jv_int(ev, "ts_ms", &q.ts) < 0)
@@ -406,7 +389,6 @@ on_line(struct sre_stream *s, const char *line, size_t len, void *ctx)
 			ex = store_write(&r);
 		}
 	}
-	jv_free(ev);
 	return ex;
 }
 
@@ -552,8 +534,7 @@ main(int argc, char *argv[])
 			return EX_USAGE;
 		}
 	}
-	if (optind != argc) {
-		sre_warnx("unexpected argument: %s", argv[optind]);
+	if (sre_opt_input(&opt.c, argc - optind, argv + optind) < 0) {
 		usage(stderr);
 		return EX_USAGE;
 	}
@@ -564,7 +545,8 @@ main(int argc, char *argv[])
 		return ex;
 	}
 	if ((ex = sre_stream_open(&s, &opt.c)) == EX_OK) {
-		ex = sre_stream_run(&s, on_line, NULL, NULL);
+		ex = sre_stream_events(&s, SRE_STREAM_PASS, on_event, NULL,
+		    NULL);
 		sre_info("%llu lines, %llu verdicts, %llu rejected", s.lines,
 		    opt.verdicts, s.rejected);
 	}

@@ -32,15 +32,14 @@
 #define GOV_POLL_MS 100
 
 enum {
-	O_FAIL_ON = 0x2001, O_INTERVAL, O_INTERVAL_SCALE, O_NO_REPORT,
-	O_NO_STORE, O_REPORT
+	OPT_FAIL_ON = SRE_OPT_TOOL, OPT_INTERVAL, OPT_INTERVAL_SCALE, OPT_NO_REPORT,
+	OPT_NO_STORE, OPT_REPORT
 };
 
 static struct {
 	struct sre_common c;
 	struct sre_audit_limits lim;
 	const char *sources[MAX_SOURCES];	/* bus URLs of recordings */
-	char *owned[MAX_SOURCES];
 	int nsources;
 	const char *repo;
 	const char *report;	/* NULL: under <state-dir>/audits */
@@ -60,7 +59,7 @@ usage(FILE *fp)
 	    "[--no-store]\n"
 	    "                 [-o URL] [-r DIR] [--report FILE] "
 	    "[--state-dir DIR]\n"
-	    "                 [-t NAME=VALUE] [-w DURATION]\n"
+	    "                 [-t NAME=VALUE] [-w DURATION] [FILE ...]\n"
 	    "  -e, --events FILE      read a recording of events (- for stdin; "
 	    "repeatable)\n"
 	    "  -i, --in URL           read events from a bus URL until it is "
@@ -88,41 +87,15 @@ usage(FILE *fp)
 	    "  -q, --quiet / -v, --verbose / -h, --help / -V, --version\n");
 }
 
+/* A recording: a bus URL, "-" or a path (bus.h reads a bare path). */
 static int
 add_source(const char *arg)
 {
-	char *url;
-
 	if (opt.nsources == MAX_SOURCES) {
 		sre_warnx("at most %d event sources", MAX_SOURCES);
 		return -1;
 	}
-	if (strcmp(arg, "-") == 0 || strstr(arg, "://") != NULL ||
-	    strncmp(arg, "file:", 5) == 0) {
-		opt.sources[opt.nsources++] = arg;
-		return 0;
-	}
-	if (asprintf(&url, "file:%s", arg) < 0)
-		return -1;
-	opt.owned[opt.nsources] = url;
-	opt.sources[opt.nsources++] = url;
-	return 0;
-}
-
-static int
-number(const char *name, const char *arg, double min, double max,
-    double *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtod(arg, &end);
-	if (errno || end == arg || *end != '\0' || !isfinite(*out) ||
-	    *out < min || *out > max) {
-		sre_warnx("--%s %s: want a number from %g to %g", name, arg,
-		    min, max);
-		return -1;
-	}
+	opt.sources[opt.nsources++] = arg;
 	return 0;
 }
 
@@ -164,11 +137,10 @@ read_source(struct sre_audit *a, const char *url, unsigned long long *bad)
 			(*bad)++;
 			continue;
 		}
-		if (len == strspn(line, " \t\r"))
+		if (sre_line_blank(line, len))
 			continue;
-		ev = sre_json_object(line, len, err, sizeof(err));
-		if (jv_is_valid(ev) && sre_event_check(ev, err,
-		    sizeof(err)) == 0) {
+		ev = sre_stream_event(line, len, 0, err, sizeof(err));
+		if (jv_is_valid(ev)) {
 			if (sre_audit_event(a, ev) < 0) {
 				jv_free(ev);
 				sre_warnx("out of memory");
@@ -589,13 +561,13 @@ main(int argc, char *argv[])
 	static const struct option longopts[] = {
 		SRE_COMMON_LONGOPTS,
 		{ "events", required_argument, NULL, 'e' },
-		{ "fail-on", required_argument, NULL, O_FAIL_ON },
-		{ "interval", required_argument, NULL, O_INTERVAL },
-		{ "interval-scale", required_argument, NULL, O_INTERVAL_SCALE },
+		{ "fail-on", required_argument, NULL, OPT_FAIL_ON },
+		{ "interval", required_argument, NULL, OPT_INTERVAL },
+		{ "interval-scale", required_argument, NULL, OPT_INTERVAL_SCALE },
 		{ "loop", no_argument, NULL, 'l' },
-		{ "no-report", no_argument, NULL, O_NO_REPORT },
-		{ "no-store", no_argument, NULL, O_NO_STORE },
-		{ "report", required_argument, NULL, O_REPORT },
+		{ "no-report", no_argument, NULL, OPT_NO_REPORT },
+		{ "no-store", no_argument, NULL, OPT_NO_STORE },
+		{ "report", required_argument, NULL, OPT_REPORT },
 		{ "repo", required_argument, NULL, 'r' },
 		{ "threshold", required_argument, NULL, 't' },
 		{ "window", required_argument, NULL, 'w' },
@@ -629,7 +601,7 @@ main(int argc, char *argv[])
 			if (add_source(optarg) < 0)
 				return EX_USAGE;
 			break;
-		case O_FAIL_ON:
+		case OPT_FAIL_ON:
 			if ((opt.fail_on = sre_audit_severity(optarg)) < 0) {
 				sre_warnx("--fail-on %s: want info, warning or "
 				    "critical", optarg);
@@ -639,29 +611,29 @@ main(int argc, char *argv[])
 		case 'h':
 			usage(stdout);
 			return EX_OK;
-		case O_INTERVAL:
-			if (number("interval", optarg, 1, 86400 * 7,
+		case OPT_INTERVAL:
+			if (sre_opt_real("--interval", optarg, 1, 86400 * 7, 0,
 			    &opt.interval_s) < 0)
 				return EX_USAGE;
 			break;
-		case O_INTERVAL_SCALE:
-			if (number("interval-scale", optarg, 0.001, 1000,
+		case OPT_INTERVAL_SCALE:
+			if (sre_opt_real("--interval-scale", optarg, 0.001, 1000, 0,
 			    &opt.scale) < 0)
 				return EX_USAGE;
 			break;
 		case 'l':
 			opt.loop = 1;
 			break;
-		case O_NO_REPORT:
+		case OPT_NO_REPORT:
 			opt.no_report = 1;
 			break;
-		case O_NO_STORE:
+		case OPT_NO_STORE:
 			opt.no_store = 1;
 			break;
 		case 'r':
 			opt.repo = optarg;
 			break;
-		case O_REPORT:
+		case OPT_REPORT:
 			opt.report = optarg;
 			break;
 		case 't':
@@ -675,22 +647,19 @@ main(int argc, char *argv[])
 			sre_print_version();
 			return EX_OK;
 		case 'w':
-			if (sre_duration_parse(optarg, &opt.lim.window_ms) < 0) {
-				sre_warnx("--window %s: want a duration such as "
-				    "7d, 12h or 0", optarg);
+			if (sre_opt_duration("--window", optarg, 0,
+			    SRE_DURATION_MAX, &opt.lim.window_ms) < 0)
 				return EX_USAGE;
-			}
 			break;
 		default:
 			usage(stderr);
 			return EX_USAGE;
 		}
 	}
-	if (optind != argc) {
-		sre_warnx("unexpected argument: %s", argv[optind]);
-		usage(stderr);
-		return EX_USAGE;
-	}
+	/* Operands are recordings too, as -e gives them. */
+	for (; optind < argc; optind++)
+		if (add_source(argv[optind]) < 0)
+			return EX_USAGE;
 	if (opt.no_store && opt.nsources == 0 && opt.repo == NULL) {
 		sre_warnx("--no-store: nothing to audit without --events or "
 		    "--repo");
@@ -729,7 +698,5 @@ main(int argc, char *argv[])
 		sre_warn("writing output failed");
 		ex = EX_IOERR;
 	}
-	for (i = 0; i < opt.nsources; i++)
-		free(opt.owned[i]);
 	return ex;
 }

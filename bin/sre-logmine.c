@@ -407,8 +407,6 @@ on_line(struct sre_stream *s, const char *line, size_t len, void *ctx)
 	x->s = s;
 	while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == '\n'))
 		len--;
-	if (len == strspn(line, " \t\r"))
-		return 0; /* blank lines carry nothing */
 	if (opt.input == IN_RAW || (opt.input == IN_AUTO && line[lead] != '{'))
 		return raw_line(x, line, len);
 	x->ex = 0;
@@ -585,8 +583,7 @@ parse_options(int argc, char *argv[])
 	    {"max-templates", required_argument, NULL, 'n'},
 	    {"summary", no_argument, NULL, 's'},
 	    {"threshold", required_argument, NULL, 't'}, {NULL, 0, NULL, 0}};
-	const char *errstr;
-	char *end;
+	long long n;
 	int ch;
 
 	while ((ch = getopt_long(argc, argv, SRE_COMMON_SHORTOPTS "d:f:m:n:st:",
@@ -599,13 +596,9 @@ parse_options(int argc, char *argv[])
 		}
 		switch (ch) {
 		case 'd':
-			opt.conf.depth =
-			    (unsigned)strtonum(optarg, 3, 16, &errstr);
-			if (errstr) {
-				sre_warnx(
-				    "--depth %s: %s (3..16)", optarg, errstr);
+			if (sre_opt_count("--depth", optarg, 3, 16, &n) < 0)
 				return EX_USAGE;
-			}
+			opt.conf.depth = (unsigned)n;
 			break;
 		case 'f':
 			opt.format = optarg;
@@ -631,29 +624,18 @@ parse_options(int argc, char *argv[])
 				return EX_USAGE;
 			break;
 		case 'n':
-			opt.conf.max_groups =
-			    (size_t)strtonum(optarg, 1, 1 << 24, &errstr);
-			if (errstr) {
-				sre_warnx(
-				    "--max-templates %s: %s", optarg, errstr);
+			if (sre_opt_count("--max-templates", optarg, 1,
+			    1 << 24, &n) < 0)
 				return EX_USAGE;
-			}
+			opt.conf.max_groups = (size_t)n;
 			break;
 		case 's':
 			opt.summary = 1;
 			break;
 		case 't':
-			errno = 0;
-			opt.conf.sim_threshold = strtod(optarg, &end);
-			if (errno || end == optarg || *end != '\0' ||
-			    !isfinite(opt.conf.sim_threshold) ||
-			    opt.conf.sim_threshold <= 0 ||
-			    opt.conf.sim_threshold > 1) {
-				sre_warnx("--threshold %s: want a number in "
-				          "(0, 1]",
-				    optarg);
+			if (sre_opt_real("--threshold", optarg, 0, 1,
+			    SRE_OPT_ABOVE, &opt.conf.sim_threshold) < 0)
 				return EX_USAGE;
-			}
 			break;
 		case 'V':
 			sre_print_version();
@@ -672,7 +654,7 @@ main(int argc, char *argv[])
 	struct sre_stream s;
 	struct ctx x;
 	struct sre_logmine_stats st;
-	char err[256], *in = NULL;
+	char err[256];
 	int ex;
 
 	sre_init("sre-logmine");
@@ -680,23 +662,9 @@ main(int argc, char *argv[])
 	sre_logmine_conf_init(&opt.conf);
 	if ((ex = parse_options(argc, argv)) != EX_OK)
 		return ex < 0 ? EX_OK : ex;
-	argc -= optind;
-	argv += optind;
-	if (argc > 1) {
-		sre_warnx("unexpected argument: %s", argv[1]);
+	if (sre_opt_input(&opt.c, argc - optind, argv + optind) < 0) {
 		usage(stderr);
 		return EX_USAGE;
-	}
-	if (argc == 1 && strcmp(argv[0], "-") != 0) {
-		if (strcmp(opt.c.in, "-") != 0) {
-			sre_warnx("give either FILE or --in, not both");
-			return EX_USAGE;
-		}
-		if (asprintf(&in, "file:%s", argv[0]) < 0) {
-			sre_warn("asprintf");
-			return EX_OSERR;
-		}
-		opt.c.in = in;
 	}
 	memset(&x, 0, sizeof(x));
 	if (opt.format) {
@@ -741,6 +709,5 @@ done:
 	sre_otlp_free(x.otlp);
 	free(x.fields);
 	free(x.out.p);
-	free(in);
 	return ex;
 }

@@ -63,7 +63,9 @@ usage(FILE *fp)
 	    "  -l, --loop         replay again at the end, time moving on\n"
 	    "      --loops N      stop after N passes (implies --loop)\n"
 	    "  -r, --rebase-time  shift timestamps so the first record is now\n"
-	    "  -i, --in URL       read from URL (default -; FILE = file:FILE)\n"
+	    "  -i, --in URL       read from URL (default -); FILE, a path, is "
+	    "file:FILE,\n"
+	    "                     read through gzip when it ends in .gz\n"
 	    "  -o, --out URL      write to URL (default -)\n"
 	    "      --max-line N   longest line in bytes (default 16777216)\n"
 	    "  -q, --quiet        report errors only\n"
@@ -115,8 +117,6 @@ on_line(struct sre_stream *s, const char *line, size_t len, void *ctx)
 	int64_t t_ns;
 	char err[256];
 
-	if (len == strspn(line, " \t\r"))
-		return 0;
 	if (sre_retime(line, len, 0, NULL, &t_ns, err, sizeof(err)) < 0) {
 		sre_stream_reject(s, "%s", err);
 		return 0;
@@ -241,8 +241,7 @@ main(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 }
 	};
 	struct replay rp;
-	const char *errstr, *url;
-	char *end, *in = NULL;
+	const char *url;
 	int ch, ex;
 
 	sre_init("sre-replay");
@@ -261,35 +260,26 @@ main(int argc, char *argv[])
 			usage(stdout);
 			return EX_OK;
 		case 'G':
-			if (sre_duration_parse(optarg, &opt.max_gap_ms) < 0) {
-				sre_warnx("--max-gap %s: not a duration",
-				    optarg);
+			if (sre_opt_duration("--max-gap", optarg, 0,
+			    SRE_DURATION_MAX, &opt.max_gap_ms) < 0)
 				return EX_USAGE;
-			}
 			break;
 		case 'l':
 			opt.loop = 1;
 			break;
 		case 'L':
-			opt.max_loops = strtonum(optarg, 1, LLONG_MAX, &errstr);
-			if (errstr != NULL) {
-				sre_warnx("--loops %s: %s", optarg, errstr);
+			if (sre_opt_count("--loops", optarg, 1, LLONG_MAX,
+			    &opt.max_loops) < 0)
 				return EX_USAGE;
-			}
 			opt.loop = 1;
 			break;
 		case 'r':
 			opt.rebase = 1;
 			break;
 		case 's':
-			errno = 0;
-			opt.speed = strtod(optarg, &end);
-			if (errno || end == optarg || *end != '\0' ||
-			    !isfinite(opt.speed) || opt.speed <= 0) {
-				sre_warnx("--speed %s: want a number above 0",
-				    optarg);
+			if (sre_opt_real("--speed", optarg, 0, HUGE_VAL,
+			    SRE_OPT_ABOVE | SRE_OPT_NOMAX, &opt.speed) < 0)
 				return EX_USAGE;
-			}
 			break;
 		case 'V':
 			sre_print_version();
@@ -299,29 +289,11 @@ main(int argc, char *argv[])
 			return EX_USAGE;
 		}
 	}
-	argc -= optind;
-	argv += optind;
-	if (argc > 1) {
-		sre_warnx("one recording at a time");
+	if (sre_opt_input(&opt.c, argc - optind, argv + optind) < 0) {
 		usage(stderr);
 		return EX_USAGE;
 	}
 	url = opt.c.in;
-	if (argc == 1) {
-		if (strcmp(opt.c.in, "-") != 0) {
-			sre_warnx("give either FILE or --in, not both");
-			return EX_USAGE;
-		}
-		if (strcmp(argv[0], "-") == 0)
-			url = "-";
-		else {
-			if (asprintf(&in, "file:%s", argv[0]) < 0) {
-				sre_warn("asprintf");
-				return EX_OSERR;
-			}
-			url = in;
-		}
-	}
 	if (opt.loop && strcmp(url, "-") == 0) {
 		sre_warnx("--loop needs a file, not standard input");
 		return EX_USAGE;
@@ -330,6 +302,5 @@ main(int argc, char *argv[])
 	ex = play(&rp, url);
 	sre_info("%llu records replayed", rp.records);
 	sre_sbuf_free(&rp.buf);
-	free(in);
 	return ex;
 }

@@ -57,9 +57,9 @@ struct ctx {
 };
 
 enum {
-	O_DEGRADED_SAMPLE = 0x100, O_DEGRADED_WINDOW, O_HOLD, O_MAX_DURATION,
-	O_MAX_PENDING, O_MAX_SERIES, O_METRIC_THRESHOLD, O_MIN_SAMPLES,
-	O_RECOVER, O_RELAY_EVENTS, O_SILENCES, O_THREADS, O_TOPOLOGY, O_WARMUP
+	OPT_DEGRADED_SAMPLE = SRE_OPT_TOOL, OPT_DEGRADED_WINDOW, OPT_HOLD, OPT_MAX_DURATION,
+	OPT_MAX_PENDING, OPT_MAX_SERIES, OPT_METRIC_THRESHOLD, OPT_MIN_SAMPLES,
+	OPT_RECOVER, OPT_RELAY_EVENTS, OPT_SILENCES, OPT_THREADS, OPT_TOPOLOGY, OPT_WARMUP
 };
 
 static void
@@ -78,7 +78,7 @@ usage(FILE *fp)
 	    "[--silences FILE]\n"
 	    "                 [--state-dir DIR] [-t Z] [--threads N] "
 	    "[--topology N]\n"
-	    "                 [-w DURATION] [--warmup DURATION]\n"
+	    "                 [-w DURATION] [--warmup DURATION] [FILE]\n"
 	    "  -i, --in URL              read telemetry from URL (default -)\n"
 	    "  -o, --out URL             write events to URL (default -)\n"
 	    "  -w, --window DURATION     window length (default 10s)\n"
@@ -127,72 +127,16 @@ usage(FILE *fp)
 	    "  -V, --version             print the version\n");
 }
 
-/* "10s", "500ms", "2m", "1h", "1d"; a bare number is seconds. */
-static int
-duration(const char *name, const char *arg, int64_t min, int64_t *out)
-{
-	char *end;
-	double v, mult = 1000;
-
-	errno = 0;
-	v = strtod(arg, &end);
-	if (end == arg || errno != 0 || !(v >= 0))
-		goto bad;
-	if (strcmp(end, "ms") == 0)
-		mult = 1;
-	else if (strcmp(end, "s") == 0 || *end == '\0')
-		mult = 1000;
-	else if (strcmp(end, "m") == 0)
-		mult = 60000;
-	else if (strcmp(end, "h") == 0)
-		mult = 3600000;
-	else if (strcmp(end, "d") == 0)
-		mult = 86400000;
-	else
-		goto bad;
-	v *= mult;
-	if (v < (double)min || v > 1e13)
-		goto bad;
-	*out = (int64_t)v;
-	return 0;
-bad:
-	sre_warnx("%s %s: not a duration (such as 10s, 500ms, 2m, 1h)%s",
-	    name, arg, min > 0 ? " or too short" : "");
-	return -1;
-}
-
+/* A count option into a uint32_t field of the configuration. */
 static int
 count(const char *name, const char *arg, long long min, long long max,
     uint32_t *out)
 {
-	const char *errstr;
-	long long v = strtonum(arg, min, max, &errstr);
+	long long v;
 
-	if (errstr != NULL) {
-		sre_warnx("%s %s: %s (%lld to %lld)", name, arg, errstr, min,
-		    max);
+	if (sre_opt_count(name, arg, min, max, &v) < 0)
 		return -1;
-	}
 	*out = (uint32_t)v;
-	return 0;
-}
-
-static int
-real(const char *name, const char *arg, double min, double max, int open_min,
-    double *out)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(arg, &end);
-	if (end == arg || *end != '\0' || errno != 0 || !isfinite(v) ||
-	    v < min || (open_min && v == min) || v > max) {
-		sre_warnx("%s %s: not a number in %s%g, %g]", name, arg,
-		    open_min ? "(" : "[", min, max);
-		return -1;
-	}
-	*out = v;
 	return 0;
 }
 
@@ -243,22 +187,24 @@ other(void *arg, uint64_t tag, const char *line, size_t len, int format,
 {
 	struct ctx *x = arg;
 	char msg[512];
+	int checked;
 	jv ev;
 
 	if (format == SRE_OTLP_MALFORMED) {
 		snprintf(msg, sizeof(msg), "not JSON: %s", err);
 		reject(x, tag, msg);
+		sre_stream_hint(x->s, where(x, tag), line, len);
 		return;
 	}
-	ev = sre_json_object(line, len, msg, sizeof(msg));
-	if (jv_is_valid(ev) && sre_event_check(ev, msg, sizeof(msg)) == 0 &&
-	    !opt.relay_events && sre_mac_control(sre_jv_str(ev, "type"))) {
+	ev = sre_stream_event(line, len, SRE_STREAM_ANY, msg, sizeof(msg));
+	checked = jv_is_valid(ev) && sre_event_check(ev, msg, sizeof(msg)) == 0;
+	if (checked && !opt.relay_events &&
+	    sre_mac_control(sre_jv_str(ev, "type"))) {
 		snprintf(msg, sizeof(msg), "%s in the telemetry: dropped (a "
 		    "control event is relayed only with --relay-events)",
 		    sre_jv_str(ev, "type"));
 		reject(x, tag, msg);
-	} else if (jv_is_valid(ev) && sre_event_check(ev, msg, sizeof(msg)) ==
-	    0)
+	} else if (checked)
 		sre_stream_emit(x->s, line, len);
 	else if (jv_is_valid(ev) && sre_jv_str(ev, "type") != NULL) {
 		char why[600];
@@ -368,8 +314,6 @@ on_line(struct sre_stream *s, const char *line, size_t len, void *arg)
 {
 	struct ctx *x = arg;
 
-	if (len == strspn(line, " \t\r"))
-		return 0;	/* blank lines carry nothing */
 	snprintf(x->where[s->lines % NWHERE], sizeof(x->where[0]), "%s",
 	    sre_stream_where(s));
 	if (sre_scout_submit(x->sc, line, len, s->lines) < 0)
@@ -425,25 +369,25 @@ main(int argc, char *argv[])
 	static const struct option longopts[] = {
 		SRE_COMMON_LONGOPTS,
 		{ "degraded-sample", required_argument, NULL,
-		    O_DEGRADED_SAMPLE },
+		    OPT_DEGRADED_SAMPLE },
 		{ "degraded-window", required_argument, NULL,
-		    O_DEGRADED_WINDOW },
-		{ "hold", required_argument, NULL, O_HOLD },
+		    OPT_DEGRADED_WINDOW },
+		{ "hold", required_argument, NULL, OPT_HOLD },
 		{ "lateness", required_argument, NULL, 'l' },
-		{ "max-duration", required_argument, NULL, O_MAX_DURATION },
-		{ "max-pending", required_argument, NULL, O_MAX_PENDING },
-		{ "max-series", required_argument, NULL, O_MAX_SERIES },
+		{ "max-duration", required_argument, NULL, OPT_MAX_DURATION },
+		{ "max-pending", required_argument, NULL, OPT_MAX_PENDING },
+		{ "max-series", required_argument, NULL, OPT_MAX_SERIES },
 		{ "metric-threshold", required_argument, NULL,
-		    O_METRIC_THRESHOLD },
-		{ "min-samples", required_argument, NULL, O_MIN_SAMPLES },
-		{ "recover", required_argument, NULL, O_RECOVER },
-		{ "relay-events", no_argument, NULL, O_RELAY_EVENTS },
+		    OPT_METRIC_THRESHOLD },
+		{ "min-samples", required_argument, NULL, OPT_MIN_SAMPLES },
+		{ "recover", required_argument, NULL, OPT_RECOVER },
+		{ "relay-events", no_argument, NULL, OPT_RELAY_EVENTS },
 		{ "sample", required_argument, NULL, 's' },
-		{ "silences", required_argument, NULL, O_SILENCES },
-		{ "threads", required_argument, NULL, O_THREADS },
+		{ "silences", required_argument, NULL, OPT_SILENCES },
+		{ "threads", required_argument, NULL, OPT_THREADS },
 		{ "threshold", required_argument, NULL, 't' },
-		{ "topology", required_argument, NULL, O_TOPOLOGY },
-		{ "warmup", required_argument, NULL, O_WARMUP },
+		{ "topology", required_argument, NULL, OPT_TOPOLOGY },
+		{ "warmup", required_argument, NULL, OPT_WARMUP },
 		{ "window", required_argument, NULL, 'w' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -470,83 +414,87 @@ main(int argc, char *argv[])
 			return EX_USAGE;
 		}
 		switch (ch) {
-		case O_DEGRADED_SAMPLE:
-			if (real("--degraded-sample", optarg, 0, 1, 1,
+		case OPT_DEGRADED_SAMPLE:
+			if (sre_opt_real("--degraded-sample", optarg, 0, 1,
+			    SRE_OPT_ABOVE,
 			    &opt.degraded_sample) < 0)
 				return EX_USAGE;
 			break;
-		case O_DEGRADED_WINDOW:
-			if (duration("--degraded-window", optarg, 1000,
-			    &opt.degraded_window) < 0)
+		case OPT_DEGRADED_WINDOW:
+			if (sre_opt_duration("--degraded-window", optarg, 1000,
+			    SRE_DURATION_MAX, &opt.degraded_window) < 0)
 				return EX_USAGE;
 			dw_given = 1;
 			break;
 		case 'h':
 			usage(stdout);
 			return EX_OK;
-		case O_HOLD:
+		case OPT_HOLD:
 			if (count("--hold", optarg, 0, 1000,
 			    &opt.cfg.incident_hold) < 0)
 				return EX_USAGE;
 			break;
 		case 'l':
-			if (duration("--lateness", optarg, 0,
-			    &opt.cfg.lateness_ms) < 0)
+			if (sre_opt_duration("--lateness", optarg, 0,
+			    SRE_DURATION_MAX, &opt.cfg.lateness_ms) < 0)
 				return EX_USAGE;
 			lateness_given = 1;
 			break;
-		case O_MAX_DURATION:
-			if (duration("--max-duration", optarg, 1,
-			    &opt.cfg.max_duration_ms) < 0)
+		case OPT_MAX_DURATION:
+			if (sre_opt_duration("--max-duration", optarg, 1,
+			    SRE_DURATION_MAX, &opt.cfg.max_duration_ms) < 0)
 				return EX_USAGE;
 			break;
-		case O_MAX_PENDING:
+		case OPT_MAX_PENDING:
 			if (count("--max-pending", optarg, 64, 1 << 24,
 			    &opt.cfg.max_pending) < 0)
 				return EX_USAGE;
 			break;
-		case O_MAX_SERIES:
+		case OPT_MAX_SERIES:
 			if (count("--max-series", optarg, 16, 1000000,
 			    &opt.cfg.max_series) < 0)
 				return EX_USAGE;
 			break;
-		case O_METRIC_THRESHOLD:
-			if (real("--metric-threshold", optarg, 0, 1, 1,
+		case OPT_METRIC_THRESHOLD:
+			if (sre_opt_real("--metric-threshold", optarg, 0, 1,
+			    SRE_OPT_ABOVE,
 			    &opt.cfg.metric_threshold) < 0)
 				return EX_USAGE;
 			break;
-		case O_MIN_SAMPLES:
+		case OPT_MIN_SAMPLES:
 			if (count("--min-samples", optarg, 1, 1000000,
 			    &opt.cfg.min_samples) < 0)
 				return EX_USAGE;
 			break;
-		case O_RECOVER:
+		case OPT_RECOVER:
 			if (count("--recover", optarg, 1, 200,
 			    &opt.cfg.recover_windows) < 0)
 				return EX_USAGE;
 			break;
 		case 's':
-			if (real("--sample", optarg, 0, 1, 1,
+			if (sre_opt_real("--sample", optarg, 0, 1,
+			    SRE_OPT_ABOVE,
 			    &opt.cfg.sample_rate) < 0)
 				return EX_USAGE;
 			opt.sample_given = 1;
 			break;
-		case O_SILENCES:
+		case OPT_SILENCES:
 			opt.silences = optarg;
 			opt.silences_given = 1;
 			break;
 		case 't':
-			if (real("--threshold", optarg, 0, 1000, 1,
+			if (sre_opt_real("--threshold", optarg, 0, 1000,
+			    SRE_OPT_ABOVE,
 			    &opt.cfg.threshold) < 0)
 				return EX_USAGE;
 			break;
-		case O_THREADS:
+		case OPT_THREADS:
 			if (count("--threads", optarg, 0, 16,
 			    &threads) < 0)
 				return EX_USAGE;
 			threads_given = 1;
 			break;
-		case O_TOPOLOGY:
+		case OPT_TOPOLOGY:
 			if (count("--topology", optarg, 0, 1000000,
 			    &opt.cfg.topology_every) < 0)
 				return EX_USAGE;
@@ -555,16 +503,16 @@ main(int argc, char *argv[])
 			sre_print_version();
 			return EX_OK;
 		case 'w':
-			if (duration("--window", optarg, 1000,
-			    &opt.cfg.window_ms) < 0)
+			if (sre_opt_duration("--window", optarg, 1000,
+			    SRE_DURATION_MAX, &opt.cfg.window_ms) < 0)
 				return EX_USAGE;
 			break;
-		case O_RELAY_EVENTS:
+		case OPT_RELAY_EVENTS:
 			opt.relay_events = 1;
 			break;
-		case O_WARMUP:
-			if (duration("--warmup", optarg, 0,
-			    &opt.cfg.warmup_ms) < 0)
+		case OPT_WARMUP:
+			if (sre_opt_duration("--warmup", optarg, 0,
+			    SRE_DURATION_MAX, &opt.cfg.warmup_ms) < 0)
 				return EX_USAGE;
 			break;
 		default:
@@ -572,8 +520,7 @@ main(int argc, char *argv[])
 			return EX_USAGE;
 		}
 	}
-	if (optind != argc) {
-		sre_warnx("unexpected argument: %s", argv[optind]);
+	if (sre_opt_input(&opt.c, argc - optind, argv + optind) < 0) {
 		usage(stderr);
 		return EX_USAGE;
 	}

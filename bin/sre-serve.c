@@ -160,7 +160,7 @@ usage(FILE *fp)
 	    "[--max-connections N]\n"
 	    "                 [--max-header N] [--max-line N] [--max-queue N] "
 	    "[-o URL]\n"
-	    "                 [--state-dir DIR] [--timeout DURATION]\n"
+	    "                 [--state-dir DIR] [--timeout DURATION] [FILE]\n"
 	    "  -l, --listen ADDR:PORT  listen there (default 127.0.0.1:8001)\n"
 	    "  -o, --out URL           write received telemetry and events "
 	    "(default -)\n"
@@ -465,12 +465,7 @@ reader(void *arg)
 		if (r != SRE_READ_LINE)
 			break;
 		pthread_mutex_lock(&s->jlock);
-		ev = sre_json_object(line, len, err, sizeof(err));
-		if (jv_is_valid(ev) && sre_event_check(ev, err,
-		    sizeof(err)) < 0) {
-			jv_free(ev);
-			ev = jv_invalid();
-		}
+		ev = sre_stream_event(line, len, 0, err, sizeof(err));
 		if (!jv_is_valid(ev)) {
 			pthread_mutex_unlock(&s->jlock);
 			jv_free(ev);
@@ -1636,13 +1631,10 @@ static int
 size_opt(const char *name, const char *arg, long long lo, long long hi,
     size_t *out)
 {
-	const char *errstr;
-	long long v = strtonum(arg, lo, hi, &errstr);
+	long long v;
 
-	if (errstr != NULL) {
-		sre_warnx("%s: '%s' is %s", name, arg, errstr);
+	if (sre_opt_count(name, arg, lo, hi, &v) < 0)
 		return -1;
-	}
 	*out = (size_t)v;
 	return 0;
 }
@@ -1663,7 +1655,7 @@ token_env(const char *name)
 }
 
 enum {
-	OPT_CONTROL = 0x2001, OPT_CORS, OPT_DASHBOARD, OPT_MAX_BODY,
+	OPT_CONTROL = SRE_OPT_TOOL, OPT_CORS, OPT_DASHBOARD, OPT_MAX_BODY,
 	OPT_MAX_CONN, OPT_MAX_HEADER, OPT_MAX_QUEUE, OPT_TIMEOUT
 };
 
@@ -1749,12 +1741,9 @@ main(int argc, char **argv)
 				return EX_USAGE;
 			break;
 		case OPT_TIMEOUT:
-			if (sre_duration_parse(optarg, &ms) < 0 || ms < 1000 ||
-			    ms > 3600 * 1000) {
-				sre_warnx("--timeout: '%s' is not a duration "
-				    "from 1s to 1h", optarg);
+			if (sre_opt_duration("--timeout", optarg, 1000,
+			    3600 * 1000, &ms) < 0)
 				return EX_USAGE;
-			}
 			opt.timeout_s = (unsigned)(ms / 1000);
 			break;
 		default:
@@ -1762,7 +1751,7 @@ main(int argc, char **argv)
 			return EX_USAGE;
 		}
 	}
-	if (optind != argc) {
+	if (sre_opt_input(&opt.c, argc - optind, argv + optind) < 0) {
 		usage(stderr);
 		return EX_USAGE;
 	}

@@ -20,7 +20,7 @@ F=$FIXTURES/bus
 	run -64 --separate-stderr sre-bus --no-such-option
 	[[ $stderr == *"usage: sre-bus"* ]]
 	[ -z "$output" ]
-	run -64 --separate-stderr sre-bus extra-argument
+	run -64 --separate-stderr sre-bus - extra-argument
 	[[ $stderr == *"unexpected argument: extra-argument"* ]]
 	run -64 --separate-stderr sre-bus --max-line abc
 	[[ $stderr == *"--max-line abc"* ]]
@@ -168,8 +168,11 @@ F=$FIXTURES/bus
 @test "bus URLs: unknown schemes are configuration errors, junk is usage" {
 	run -78 --separate-stderr sre-bus --in nats://localhost/x
 	[[ $stderr == *"unsupported bus scheme 'nats'"* ]]
-	run -64 --separate-stderr sre-bus --in not-a-url
-	[[ $stderr == *"not a bus URL"* ]]
+	# A bare path is a file (issue 18): a missing one exits 66.
+	run -66 --separate-stderr sre-bus --in not-a-url
+	[[ $stderr == "sre-bus: not-a-url: No such file or directory" ]]
+	run -64 --separate-stderr sre-bus --in ''
+	[[ $stderr == *"empty bus URL"* ]]
 }
 
 @test "a full disk is an I/O error (74), reported" {

@@ -27,7 +27,7 @@ learn() {
 	[[ $stderr == *"--min-ratio 1.5: want a number from 0 to 1"* ]]
 	run -64 --separate-stderr sre-cag --min-successes 0
 	[[ $stderr == *"--min-successes 0"* ]]
-	run -64 --separate-stderr sre-cag extra
+	run -64 --separate-stderr sre-cag - extra
 	[[ $stderr == *"unexpected argument: extra"* ]]
 }
 

@@ -20,7 +20,7 @@ verdicts() {	# the verdict lines of $output
 	[[ $output =~ ^sre-guard\ [0-9]+\.[0-9]+\.[0-9]+$ ]]
 	run -64 --separate-stderr sre-guard --no-such-option
 	[[ $stderr == *"usage: sre-guard"* ]]
-	run -64 --separate-stderr sre-guard extra
+	run -64 --separate-stderr sre-guard - extra
 	run -64 --separate-stderr sre-guard --freeze "Someday" < /dev/null
 	[[ $stderr == *"bad freeze window"* ]]
 	run -78 --separate-stderr sre-guard --repo /nonexistent < /dev/null

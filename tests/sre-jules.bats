@@ -49,7 +49,7 @@ wait_runs() {
 	run -64 --separate-stderr sre-jules --fail-on high
 	[ "$stderr" = "sre-jules: --fail-on high: want info, warning or critical" ]
 	run -64 --separate-stderr sre-jules --window soon
-	[[ $stderr == *"--window soon: want a duration"* ]]
+	[[ $stderr == *"--window soon: not a duration"* ]]
 	run -64 --separate-stderr sre-jules -t chronic=0
 	[[ $stderr == *"chronic=0: want a number from 1 to"* ]]
 	run -64 --separate-stderr sre-jules -t bogus=1
@@ -61,8 +61,9 @@ wait_runs() {
 	[[ $stderr == *"cannot read standard input again"* ]]
 	run -64 --separate-stderr sre-jules --report a --no-report -e x
 	run -64 --separate-stderr sre-jules --interval-scale 0 -e x
-	run -64 --separate-stderr sre-jules stray
-	[[ $stderr == *"unexpected argument: stray"* ]]
+	# An operand is a recording, as -e gives it.
+	run -66 --separate-stderr sre-jules --no-store stray
+	[[ $stderr == *"stray: No such file or directory"* ]]
 }
 
 @test "a recording and a repository: every finding, most severe first" {

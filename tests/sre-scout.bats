@@ -55,7 +55,7 @@ none() {
 @test "bad options and values exit 64" {
 	run -64 --separate-stderr sre-scout --no-such-option
 	[[ $stderr == *"usage: sre-scout"* ]]
-	run -64 --separate-stderr sre-scout extra
+	run -64 --separate-stderr sre-scout - extra
 	[[ $stderr == *"unexpected argument: extra"* ]]
 	run -64 --separate-stderr sre-scout --window 10parsecs
 	[[ $stderr == *"--window 10parsecs: not a duration"* ]]

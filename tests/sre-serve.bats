@@ -16,9 +16,9 @@ load serve
 	run -64 --separate-stderr sre-serve -l localhost:80
 	[[ $stderr == *"--listen: 'localhost:80' is not ADDR:PORT"* ]]
 	run -64 --separate-stderr sre-serve --max-body 12
-	[[ $stderr == *"--max-body: '12' is too small"* ]]
+	[[ $stderr == *"--max-body 12: too small"* ]]
 	run -64 --separate-stderr sre-serve --timeout soon
-	run -64 --separate-stderr sre-serve extra
+	run -64 --separate-stderr sre-serve - extra
 }
 
 @test "a port in use exits 69 with the address named" {

@@ -9,8 +9,6 @@
 #include "clock.h"
 #include "evtime.h"
 
-#define TEN_YEARS_MS (10LL * 366 * 24 * 3600 * 1000)
-
 int
 sre_duration_parse(const char *s, int64_t *ms)
 {
@@ -32,7 +30,7 @@ sre_duration_parse(const char *s, int64_t *ms)
 		if (strcmp(end, units[i].unit) == 0) {
 			double r = v * (double)units[i].ms;
 
-			if (r > (double)TEN_YEARS_MS)
+			if (r > (double)SRE_DURATION_MAX)
 				return -1;
 			*ms = (int64_t)(r + 0.5);
 			return 0;

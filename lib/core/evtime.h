@@ -15,10 +15,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The longest duration sre_duration_parse() takes: 10 years. */
+#define SRE_DURATION_MAX (10LL * 366 * 24 * 3600 * 1000)
+
 /*
  * Parse a duration: a number followed by ms, s, m, h or d ("90s", "15m",
- * "1h"); a bare number is seconds.  Returns 0 with *ms set, -1 when
- * malformed, negative or over 10 years.
+ * "1h"); a bare number is seconds.  The one duration parser of the tree
+ * (options go through sre_opt_duration, opt.h).  A fraction is rounded to
+ * the nearest millisecond, half up ("1.005s" is 1005 ms; "0.4ms" is 0).
+ * Returns 0 with *ms set, -1 when malformed, negative or over
+ * SRE_DURATION_MAX.
  */
 int sre_duration_parse(const char *s, int64_t *ms);
 

@@ -14,6 +14,9 @@
 
 struct sre_reader {
 	int fd, own, eof;
+	ssize_t (*rd)(void *, void *, size_t);	/* instead of fd */
+	void (*done)(void *);
+	void *ctx;
 	size_t maxlen;
 	char *buf;
 	size_t cap, start, end;	/* unread bytes are buf[start..end) */
@@ -41,11 +44,27 @@ sre_reader_new(int fd, size_t maxlen, int own)
 	return r;
 }
 
+struct sre_reader *
+sre_reader_new_fn(ssize_t (*rd)(void *, void *, size_t), void (*done)(void *),
+    void *ctx, size_t maxlen)
+{
+	struct sre_reader *r;
+
+	if ((r = sre_reader_new(-1, maxlen, 0)) == NULL)
+		return NULL;
+	r->rd = rd;
+	r->done = done;
+	r->ctx = ctx;
+	return r;
+}
+
 void
 sre_reader_free(struct sre_reader *r)
 {
 	if (r == NULL)
 		return;
+	if (r->done != NULL)
+		r->done(r->ctx);
 	if (r->own)
 		close(r->fd);
 	free(r->buf);
@@ -103,6 +122,15 @@ fill(struct sre_reader *r, long long deadline)
 	for (;;) {
 		if (sre_stopping())
 			return SRE_READ_STOP;
+		if (r->rd != NULL) {
+			n = r->rd(r->ctx, r->buf + r->end, r->cap - r->end);
+			if (n < 0)
+				return SRE_READ_ERROR;
+			if (n == 0)
+				return 0;
+			r->end += (size_t)n;
+			return 1;
+		}
 		if (deadline >= 0) {
 			struct pollfd pfd = { .fd = r->fd, .events = POLLIN };
 			long long left = deadline - sre_mono_ms();
@@ -221,6 +249,47 @@ sre_reader_next(struct sre_reader *r, const char **line, size_t *len,
 		return SRE_READ_LINE;
 	}
 	return SRE_READ_EOF;
+}
+
+int
+sre_line_blank(const char *line, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (line[i] != ' ' && line[i] != '\t' && line[i] != '\r')
+			return 0;
+	return 1;
+}
+
+int
+sre_line_pretty(const char *line, size_t len)
+{
+	size_t a = 0, b = len;
+
+	while (a < b && (line[a] == ' ' || line[a] == '\t'))
+		a++;
+	while (b > a && (line[b - 1] == ' ' || line[b - 1] == '\t' ||
+	    line[b - 1] == '\r'))
+		b--;
+	if (a == b)
+		return 0;
+	/* A lone bracket, with or without its comma. */
+	if (strchr("{}[]", line[a]) != NULL &&
+	    (b - a == 1 || (b - a == 2 && line[a + 1] == ',')))
+		return 1;
+	/* A member: "name": value */
+	if (line[a] == '"' && memchr(line + a + 1, '"', b - a - 1) != NULL) {
+		const char *q = memchr(line + a + 1, '"', b - a - 1);
+
+		q++;
+		while (q < line + b && (*q == ' ' || *q == '\t'))
+			q++;
+		return q < line + b && *q == ':';
+	}
+	/* An opening line: {"resourceSpans": [ */
+	return (line[a] == '{' || line[a] == '[') &&
+	    (line[b - 1] == '{' || line[b - 1] == '[' || line[b - 1] == ',');
 }
 
 struct sre_writer {

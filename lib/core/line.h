@@ -16,6 +16,7 @@
 #define SRE_LINE_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #define SRE_LINE_MAX_DEFAULT (16u * 1024 * 1024)
 
@@ -37,6 +38,15 @@ struct sre_reader;
 struct sre_reader *sre_reader_new(int fd, size_t maxlen, int own);
 
 /*
+ * A reader over a read function instead of a descriptor (a decompressor):
+ * rd(ctx, buf, n) returns the bytes read, 0 at the end, or -1 with errno
+ * set.  It must not wait for long (no timeout applies to it).  done(ctx),
+ * if not NULL, is called by sre_reader_free.  NULL when out of memory.
+ */
+struct sre_reader *sre_reader_new_fn(ssize_t (*rd)(void *, void *, size_t),
+    void (*done)(void *), void *ctx, size_t maxlen);
+
+/*
  * Read the next line.  On SRE_READ_LINE *line points at the line, NUL
  * terminated, valid until the next call (borrowed), and *len is its length
  * without the newline.  On SRE_READ_TOOLONG *len is the length that was
@@ -54,6 +64,18 @@ int sre_reader_ready(const struct sre_reader *r);
 
 /* Free the reader; accepts NULL. */
 void sre_reader_free(struct sre_reader *r);
+
+/* Non-zero when the line holds nothing but spaces, tabs and CRs: a blank
+ * line carries nothing and every tool skips it. */
+int sre_line_blank(const char *line, size_t len);
+
+/*
+ * Non-zero when a line that is not a JSON value looks like a piece of
+ * pretty-printed JSON: a lone bracket ("{", "}," ...), a member line
+ * ("\"name\": ...") or an opening line ending in "{", "[" or ",".
+ * Tools read one JSON object per line; this is the hint to give.
+ */
+int sre_line_pretty(const char *line, size_t len);
 
 enum sre_write {
 	SRE_WRITE_OK = 0,

@@ -1,5 +1,6 @@
 /* opt.c: the common options and the state directory. */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 #include <bsd/stdlib.h>
 
 #include "diag.h"
+#include "evtime.h"
 #include "line.h"
 #include "opt.h"
 
@@ -22,7 +24,6 @@ sre_common_init(struct sre_common *c)
 int
 sre_opt_common(struct sre_common *c, int ch, const char *arg)
 {
-	const char *errstr;
 	long long n;
 
 	switch (ch) {
@@ -50,16 +51,102 @@ sre_opt_common(struct sre_common *c, int ch, const char *arg)
 		c->state_dir = arg;
 		return 1;
 	case SRE_OPT_MAX_LINE:
-		n = strtonum(arg, 16, 1LL << 32, &errstr);
-		if (errstr != NULL) {
-			sre_warnx("--max-line %s: %s (16 to 4294967296 bytes)",
-			    arg, errstr);
+		if (sre_opt_count("--max-line", arg, 16, 1LL << 32, &n) < 0)
 			return -1;
-		}
 		c->max_line = (size_t)n;
 		return 1;
 	}
 	return 0;
+}
+
+int
+sre_opt_input(struct sre_common *c, int argc, char *const argv[])
+{
+	if (argc > 1) {
+		sre_warnx("unexpected argument: %s (one input FILE at most)",
+		    argv[1]);
+		return -1;
+	}
+	if (argc == 0)
+		return 0;
+	if (c->in != NULL && strcmp(c->in, "-") != 0) {
+		sre_warnx("give either FILE or --in, not both");
+		return -1;
+	}
+	if (*argv[0] == '\0') {
+		sre_warnx("empty FILE operand");
+		return -1;
+	}
+	c->in = argv[0];
+	return 0;
+}
+
+int
+sre_opt_count(const char *name, const char *arg, long long min,
+    long long max, long long *out)
+{
+	const char *errstr;
+	long long v = strtonum(arg, min, max, &errstr);
+
+	if (errstr != NULL) {
+		sre_warnx("%s %s: %s; want a whole number from %lld to %lld",
+		    name, arg, errstr, min, max);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+int
+sre_opt_real(const char *name, const char *arg, double min, double max,
+    int flags, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(arg, &end);
+	if (end != arg && *end == '\0' && errno == 0 && isfinite(v) &&
+	    v >= min && !((flags & SRE_OPT_ABOVE) && v == min) && v <= max) {
+		*out = v;
+		return 0;
+	}
+	if ((flags & SRE_OPT_NOMAX) && (flags & SRE_OPT_ABOVE))
+		sre_warnx("%s %s: want a number above %g", name, arg, min);
+	else if (flags & SRE_OPT_NOMAX)
+		sre_warnx("%s %s: want a number of at least %g", name, arg,
+		    min);
+	else if (flags & SRE_OPT_ABOVE)
+		sre_warnx("%s %s: want a number above %g, at most %g", name,
+		    arg, min, max);
+	else
+		sre_warnx("%s %s: want a number from %g to %g", name, arg, min,
+		    max);
+	return -1;
+}
+
+int
+sre_opt_duration(const char *name, const char *arg, int64_t min_ms,
+    int64_t max_ms, int64_t *out)
+{
+	char lo[32], hi[32], range[80] = "";
+	int64_t v;
+
+	if (sre_duration_parse(arg, &v) == 0 && v >= min_ms && v <= max_ms) {
+		*out = v;
+		return 0;
+	}
+	sre_duration_fmt(min_ms, lo, sizeof(lo));
+	sre_duration_fmt(max_ms, hi, sizeof(hi));
+	if (min_ms > 0 && max_ms < SRE_DURATION_MAX)
+		snprintf(range, sizeof(range), " from %s to %s", lo, hi);
+	else if (min_ms > 0)
+		snprintf(range, sizeof(range), " of at least %s", lo);
+	else if (max_ms < SRE_DURATION_MAX)
+		snprintf(range, sizeof(range), " up to %s", hi);
+	sre_warnx("%s %s: not a duration%s (such as 500ms, 10s, 2m, 1h, 7d)",
+	    name, arg, range);
+	return -1;
 }
 
 void

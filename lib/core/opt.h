@@ -11,16 +11,28 @@
  *
  * A tool puts SRE_COMMON_LONGOPTS in its getopt_long table and
  * SRE_COMMON_SHORTOPTS in its short option string, and hands every option
- * to sre_opt_common() first.
+ * to sre_opt_common() first.  Its own long options are named OPT_NAME in
+ * one enum starting at SRE_OPT_TOOL (above the common ones):
+ *
+ *	enum { OPT_HOLD = SRE_OPT_TOOL, OPT_WARMUP };
+ *
+ * Option values go through the checked helpers below (sre_opt_count,
+ * sre_opt_real, sre_opt_duration): each reports "NAME ARG: why" on stderr
+ * and returns -1, and the tool exits EX_USAGE.  The input is named one way
+ * in every tool: an operand FILE ("-": standard input) or --in URL, where a
+ * bare path means file:PATH and a name ending in .gz is read through gzip
+ * (bus.h); sre_opt_input() takes the operand.
  */
 #ifndef SRE_OPT_H
 #define SRE_OPT_H
 
 #include <getopt.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define SRE_OPT_STATE_DIR 0x1001
 #define SRE_OPT_MAX_LINE  0x1002
+#define SRE_OPT_TOOL      0x1100	/* a tool's own OPT_ values start here */
 
 #define SRE_COMMON_SHORTOPTS "hi:o:qVv"
 #define SRE_COMMON_LONGOPTS \
@@ -50,6 +62,47 @@ void sre_common_init(struct sre_common *c);
  * stderr; the tool exits EX_USAGE).  -h and -V are left to the tool.
  */
 int sre_opt_common(struct sre_common *c, int ch, const char *arg);
+
+/*
+ * The operands left after the options (argc, argv from optind on): at most
+ * one FILE, the input, used as --in ("-" is standard input).  c->in NULL
+ * or "-" means --in was not given.  Returns 0, or -1 after reporting two
+ * operands or a FILE given with --in (EX_USAGE).
+ */
+int sre_opt_input(struct sre_common *c, int argc, char *const argv[]);
+
+/*
+ * A whole number from min to max (decimal, strtonum(3)).  Returns 0 with
+ * *out set, or -1 after "NAME ARG: too small; want a whole number from MIN
+ * to MAX" (invalid, too small, too large).
+ */
+int sre_opt_count(const char *name, const char *arg, long long min,
+    long long max, long long *out);
+
+/* sre_opt_real flags: min itself is refused; max is a cap against
+ * overflow only, not said in the message. */
+#define SRE_OPT_ABOVE	0x1
+#define SRE_OPT_NOMAX	0x2
+
+/*
+ * A finite real number from min to max (strtod(3), the whole argument).
+ * Returns 0 with *out set, or -1 after "NAME ARG: want a number from MIN
+ * to MAX" ("above MIN", "of at least MIN" as the flags say).
+ */
+int sre_opt_real(const char *name, const char *arg, double min, double max,
+    int flags, double *out);
+
+/*
+ * A duration from min_ms to max_ms, read by sre_duration_parse() (the one
+ * duration parser, evtime.h): a number with a unit ms, s, m, h or d, a bare
+ * number being seconds, fractions allowed ("1.5h", "0.25s") and rounded to
+ * the nearest millisecond (half up: "1.0005s" is 1001 ms; truncating would
+ * make "1.005s" 1004 ms, as 1.005 has no exact binary form).  At most 10
+ * years.  Returns 0 with *out set, or -1 after "NAME ARG: not a duration
+ * from MIN to MAX (such as 500ms, 10s, 2m, 1h, 7d)".
+ */
+int sre_opt_duration(const char *name, const char *arg, int64_t min_ms,
+    int64_t max_ms, int64_t *out);
 
 /* Print "sre-NAME VERSION" to stdout. */
 void sre_print_version(void);

@@ -1,11 +1,14 @@
 /* bus.c: URL dispatch for bus ends; the stdio and file back-ends. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
 #include <unistd.h>
+
+#include <zlib.h>
 
 #include "bus.h"
 #include "buskey.h"
@@ -14,7 +17,79 @@
 struct fdbus {
 	struct sre_reader *r;
 	struct sre_writer *w;
+	gzFile gz;		/* a .gz input, read through zlib */
+	char gzerr[256];	/* its last error */
 };
+
+/* Names ending in .gz are read through gzip (zlib reads a file that is
+ * not compressed as it is). */
+static int
+gz_name(const char *path)
+{
+	size_t n = strlen(path);
+
+	return n > 3 && strcmp(path + n - 3, ".gz") == 0;
+}
+
+static ssize_t
+gz_rd(void *ctx, void *buf, size_t n)
+{
+	struct fdbus *f = ctx;
+	const char *msg;
+	int k, zerr;
+
+	if (n > INT_MAX)
+		n = INT_MAX;
+	k = gzread(f->gz, buf, (unsigned)n);
+	msg = gzerror(f->gz, &zerr);
+	/* The end of a truncated file reads as 0 with Z_BUF_ERROR. */
+	if (k > 0 || (k == 0 && zerr == Z_OK))
+		return k;
+	if (zerr == Z_ERRNO)
+		snprintf(f->gzerr, sizeof(f->gzerr), "%s", strerror(errno));
+	else {
+		/* zlib says "<fd:3>: what"; the bus names the file. */
+		const char *w = strstr(msg, ": ");
+
+		snprintf(f->gzerr, sizeof(f->gzerr), "gzip: %s",
+		    w != NULL ? w + 2 : msg);
+	}
+	errno = EIO;
+	return -1;
+}
+
+static void
+gz_done(void *ctx)
+{
+	struct fdbus *f = ctx;
+
+	gzclose(f->gz);
+	f->gz = NULL;
+}
+
+/* Open PATH for reading into f: through zlib when its name says .gz. */
+static int
+fd_open_in(struct fdbus *f, const char *path, size_t maxlen)
+{
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	if (!gz_name(path)) {
+		if ((f->r = sre_reader_new(fd, maxlen, 1)) == NULL)
+			close(fd);
+		return 0;
+	}
+	if ((f->gz = gzdopen(fd, "rb")) == NULL) {
+		close(fd);
+		errno = ENOMEM;
+		return 0;
+	}
+	gzbuffer(f->gz, 128 * 1024);
+	if ((f->r = sre_reader_new_fn(gz_rd, gz_done, f, maxlen)) == NULL)
+		gz_done(f);
+	return 0;
+}
 
 static void *
 fd_open(const char *url, enum sre_bus_mode mode, size_t maxlen, char *err,
@@ -39,14 +114,13 @@ fd_open(const char *url, enum sre_bus_mode mode, size_t maxlen, char *err,
 	}
 	if (mode == SRE_BUS_IN) {
 		if (path == NULL)
-			fd = STDIN_FILENO;
-		else if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+			f->r = sre_reader_new(STDIN_FILENO, maxlen, 0);
+		else if (fd_open_in(f, path, maxlen) < 0) {
 			snprintf(err, errlen, "%s: %s", path, strerror(errno));
 			*ex = EX_NOINPUT;	/* missing or unreadable */
 			free(f);
 			return NULL;
 		}
-		f->r = sre_reader_new(fd, maxlen, path != NULL);
 	} else {
 		if (path == NULL)
 			fd = STDOUT_FILENO;
@@ -123,10 +197,35 @@ fd_close(void *be)
 	return rc;
 }
 
+static const char *
+fd_error(void *be)
+{
+	struct fdbus *f = be;
+
+	return f->gzerr[0] != '\0' ? f->gzerr : NULL;
+}
+
 static const struct sre_bus_ops fd_ops = {
 	"file", fd_open, fd_read, fd_write, fd_flush, fd_ack, fd_ready,
-	fd_lineno, fd_close, NULL, NULL, NULL, NULL
+	fd_lineno, fd_close, fd_error, NULL, NULL, NULL
 };
+
+/* A URL scheme: a letter, then letters, digits, "+", "-" or ".". */
+static int
+is_scheme(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || !((s[0] >= 'a' && s[0] <= 'z') ||
+	    (s[0] >= 'A' && s[0] <= 'Z')))
+		return 0;
+	for (i = 1; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= 'A' && s[i] <= 'Z') ||
+		    (s[i] >= '0' && s[i] <= '9') || strchr("+-.", s[i])))
+			return 0;
+	return 1;
+}
 
 /* Linked in by the tools whose link lists name them (see the Makefile). */
 extern const struct sre_bus_ops sre_bus_redis_ops __attribute__((weak));
@@ -177,6 +276,7 @@ sre_bus_open(const char *url, enum sre_bus_mode mode,
 {
 	const struct sre_bus_ops *ops = NULL;
 	const char *colon;
+	char *path = NULL;
 	struct sre_bus *b;
 	size_t slen;
 	int i;
@@ -190,11 +290,16 @@ sre_bus_open(const char *url, enum sre_bus_mode mode,
 	}
 	if (strcmp(url, "-") == 0)
 		ops = &fd_ops;
-	else if ((colon = strchr(url, ':')) == NULL) {
-		snprintf(err, errlen, "%s: not a bus URL (use -, file:PATH, "
-		    "redis://HOST:PORT/STREAM or kafka://HOST:PORT/TOPIC)", url);
-		*ex = EX_USAGE;
-		return NULL;
+	else if ((colon = strchr(url, ':')) == NULL ||
+	    !is_scheme(url, (size_t)(colon - url))) {
+		/* A bare path is a file (./a:b too: no scheme before ':'). */
+		ops = &fd_ops;
+		if (asprintf(&path, "file:%s", url) < 0) {
+			snprintf(err, errlen, "%s: out of memory", url);
+			*ex = EX_OSERR;
+			return NULL;
+		}
+		url = path;
 	} else {
 		slen = (size_t)(colon - url);
 		for (i = 0; i < nbackends; i++)
@@ -217,14 +322,16 @@ sre_bus_open(const char *url, enum sre_bus_mode mode,
 		}
 	}
 	if ((b = calloc(1, sizeof(*b))) == NULL ||
-	    (b->url = strdup(url)) == NULL) {
+	    (b->url = path != NULL ? path : strdup(url)) == NULL) {
 		free(b);
+		free(path);
 		snprintf(err, errlen, "%s: out of memory", url);
 		*ex = EX_OSERR;
 		return NULL;
 	}
 	b->ops = ops;
-	b->be = ops->open(url, mode, opts ? opts->maxlen : 0, err, errlen, ex);
+	b->be = ops->open(b->url, mode, opts ? opts->maxlen : 0, err, errlen,
+	    ex);
 	if (b->be == NULL) {
 		free(b->url);
 		free(b);

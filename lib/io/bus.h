@@ -5,8 +5,12 @@
  *
  *	-		stdin (reading) or stdout (writing)
  *	file:PATH	a file; read from the start, written by appending
+ *	PATH		the same: a bare path (no "scheme:" before any ':')
+ *			is a file, and sre_bus_url() names it file:PATH
  *	redis://HOST:PORT/STREAM?group=G	Redis Streams (bus-redis.c)
  *	kafka://HOST:PORT/TOPIC?group=G		Kafka (bus-kafka.c)
+ *
+ * An input file whose name ends in .gz is read through gzip (zlib).
  *
  * Every back-end implements struct sre_bus_ops; tools only see struct
  * sre_bus, so a new back-end is a new ops table known to bus.c and no

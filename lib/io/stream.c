@@ -7,6 +7,7 @@
 #include <sysexits.h>
 
 #include "event.h"
+#include "line.h"
 #include "sig.h"
 #include "stream.h"
 
@@ -41,6 +42,18 @@ sre_stream_where(struct sre_stream *s)
 }
 
 void
+sre_stream_hint(struct sre_stream *s, const char *where, const char *line,
+    size_t len)
+{
+	if (s->hinted || line == NULL || !sre_line_pretty(line, len))
+		return;
+	s->hinted = 1;
+	sre_warnx("hint: %s looks like pretty-printed JSON; every tool reads "
+	    "one JSON object per line (NDJSON): jq -c . FILE writes it so",
+	    where != NULL ? where : sre_bus_where(s->in));
+}
+
+void
 sre_stream_reject(struct sre_stream *s, const char *fmt, ...)
 {
 	char msg[2048];
@@ -51,6 +64,21 @@ sre_stream_reject(struct sre_stream *s, const char *fmt, ...)
 	va_end(ap);
 	s->rejected++;
 	sre_warnx("%s: %s", sre_bus_where(s->in), msg);
+	sre_stream_hint(s, NULL, s->line, s->len);
+}
+
+jv
+sre_stream_event(const char *line, size_t len, int flags, char *err,
+    size_t errlen)
+{
+	jv ev = sre_json_object(line, len, err, errlen);
+
+	if (jv_is_valid(ev) && !(flags & SRE_STREAM_ANY) &&
+	    sre_event_check(ev, err, errlen) < 0) {
+		jv_free(ev);
+		return jv_invalid();
+	}
+	return ev;
 }
 
 static void
@@ -155,7 +183,13 @@ sre_stream_run(struct sre_stream *s, sre_line_fn on_line,
 			    "maximum is set by --max-line)", len);
 			continue;
 		}
-		if ((ex = on_line(s, line, len, ctx)) != 0) {
+		if (sre_line_blank(line, len))
+			continue;	/* blank lines carry nothing */
+		s->line = line;
+		s->len = len;
+		ex = on_line(s, line, len, ctx);
+		s->line = NULL;
+		if (ex != 0) {
 			s->failed = ex;
 			break;
 		}
@@ -180,4 +214,62 @@ sre_stream_run(struct sre_stream *s, sre_line_fn on_line,
 	if (s->epipe || sre_stopping())
 		return EX_OK;
 	return s->rejected ? EX_DATAERR : EX_OK;
+}
+
+/* sre_stream_events: the callback and flags, behind sre_stream_run. */
+struct events {
+	sre_event_fn on_event;
+	sre_idle_fn on_idle;
+	int flags;
+	void *ctx;
+};
+
+static int
+event_line(struct sre_stream *s, const char *line, size_t len, void *arg)
+{
+	struct events *e = arg;
+	struct sre_event_in in;
+	char err[512];
+	int64_t ts;
+	int ex;
+
+	in.ev = sre_stream_event(line, len, e->flags, err, sizeof(err));
+	if (!jv_is_valid(in.ev)) {
+		jv_free(in.ev);
+		sre_stream_reject(s, "%s", err);
+		return 0;
+	}
+	if ((e->flags & SRE_STREAM_PASS) && sre_stream_emit(s, line, len) < 0) {
+		jv_free(in.ev);
+		return 0;	/* the output is gone: the loop ends */
+	}
+	if (s->clock != NULL && sre_jv_int(in.ev, "ts_ms", &ts) == 0 &&
+	    sre_evclock_see(s->clock, ts) < 0)
+		sre_warnx("%s: ts_ms %lld is far ahead of the event clock and "
+		    "the wall clock: not taken for timers",
+		    sre_stream_where(s), (long long)ts);
+	in.type = sre_jv_str(in.ev, "type");
+	in.line = line;
+	in.len = len;
+	ex = e->on_event(s, &in, e->ctx);
+	jv_free(in.ev);
+	return ex;
+}
+
+static int
+event_idle(struct sre_stream *s, int at_end, void *arg)
+{
+	struct events *e = arg;
+
+	return e->on_idle(s, at_end, e->ctx);
+}
+
+int
+sre_stream_events(struct sre_stream *s, int flags, sre_event_fn on_event,
+    sre_idle_fn on_idle, void *ctx)
+{
+	struct events e = { on_event, on_idle, flags, ctx };
+
+	return sre_stream_run(s, event_line, on_idle != NULL ? event_idle :
+	    NULL, &e);
 }
