@@ -183,14 +183,14 @@ gh_number(jv o, char *url, size_t urllen)
 }
 
 /* On GitHub: an issue telling the story, then the pull request that
- * closes it, labelled. */
+ * closes it, labelled.  0, or -1 with a.err. */
 static int
 github_open(struct sre_fix *f, jv v, struct act *a)
 {
 	char title[300], sum[256], incs[256];
 	jv an = sre_jv_get(f->anomalies, a->inc), issue, pr;
-	char *body;
-	int rc;
+	char *body = NULL;
+	int rc = -1;
 
 	sre_commitmsg_untrusted(sum, sizeof(sum), a->e.summary, 0);
 	sre_commitmsg_untrusted(incs, sizeof(incs), a->inc, 0);
@@ -198,42 +198,38 @@ github_open(struct sre_fix *f, jv v, struct act *a)
 	if (snprintf(title, sizeof(title), "[sre] %.200s (incident %.64s)",
 	    sum, incs) < 0)
 		title[0] = '\0';
-	rc = -1;
 	if ((body = sre_commitmsg_story(v, an, &a->e, 1, 0)) == NULL)
-		snprintf(a->err, sizeof(a->err), "out of memory");
-	else if ((rc = sre_github_issue_open(&f->gh, title, body, f->labels,
-	    &issue, a->err, sizeof(a->err))) == 0) {
-		a->m.issue = gh_number(issue, a->m.issue_url,
-		    sizeof(a->m.issue_url));
-		jv_free(issue);
-	}
+		goto oom;
+	if (sre_github_issue_open(&f->gh, title, body, f->labels, &issue,
+	    a->err, sizeof(a->err)) < 0)
+		goto out;
+	a->m.issue = gh_number(issue, a->m.issue_url, sizeof(a->m.issue_url));
+	jv_free(issue);
 	free(body);
-	if (rc == 0 && (body = sre_commitmsg_story(v, an, &a->e, 1,
-	    a->m.issue)) == NULL) {
-		snprintf(a->err, sizeof(a->err), "out of memory");
-		rc = -1;
-	} else if (rc == 0) {
-		if ((rc = sre_github_pr_open(&f->gh, title, a->m.branch,
-		    f->repo.base, body, &pr, a->err, sizeof(a->err))) == 0) {
-			a->m.pr = gh_number(pr, a->m.pr_url,
-			    sizeof(a->m.pr_url));
-			jv_free(pr);
-		}
-		free(body);
-	}
-	jv_free(an);
-	if (rc < 0)
-		return -1;
+	if ((body = sre_commitmsg_story(v, an, &a->e, 1, a->m.issue)) == NULL)
+		goto oom;
+	if (sre_github_pr_open(&f->gh, title, a->m.branch, f->repo.base, body,
+	    &pr, a->err, sizeof(a->err)) < 0)
+		goto out;
+	a->m.pr = gh_number(pr, a->m.pr_url, sizeof(a->m.pr_url));
+	jv_free(pr);
 	if (a->m.pr <= 0) {
 		snprintf(a->err, sizeof(a->err), "GitHub gave no pull request "
 		    "number");
-		return -1;
+		goto out;
 	}
 	if (sre_github_labels_add(&f->gh, a->m.pr, f->labels, a->err,
 	    sizeof(a->err)) < 0)
 		sre_fix_say(f, SRE_FIX_WARN, "labelling pull request #%ld: %s",
 		    a->m.pr, a->err);
-	return 0;
+	rc = 0;
+	goto out;
+oom:
+	snprintf(a->err, sizeof(a->err), "out of memory");
+out:
+	free(body);
+	jv_free(an);
+	return rc;
 }
 
 /* A dry run: the staged diff, shown and in the event; nothing kept. */
