@@ -393,6 +393,7 @@ store_put_json(struct sre_txn *t, int db, const void *k, size_t kn, jv v,
 	free(s);
 	return r;
 }
+
 /* ---- the one cursor walk ---------------------------------------------- */
 
 int
