@@ -107,44 +107,35 @@ close_fd(int *fd)
 	}
 }
 
-int
-sre_subproc_run(const struct sre_subproc *sp, struct sre_subproc_result *r,
-    char *err, size_t errlen)
+/* The pipes to and from one child; -1 where closed. */
+struct pipes {
+	int in[2], out[2], err[2];
+};
+
+/* Start sp->argv with the pipes as its 0, 1 and 2 (/dev/null for 0 when
+ * there is no input), signals as a fresh process has them.  0, or -1
+ * with err set. */
+static int
+spawn(const struct sre_subproc *sp, struct pipes *p, char **env,
+    pid_t *pid, char *err, size_t errlen)
 {
-	int pin[2] = { -1, -1 }, pout[2] = { -1, -1 }, perr[2] = { -1, -1 };
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
-	struct cap co = { 0 }, ce = { 0 };
 	sigset_t none, dfl;
-	char **env = NULL;
-	size_t inoff = 0;
-	int64_t deadline = 0;
-	pid_t pid;
-	int rc, st, ret = -1, fa_ok = 0, at_ok = 0;
+	int rc, fa_ok = 0, at_ok = 0;
 
-	memset(r, 0, sizeof(*r));
-	co.max = ce.max = sp->out_max ? sp->out_max : OUT_MAX_DEFAULT;
-	if (pipe2(pout, O_CLOEXEC) < 0 || pipe2(perr, O_CLOEXEC) < 0 ||
-	    (sp->in != NULL && pipe2(pin, O_CLOEXEC) < 0)) {
-		snprintf(err, errlen, "pipe: %s", strerror(errno));
-		goto done;
-	}
-	if ((env = child_env(sp)) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		goto done;
-	}
 	if ((rc = posix_spawn_file_actions_init(&fa)) != 0)
-		goto spawn_failed;
+		goto out;
 	fa_ok = 1;
 	if (sp->in != NULL)
-		rc = posix_spawn_file_actions_adddup2(&fa, pin[0], 0);
+		rc = posix_spawn_file_actions_adddup2(&fa, p->in[0], 0);
 	else
 		rc = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null",
 		    O_RDONLY, 0);
 	if (rc == 0)
-		rc = posix_spawn_file_actions_adddup2(&fa, pout[1], 1);
+		rc = posix_spawn_file_actions_adddup2(&fa, p->out[1], 1);
 	if (rc == 0)
-		rc = posix_spawn_file_actions_adddup2(&fa, perr[1], 2);
+		rc = posix_spawn_file_actions_adddup2(&fa, p->err[1], 2);
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 34)
 	/* Descriptors of ours without close-on-exec stay out of git. */
 	if (rc == 0)
@@ -152,10 +143,8 @@ sre_subproc_run(const struct sre_subproc *sp, struct sre_subproc_result *r,
 #endif
 	if (rc == 0 && sp->cwd != NULL)
 		rc = posix_spawn_file_actions_addchdir_np(&fa, sp->cwd);
-	if (rc != 0)
-		goto spawn_failed;
-	if ((rc = posix_spawnattr_init(&at)) != 0)
-		goto spawn_failed;
+	if (rc != 0 || (rc = posix_spawnattr_init(&at)) != 0)
+		goto out;
 	at_ok = 1;
 	sigemptyset(&none);
 	sigemptyset(&dfl);
@@ -167,44 +156,52 @@ sre_subproc_run(const struct sre_subproc *sp, struct sre_subproc_result *r,
 	    (rc = posix_spawnattr_setsigdefault(&at, &dfl)) != 0 ||
 	    (rc = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK |
 	    POSIX_SPAWN_SETSIGDEF)) != 0)
-		goto spawn_failed;
-	rc = posix_spawnp(&pid, sp->argv[0], &fa, &at,
+		goto out;
+	rc = posix_spawnp(pid, sp->argv[0], &fa, &at,
 	    (char *const *)sp->argv, env);
+out:
+	if (fa_ok)
+		posix_spawn_file_actions_destroy(&fa);
+	if (at_ok)
+		posix_spawnattr_destroy(&at);
 	if (rc != 0) {
-spawn_failed:
 		snprintf(err, errlen, "%s: %s", sp->argv[0], strerror(rc));
-		goto done;
+		return -1;
 	}
-	close_fd(&pin[0]);
-	close_fd(&pout[1]);
-	close_fd(&perr[1]);
-	if (pin[1] >= 0) {
-		fcntl(pin[1], F_SETFL, O_NONBLOCK);
-		if (sp->inlen == 0)
-			close_fd(&pin[1]);
-	}
-	if (sp->timeout_ms > 0)
-		deadline = sre_mono_ms() + sp->timeout_ms;
+	return 0;
+}
 
-	while (pout[0] >= 0 || perr[0] >= 0) {
+/* Feed the child its input and gather its output until both of its
+ * outputs close or the deadline passes (the child killed, r->timed_out
+ * set).  0, or -1 with err set (the child killed). */
+static int
+pump(const struct sre_subproc *sp, struct pipes *p, pid_t pid,
+    struct cap *co, struct cap *ce, struct sre_subproc_result *r,
+    char *err, size_t errlen)
+{
+	int64_t deadline = sp->timeout_ms > 0 ?
+	    sre_mono_ms() + sp->timeout_ms : 0;
+	size_t inoff = 0;
+	char buf[8192];
+
+	while (p->out[0] >= 0 || p->err[0] >= 0) {
 		struct pollfd pfd[3];
 		int n = 0, wait_ms = -1, i;
-		char buf[8192];
 		ssize_t got;
 
-		if (pout[0] >= 0)
-			pfd[n++] = (struct pollfd){ pout[0], POLLIN, 0 };
-		if (perr[0] >= 0)
-			pfd[n++] = (struct pollfd){ perr[0], POLLIN, 0 };
-		if (pin[1] >= 0)
-			pfd[n++] = (struct pollfd){ pin[1], POLLOUT, 0 };
+		if (p->out[0] >= 0)
+			pfd[n++] = (struct pollfd){ p->out[0], POLLIN, 0 };
+		if (p->err[0] >= 0)
+			pfd[n++] = (struct pollfd){ p->err[0], POLLIN, 0 };
+		if (p->in[1] >= 0)
+			pfd[n++] = (struct pollfd){ p->in[1], POLLOUT, 0 };
 		if (deadline) {
 			int64_t left = deadline - sre_mono_ms();
 
 			if (left <= 0) {
 				kill(pid, SIGKILL);
 				r->timed_out = 1;
-				break;
+				return 0;
 			}
 			wait_ms = (int)left;
 		}
@@ -212,47 +209,49 @@ spawn_failed:
 			if (errno == EINTR)
 				continue;
 			snprintf(err, errlen, "poll: %s", strerror(errno));
-			kill(pid, SIGKILL);
-			waitpid(pid, &st, 0);
-			goto done;
+			return -1;
 		}
 		for (i = 0; i < n; i++) {
 			if (pfd[i].revents == 0)
 				continue;
-			if (pfd[i].fd == pin[1]) {
-				got = write(pin[1], sp->in + inoff,
+			if (pfd[i].fd == p->in[1]) {
+				got = write(p->in[1], sp->in + inoff,
 				    sp->inlen - inoff);
 				if (got > 0)
 					inoff += (size_t)got;
 				if ((got < 0 && errno != EAGAIN &&
 				    errno != EINTR) || inoff == sp->inlen)
-					close_fd(&pin[1]);
+					close_fd(&p->in[1]);
 				continue;
 			}
 			got = read(pfd[i].fd, buf, sizeof(buf));
 			if (got < 0 && (errno == EINTR || errno == EAGAIN))
 				continue;
 			if (got <= 0) {
-				if (pfd[i].fd == pout[0])
-					close_fd(&pout[0]);
-				else
-					close_fd(&perr[0]);
+				close_fd(pfd[i].fd == p->out[0] ? &p->out[0] :
+				    &p->err[0]);
 				continue;
 			}
-			if (cap_add(pfd[i].fd == pout[0] ? &co : &ce, buf,
+			if (cap_add(pfd[i].fd == p->out[0] ? co : ce, buf,
 			    (size_t)got) < 0) {
 				snprintf(err, errlen, "out of memory");
-				kill(pid, SIGKILL);
-				waitpid(pid, &st, 0);
-				goto done;
+				return -1;
 			}
 		}
 	}
-	close_fd(&pin[1]);
+	return 0;
+}
+
+/* Wait for the child; its exit status (128 + signal) into r.  0 or -1. */
+static int
+reap(pid_t pid, struct sre_subproc_result *r, char *err, size_t errlen)
+{
+	int st;
+
 	while (waitpid(pid, &st, 0) < 0) {
 		if (errno != EINTR) {
 			snprintf(err, errlen, "waitpid: %s", strerror(errno));
-			goto done;
+			return -1;
 		}
 	}
 	if (WIFEXITED(st))
@@ -261,19 +260,55 @@ spawn_failed:
 		r->status = 128 + WTERMSIG(st);
 	else
 		r->status = 255;
-	ret = 0;
+	return 0;
+}
+
+int
+sre_subproc_run(const struct sre_subproc *sp, struct sre_subproc_result *r,
+    char *err, size_t errlen)
+{
+	struct pipes p = { { -1, -1 }, { -1, -1 }, { -1, -1 } };
+	struct cap co = { 0 }, ce = { 0 };
+	char **env = NULL;
+	pid_t pid;
+	int ret = -1, i;
+
+	memset(r, 0, sizeof(*r));
+	co.max = ce.max = sp->out_max ? sp->out_max : OUT_MAX_DEFAULT;
+	if (pipe2(p.out, O_CLOEXEC) < 0 || pipe2(p.err, O_CLOEXEC) < 0 ||
+	    (sp->in != NULL && pipe2(p.in, O_CLOEXEC) < 0)) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		goto done;
+	}
+	if ((env = child_env(sp)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto done;
+	}
+	if (spawn(sp, &p, env, &pid, err, errlen) < 0)
+		goto done;
+	close_fd(&p.in[0]);
+	close_fd(&p.out[1]);
+	close_fd(&p.err[1]);
+	if (p.in[1] >= 0) {
+		fcntl(p.in[1], F_SETFL, O_NONBLOCK);
+		if (sp->inlen == 0)
+			close_fd(&p.in[1]);
+	}
+	if (pump(sp, &p, pid, &co, &ce, r, err, errlen) < 0) {
+		kill(pid, SIGKILL);
+		reap(pid, r, err, 0);
+		goto done;
+	}
+	close_fd(&p.in[1]);
+	if (reap(pid, r, err, errlen) == 0)
+		ret = 0;
 done:
-	if (fa_ok)
-		posix_spawn_file_actions_destroy(&fa);
-	if (at_ok)
-		posix_spawnattr_destroy(&at);
 	free(env);
-	close_fd(&pin[0]);
-	close_fd(&pin[1]);
-	close_fd(&pout[0]);
-	close_fd(&pout[1]);
-	close_fd(&perr[0]);
-	close_fd(&perr[1]);
+	for (i = 0; i < 2; i++) {
+		close_fd(&p.in[i]);
+		close_fd(&p.out[i]);
+		close_fd(&p.err[i]);
+	}
 	r->out = sre_sbuf_take(&co.b, &r->outlen);
 	r->err = sre_sbuf_take(&ce.b, &r->errlen);
 	sre_sbuf_free(&co.b);
