@@ -52,7 +52,7 @@ static struct {
 
 /* What the loop's callbacks share. */
 struct tool {
-	struct sre_stream *s;
+	struct sre_stream s;
 	struct sre_brain *b;
 	struct sre_llm *llm;
 	struct sre_gov_watch gw;
@@ -155,18 +155,18 @@ emit(void *ctx, jv ev)
 {
 	struct tool *t = ctx;
 
-	sre_stream_emit_jv(t->s, ev);
+	sre_stream_emit_jv(&t->s, ev);
 }
 
 static void
 say(void *ctx, enum sre_brain_say how, int at_line, const char *msg)
 {
 	struct tool *t = ctx;
-	const char *where = at_line ? sre_stream_where(t->s) : NULL;
+	const char *where = at_line ? sre_stream_where(&t->s) : NULL;
 
 	switch (how) {
 	case SRE_BRAIN_REJECT:
-		sre_stream_reject(t->s, "%s", msg);
+		sre_stream_reject(&t->s, "%s", msg);
 		break;
 	case SRE_BRAIN_WARN:
 		sre_warnx("%s%s%s", where ? where : "", where ? ": " : "", msg);
@@ -338,7 +338,6 @@ run(struct tool *t)
 {
 	const struct sre_brain_stats *n;
 	struct sre_brain_mem *mem = NULL;
-	struct sre_stream s;
 	char err[512];
 	int ex;
 
@@ -368,16 +367,15 @@ run(struct tool *t)
 		ex = EX_OSERR;
 		goto out;
 	}
-	if ((ex = sre_stream_open(&s, &opt.c)) != EX_OK)
+	if ((ex = sre_stream_open(&t->s, &opt.c)) != EX_OK)
 		goto out;
-	t->s = &s;
-	s.idle_ms = -1;
-	ex = sre_stream_run(&s, on_line_idle, on_idle, t);
+	t->s.idle_ms = -1;
+	ex = sre_stream_run(&t->s, on_line_idle, on_idle, t);
 	n = sre_brain_stats(t->b);
 	sre_info("%llu lines, %llu anomalies, %llu incidents, %llu "
 	    "diagnoses (%llu updates), %llu left to sre-cag, %llu rejected",
-	    s.lines, n->anomalies, n->incidents, n->diagnoses, n->updates,
-	    n->held, s.rejected);
+	    t->s.lines, n->anomalies, n->incidents, n->diagnoses, n->updates,
+	    n->held, t->s.rejected);
 	if (t->llm != NULL)
 		sre_info("LLM: %llu answers taken, %llu fell back, at most %d "
 		    "at once", n->llm_ok, n->llm_fallback,

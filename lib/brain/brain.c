@@ -19,7 +19,7 @@ void
 sre_brain_say(struct sre_brain *b, enum sre_brain_say how, int at_line,
     const char *fmt, ...)
 {
-	char msg[1024];
+	char msg[4096];	/* an incident id may be long */
 	va_list ap;
 
 	if (b->c.say == NULL)
