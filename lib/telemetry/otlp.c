@@ -1652,6 +1652,94 @@ read_quantiles(struct sre_json *j, struct sre_otlp *r, struct rej *x,
 	return rc;
 }
 
+/* One member k of a data point into p; a bad value is noted in x (the
+ * point rejected) or in p's quirks (ignored).  F_* or -1. */
+static int
+point_member(struct sre_otlp *r, struct sre_json *j, struct sre_json_str k,
+    struct sre_otlp_point *p, struct rej *x, uint64_t *flags)
+{
+	size_t off = j->pos;
+	int64_t i64;
+	double d;
+	int rc = F_OK;
+
+	if (KEY(k, "timeUnixNano")) {
+		if ((rc = f_u64(j, &p->time_ns, &p->quirks)) == F_BAD)
+			set_rej(x, "timeUnixNano",
+			    "not an unsigned 64-bit integer", off);
+	} else if (KEY(k, "startTimeUnixNano")) {
+		if ((rc = f_u64(j, &p->start_ns, &p->quirks)) == F_BAD)
+			p->quirks |= SRE_OTLP_Q_IGNORED;
+	} else if (KEY(k, "attributes")) {
+		if ((rc = f_raw(j, SRE_JSON_ARRAY, &p->attrs)) == F_BAD)
+			p->quirks |= SRE_OTLP_Q_IGNORED;
+	} else if (KEY(k, "asDouble")) {
+		rc = f_double(j, &p->value);
+		if (rc == F_OK) {
+			p->has |= SRE_OTLP_HAS_VALUE;
+			p->has &= ~(unsigned)SRE_OTLP_HAS_INT;
+		} else if (rc == F_BAD)
+			set_rej(x, "asDouble", "not a number", off);
+	} else if (KEY(k, "asInt")) {
+		rc = f_i64(j, &p->ivalue, &p->quirks, NULL, 0);
+		if (rc == F_OK) {
+			p->value = (double)p->ivalue;
+			p->has |= SRE_OTLP_HAS_VALUE | SRE_OTLP_HAS_INT;
+		} else if (rc == F_BAD)
+			set_rej(x, "asInt", "not a 64-bit integer",
+			    off);
+	} else if (KEY(k, "count")) {
+		if ((rc = f_u64(j, &p->count, &p->quirks)) == F_BAD)
+			set_rej(x, "count",
+			    "not an unsigned 64-bit integer", off);
+	} else if (KEY(k, "sum")) {
+		if ((rc = f_double(j, &p->sum)) == F_OK)
+			p->has |= SRE_OTLP_HAS_SUM;
+		else if (rc == F_BAD)
+			set_rej(x, "sum", "not a number", off);
+	} else if (KEY(k, "min") || KEY(k, "max")) {
+		int is_min = k.p[1] == 'i';
+
+		if ((rc = f_double(j, &d)) == F_OK) {
+			*(is_min ? &p->min : &p->max) = d;
+			p->has |= is_min ? SRE_OTLP_HAS_MIN :
+			    SRE_OTLP_HAS_MAX;
+		} else if (rc == F_BAD)
+			p->quirks |= SRE_OTLP_Q_IGNORED;
+	} else if (KEY(k, "bucketCounts")) {
+		rc = read_num_array(j, r, A_BUCKETS, 0, "bucketCounts",
+		    x, &p->quirks);
+	} else if (KEY(k, "explicitBounds")) {
+		rc = read_num_array(j, r, A_BOUNDS, 1, "explicitBounds",
+		    x, &p->quirks);
+	} else if (KEY(k, "scale")) {
+		rc = f_i64(j, &i64, &p->quirks, NULL, 0);
+		if (rc == F_OK && i64 >= -1000 && i64 <= 1000)
+			p->scale = (int)i64;
+		else if (rc == F_OK || rc == F_BAD) {
+			rc = F_OK;
+			set_rej(x, "scale", "not a small integer", off);
+		}
+	} else if (KEY(k, "zeroCount")) {
+		if ((rc = f_u64(j, &p->zero_count, &p->quirks)) == F_BAD)
+			set_rej(x, "zeroCount",
+			    "not an unsigned 64-bit integer", off);
+	} else if (KEY(k, "positive")) {
+		rc = read_exp_buckets(j, r, A_POS, &p->pos_offset,
+		    "positive", x, &p->quirks);
+	} else if (KEY(k, "negative")) {
+		rc = read_exp_buckets(j, r, A_NEG, &p->neg_offset,
+		    "negative", x, &p->quirks);
+	} else if (KEY(k, "quantileValues")) {
+		rc = read_quantiles(j, r, x, &p->quirks);
+	} else if (KEY(k, "flags")) {
+		if ((rc = f_u64(j, flags, &p->quirks)) == F_BAD)
+			p->quirks |= SRE_OTLP_Q_IGNORED;
+	} else
+		rc = sre_json_skip(j);
+	return rc;
+}
+
 static int
 read_point(struct sre_otlp *r, struct sre_json *j, void *ctx)
 {
@@ -1660,10 +1748,7 @@ read_point(struct sre_otlp *r, struct sre_json *j, void *ctx)
 	struct sre_json_str k;
 	struct rej x = { NULL, NULL, 0 };
 	uint64_t flags = 0;
-	int64_t i64;
-	double d;
 	char kb[64];
-	size_t off;
 	int rc, k_arr;
 
 	if ((rc = open_elem(r, j)) <= 0)
@@ -1681,82 +1766,7 @@ read_point(struct sre_otlp *r, struct sre_json *j, void *ctx)
 	while ((rc = next_key(j, &k, kb)) > 0) {
 		if (sre_json_peek(j) == SRE_JSON_NONE)
 			return -1;
-		off = j->pos;
-		rc = F_OK;
-		if (KEY(k, "timeUnixNano")) {
-			if ((rc = f_u64(j, &p.time_ns, &p.quirks)) == F_BAD)
-				set_rej(&x, "timeUnixNano",
-				    "not an unsigned 64-bit integer", off);
-		} else if (KEY(k, "startTimeUnixNano")) {
-			if ((rc = f_u64(j, &p.start_ns, &p.quirks)) == F_BAD)
-				p.quirks |= SRE_OTLP_Q_IGNORED;
-		} else if (KEY(k, "attributes")) {
-			if ((rc = f_raw(j, SRE_JSON_ARRAY, &p.attrs)) == F_BAD)
-				p.quirks |= SRE_OTLP_Q_IGNORED;
-		} else if (KEY(k, "asDouble")) {
-			rc = f_double(j, &p.value);
-			if (rc == F_OK) {
-				p.has |= SRE_OTLP_HAS_VALUE;
-				p.has &= ~(unsigned)SRE_OTLP_HAS_INT;
-			} else if (rc == F_BAD)
-				set_rej(&x, "asDouble", "not a number", off);
-		} else if (KEY(k, "asInt")) {
-			rc = f_i64(j, &p.ivalue, &p.quirks, NULL, 0);
-			if (rc == F_OK) {
-				p.value = (double)p.ivalue;
-				p.has |= SRE_OTLP_HAS_VALUE | SRE_OTLP_HAS_INT;
-			} else if (rc == F_BAD)
-				set_rej(&x, "asInt", "not a 64-bit integer",
-				    off);
-		} else if (KEY(k, "count")) {
-			if ((rc = f_u64(j, &p.count, &p.quirks)) == F_BAD)
-				set_rej(&x, "count",
-				    "not an unsigned 64-bit integer", off);
-		} else if (KEY(k, "sum")) {
-			if ((rc = f_double(j, &p.sum)) == F_OK)
-				p.has |= SRE_OTLP_HAS_SUM;
-			else if (rc == F_BAD)
-				set_rej(&x, "sum", "not a number", off);
-		} else if (KEY(k, "min") || KEY(k, "max")) {
-			int is_min = k.p[1] == 'i';
-
-			if ((rc = f_double(j, &d)) == F_OK) {
-				*(is_min ? &p.min : &p.max) = d;
-				p.has |= is_min ? SRE_OTLP_HAS_MIN :
-				    SRE_OTLP_HAS_MAX;
-			} else if (rc == F_BAD)
-				p.quirks |= SRE_OTLP_Q_IGNORED;
-		} else if (KEY(k, "bucketCounts")) {
-			rc = read_num_array(j, r, A_BUCKETS, 0, "bucketCounts",
-			    &x, &p.quirks);
-		} else if (KEY(k, "explicitBounds")) {
-			rc = read_num_array(j, r, A_BOUNDS, 1, "explicitBounds",
-			    &x, &p.quirks);
-		} else if (KEY(k, "scale")) {
-			rc = f_i64(j, &i64, &p.quirks, NULL, 0);
-			if (rc == F_OK && i64 >= -1000 && i64 <= 1000)
-				p.scale = (int)i64;
-			else if (rc == F_OK || rc == F_BAD) {
-				rc = F_OK;
-				set_rej(&x, "scale", "not a small integer", off);
-			}
-		} else if (KEY(k, "zeroCount")) {
-			if ((rc = f_u64(j, &p.zero_count, &p.quirks)) == F_BAD)
-				set_rej(&x, "zeroCount",
-				    "not an unsigned 64-bit integer", off);
-		} else if (KEY(k, "positive")) {
-			rc = read_exp_buckets(j, r, A_POS, &p.pos_offset,
-			    "positive", &x, &p.quirks);
-		} else if (KEY(k, "negative")) {
-			rc = read_exp_buckets(j, r, A_NEG, &p.neg_offset,
-			    "negative", &x, &p.quirks);
-		} else if (KEY(k, "quantileValues")) {
-			rc = read_quantiles(j, r, &x, &p.quirks);
-		} else if (KEY(k, "flags")) {
-			if ((rc = f_u64(j, &flags, &p.quirks)) == F_BAD)
-				p.quirks |= SRE_OTLP_Q_IGNORED;
-		} else
-			rc = sre_json_skip(j);
+		rc = point_member(r, j, k, &p, &x, &flags);
 		if (rc < 0)
 			return -1;
 	}
