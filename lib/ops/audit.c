@@ -659,6 +659,54 @@ manifest_invalid(struct sre_audit *a, const char *service, const char *path,
 	    "sre-fix cannot edit it, and the audit cannot check it.")));
 }
 
+/* What container c of a manifest lacks (limits and requests, probes):
+ * appended to *lim_list and *probe_list, the worst severity of each in
+ * *lim_sev and *probe_sev.  Borrows c. */
+static void
+check_container(jv c, jv *lim_list, int *lim_sev, jv *probe_list,
+    int *probe_sev)
+{
+	jv miss = jv_array(), pmiss = jv_array();
+	const char *name = sre_jv_str(c, "name");
+
+	if (!has_member(c, "resources.limits.memory")) {
+		miss = jv_array_append(miss,
+		    jv_string("limits.memory"));
+		*lim_sev = SRE_SEV_WARNING;
+	}
+	if (!has_member(c, "resources.requests.cpu"))
+		miss = jv_array_append(miss, jv_string("requests.cpu"));
+	if (!has_member(c, "resources.requests.memory"))
+		miss = jv_array_append(miss,
+		    jv_string("requests.memory"));
+	if (jv_array_length(jv_copy(miss)) > 0) {
+		if (*lim_sev < 0)
+			*lim_sev = SRE_SEV_INFO;
+		*lim_list = jv_array_append(*lim_list, set(set(jv_object(),
+		    "container", jv_string(name ? name : "?")),
+		    "missing", miss));
+	} else {
+		jv_free(miss);
+	}
+	if (!has_member(c, "readinessProbe")) {
+		pmiss = jv_array_append(pmiss,
+		    jv_string("readinessProbe"));
+		*probe_sev = SRE_SEV_WARNING;
+	}
+	if (!has_member(c, "livenessProbe"))
+		pmiss = jv_array_append(pmiss,
+		    jv_string("livenessProbe"));
+	if (jv_array_length(jv_copy(pmiss)) > 0) {
+		if (*probe_sev < 0)
+			*probe_sev = SRE_SEV_INFO;
+		*probe_list = jv_array_append(*probe_list, set(set(
+		    jv_object(), "container", jv_string(name ? name :
+		    "?")), "missing", pmiss));
+	} else {
+		jv_free(pmiss);
+	}
+}
+
 int
 sre_audit_manifest(struct sre_audit *a, const char *service,
     const char *path, const char *text, size_t len, char *err,
@@ -717,45 +765,9 @@ sre_audit_manifest(struct sre_audit *a, const char *service,
 	}
 	for (i = 0; i < n; i++) {
 		jv c = jv_array_get(jv_copy(containers), i);
-		jv miss = jv_array(), pmiss = jv_array();
-		const char *name = sre_jv_str(c, "name");
 
-		if (!has_member(c, "resources.limits.memory")) {
-			miss = jv_array_append(miss,
-			    jv_string("limits.memory"));
-			lim_sev = SRE_SEV_WARNING;
-		}
-		if (!has_member(c, "resources.requests.cpu"))
-			miss = jv_array_append(miss, jv_string("requests.cpu"));
-		if (!has_member(c, "resources.requests.memory"))
-			miss = jv_array_append(miss,
-			    jv_string("requests.memory"));
-		if (jv_array_length(jv_copy(miss)) > 0) {
-			if (lim_sev < 0)
-				lim_sev = SRE_SEV_INFO;
-			lim_list = jv_array_append(lim_list, set(set(jv_object(),
-			    "container", jv_string(name ? name : "?")),
-			    "missing", miss));
-		} else {
-			jv_free(miss);
-		}
-		if (!has_member(c, "readinessProbe")) {
-			pmiss = jv_array_append(pmiss,
-			    jv_string("readinessProbe"));
-			probe_sev = SRE_SEV_WARNING;
-		}
-		if (!has_member(c, "livenessProbe"))
-			pmiss = jv_array_append(pmiss,
-			    jv_string("livenessProbe"));
-		if (jv_array_length(jv_copy(pmiss)) > 0) {
-			if (probe_sev < 0)
-				probe_sev = SRE_SEV_INFO;
-			probe_list = jv_array_append(probe_list, set(set(
-			    jv_object(), "container", jv_string(name ? name :
-			    "?")), "missing", pmiss));
-		} else {
-			jv_free(pmiss);
-		}
+		check_container(c, &lim_list, &lim_sev, &probe_list,
+		    &probe_sev);
 		jv_free(c);
 	}
 	jv_free(containers);

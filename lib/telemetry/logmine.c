@@ -441,7 +441,9 @@ is_host(const char *s, size_t n)
 
 /*
  * Masks one token in[0..n) into out (room for 3 * n + 3 bytes); returns
- * the output length.
+ * the output length.  Long (about 130 lines) on purpose: one pass of
+ * ordered tests, each masker a few lines, read top to bottom as the
+ * order of precedence; split, the order would hide across functions.
  */
 static size_t
 mask_token(const char *in, size_t n, char *out, unsigned maskers)
