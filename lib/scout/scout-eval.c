@@ -4,9 +4,12 @@
  * cleared series go through hysteresis and the silences, raised ones are
  * grouped into incidents, and the anomaly, recovery and topology events
  * are written, with their evidence (see scout.h and the anomaly evidence
- * schema in sre-scout(1)).
+ * schema in sre-scout(1)).  Reports of rejected and tolerated records go
+ * out here too.  The bottom of the package: it calls none of scout.c,
+ * scout-par.c, scout-read.c.
  */
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +23,35 @@
 #define CLIP		3.0
 #define MAX_EV_EDGES	16
 #define CONNECT_DEPTH	3
+#define MAX_TOLERATED	100	/* tolerated records reported, then counted */
+
+/* ---- reports ---------------------------------------------------------- */
+
+void
+sre__eval_report(struct sre_scout *sc, int reject, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	if (reject)
+		sc->st.rejected++;
+	else {
+		sc->st.tolerated++;
+		if (++sc->reports > MAX_TOLERATED + 1)
+			return;
+	}
+	if (sc->h.report == NULL)
+		return;
+	if (!reject && sc->reports == MAX_TOLERATED + 1) {
+		sc->h.report(sc->h.arg, sc->cur_tag, 0, "more tolerated "
+		    "records: counted, no longer reported");
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	sc->h.report(sc->h.arg, sc->cur_tag, reject, msg);
+}
 
 enum kind { K_OP, K_EDGE, K_LOG, K_MET };
 
@@ -846,8 +878,8 @@ judge_op(struct judge *j, uint32_t idx)
 	note(j, c.s, ch, &c);
 
 	/* Errors: against a binomial expectation at the learned ratio. */
-	c.sig = SIG_ERR;
-	c.s = &o->sig[SIG_ERR];
+	c.sig = SIG_FAIL;
+	c.s = &o->sig[SIG_FAIL];
 	c.signal = "errors";
 	if (tot != NULL && n >= cfg->min_samples) {
 		ratio = wn > 0 ? werr / wn : 0;
@@ -1177,7 +1209,7 @@ learn_templates(struct sre_scout *sc, uint64_t g)
 }
 
 int
-sre__scout_judge(struct sre_scout *sc, uint64_t g, int complete)
+sre__eval_window(struct sre_scout *sc, uint64_t g, int complete)
 {
 	struct judge j;
 	const struct window *win = sre__scout_window(sc, g);
@@ -1282,20 +1314,20 @@ sre__scout_judge(struct sre_scout *sc, uint64_t g, int complete)
 			    sre_incidents_active(sc->inc, c->s->inc));
 		c->s->emitted = 0;
 	}
-	sre__scout_incidents_tick(sc, win->end);
+	sre__eval_tick(sc, win->end);
 	if (rc == 0)
 		rc = emit_topology(sc, g, win);
 	learn_templates(sc, g);
 	free(j.raised.v);
 	free(j.cleared.v);
 	if (j.failed && rc == 0)
-		sre__scout_report(sc, 0, "out of memory judging a window: "
+		sre__eval_report(sc, 0, "out of memory judging a window: "
 		    "some changes were lost");
 	return rc;
 }
 
 void
-sre__scout_incidents_tick(struct sre_scout *sc, int64_t now_ms)
+sre__eval_tick(struct sre_scout *sc, int64_t now_ms)
 {
 	sre_incidents_window(sc->inc, now_ms);
 	if (now_ms > sc->inc_tick_ms)
@@ -1311,7 +1343,7 @@ sre__scout_incidents_tick(struct sre_scout *sc, int64_t now_ms)
  * the series' previous point to this one.
  */
 int
-sre__scout_metric(struct sre_scout *sc, uint32_t idx, int raise,
+sre__eval_metric(struct sre_scout *sc, uint32_t idx, int raise,
     int64_t t_ms, double observed, double baseline, double score)
 {
 	struct metric *m = &sc->mets[idx];
