@@ -1232,13 +1232,43 @@ op_message(struct sre_scout *sc, struct op *o, uint64_t g, const char *text,
 	m->text[len] = '\0';
 }
 
+/* A span of service s in window g, by its version too. */
+static void
+svc_count(struct sre_scout *sc, uint32_t s, uint64_t g, int err, double w)
+{
+	struct svcwin *sw;
+	int i;
+
+	sc->svcs[s].last_gen = g;
+	sw = svc_slot(&sc->svcs[s], g);
+	sw->spans++;
+	sw->wspans += w;
+	if (err) {
+		sw->errors++;
+		sw->werrors += w;
+	}
+	if (sc->cver != UINT8_MAX) {
+		for (i = 0; i < sw->nver; i++)
+			if (sw->ver[i].v == sc->cver)
+				break;
+		if (i == sw->nver && sw->nver < NVER) {
+			sw->ver[i].v = sc->cver;
+			sw->ver[i].spans = sw->ver[i].errors = 0;
+			sw->nver++;
+		}
+		if (i < sw->nver) {
+			sw->ver[i].spans++;
+			sw->ver[i].errors += (uint32_t)err;
+		}
+	}
+}
+
 /* Apply one span, read here or by a worker (struct span_in). */
 int
 sre__read_span(struct sre_scout *sc, const struct span_in *in)
 {
 	struct pspan p;
 	struct opwin *ow;
-	struct svcwin *sw;
 	struct op *o;
 	uint64_t end;
 	int64_t end_ms;
@@ -1248,7 +1278,7 @@ sre__read_span(struct sre_scout *sc, const struct span_in *in)
 	char buf[256], hs[32];
 	const char *mt;
 	size_t ml;
-	int i, err, lat_ok = 1;
+	int err, lat_ok = 1;
 
 	sc->st.spans++;
 	if (in->quirks != 0) {
@@ -1316,28 +1346,7 @@ sre__read_span(struct sre_scout *sc, const struct span_in *in)
 		}
 		op_message(sc, o, g, mt, ml);
 	}
-	sc->svcs[s].last_gen = g;
-	sw = svc_slot(&sc->svcs[s], g);
-	sw->spans++;
-	sw->wspans += w;
-	if (err) {
-		sw->errors++;
-		sw->werrors += w;
-	}
-	if (sc->cver != UINT8_MAX) {
-		for (i = 0; i < sw->nver; i++)
-			if (sw->ver[i].v == sc->cver)
-				break;
-		if (i == sw->nver && sw->nver < NVER) {
-			sw->ver[i].v = sc->cver;
-			sw->ver[i].spans = sw->ver[i].errors = 0;
-			sw->nver++;
-		}
-		if (i < sw->nver) {
-			sw->ver[i].spans++;
-			sw->ver[i].errors += (uint32_t)err;
-		}
-	}
+	svc_count(sc, s, g, err, w);
 	p.tkey = in->tkey;
 	p.id = in->id;
 	p.parent = in->parent;
