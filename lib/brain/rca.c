@@ -1020,50 +1020,21 @@ is_chronic(const struct dx *d, jv ev)
 	return prior >= 0 && dev >= 0 && dev <= prior + log(1.5);
 }
 
-/* Read one anomaly (borrowed) into the candidates. */
+/* One anomaly in hand (borrowed), as take_anomaly reads it. */
+struct anom {
+	jv ev, evd;		/* the event, its evidence */
+	const char *svc, *op;
+	int sig, sc, ci;	/* SIG_*, SC_*, its candidate */
+	double score, o, b;	/* score, observed, baseline */
+	double support;		/* how many spans stand behind it, 0.2..1 */
+};
+
+/* The edges an anomaly's evidence saw (they may create candidates). */
 static void
-take_anomaly(struct dx *d, jv ev)
+take_edges(struct dx *d, jv evd)
 {
-	const char *svc = sre_jv_str(ev, "service");
-	const char *type = sre_jv_str(ev, "type"), *scope, *op;
-	int sig = signal_of(sre_jv_str(ev, "signal")), ci, sc;
-	double score = num_or(ev, "score", 1), o = -1, b = -1, o2, b2;
-	double support = 1;
-	jv evd, m;
-	struct cand *c;
+	jv m = member_kind(evd, "edges", JV_KIND_ARRAY);
 
-	if (type != NULL && strcmp(type, "anomaly") != 0)
-		return;
-	if (!name_ok(svc)) {
-		d->no_service++;
-		return;
-	}
-	if (d->first_fp == NULL)
-		d->first_fp = sre_jv_str(ev, "fingerprint");
-	evd = evidence_of(ev);
-	scope = sre_jv_str(evd, "scope");
-	sc = scope == NULL ? SC_OP : strcmp(scope, "edge") == 0 ? SC_EDGE :
-	    strcmp(scope, "metric") == 0 ? SC_METRIC :
-	    strcmp(scope, "service") == 0 ? SC_SVC : SC_OP;
-	if ((ci = cand_of(d, svc)) < 0) {
-		jv_free(evd);
-		return;
-	}
-	op = sre_jv_str(ev, "operation");
-	o = num_or(ev, "observed", -1);
-	b = num_or(ev, "baseline", -1);
-	if (score > 1e6)
-		score = 1e6;
-
-	/* A chronic symptom: its service stays a candidate; neither its
-	 * own evidence nor the edges it saw count. */
-	if (is_chronic(d, ev)) {
-		d->nchronic++;
-		jv_free(evd);
-		return;
-	}
-	/* Edges first: they may create candidates (and move d->c). */
-	m = member_kind(evd, "edges", JV_KIND_ARRAY);
 	if (jv_get_kind(m) == JV_KIND_ARRAY) {
 		int i, n = jv_array_length(jv_copy(m));
 
@@ -1075,82 +1046,102 @@ take_anomaly(struct dx *d, jv ev)
 		}
 	}
 	jv_free(m);
-	if (sc == SC_EDGE) {
-		jv e = member_kind(evd, "edge", JV_KIND_OBJECT);
-		const char *from = sre_jv_str(e, "from");
-		int fi;
+}
 
-		if (name_ok(from) && strcmp(from, svc) != 0 &&
-		    (fi = cand_of(d, from)) >= 0) {
-			struct iedge *ie = iedge_of(d, fi, ci);
+/* An edge's own anomaly: it marks the edge into the candidate. */
+static void
+take_edge_anomaly(struct dx *d, const struct anom *a)
+{
+	jv e = member_kind(a->evd, "edge", JV_KIND_OBJECT);
+	const char *from = sre_jv_str(e, "from");
+	struct cand *c;
+	int fi;
 
-			if (ie != NULL) {
-				ie->anomalous = 1;
-				if (sig == SIG_LAT) {
-					ie->anom_obs = maxd(ie->anom_obs, o);
-					ie->anom_base = maxd(ie->anom_base, b);
-				}
-				if (sig == SIG_ERR && o > 0 && ie->calls <= 0) {
-					ie->calls = 100;
-					ie->errors = maxd(ie->errors, 100 * o);
-				}
+	if (name_ok(from) && strcmp(from, a->svc) != 0 &&
+	    (fi = cand_of(d, from)) >= 0) {
+		struct iedge *ie = iedge_of(d, fi, a->ci);
+
+		if (ie != NULL) {
+			ie->anomalous = 1;
+			if (a->sig == SIG_LAT) {
+				ie->anom_obs = maxd(ie->anom_obs, a->o);
+				ie->anom_base = maxd(ie->anom_base, a->b);
+			}
+			if (a->sig == SIG_ERR && a->o > 0 && ie->calls <= 0) {
+				ie->calls = 100;
+				ie->errors = maxd(ie->errors, 100 * a->o);
 			}
 		}
-		jv_free(e);
-		jv_free(evd);
-		c = &d->c[ci];
-		if (c->fp == NULL)
-			c->fp = sre_jv_str(ev, "fingerprint");
-		return;
 	}
+	jv_free(e);
+	c = &d->c[a->ci];
+	if (c->fp == NULL)
+		c->fp = sre_jv_str(a->ev, "fingerprint");
+}
 
-	c = &d->c[ci];
+/* A p95 or a ratio from a handful of spans says little: the support of
+ * an anomaly is its spans in the window, over 40. */
+static double
+support_of(jv ev, jv evd)
+{
+	double t, tb, ws = num_or(ev, "window_start_ms", -1);
+	double we = num_or(ev, "window_end_ms", -1), support = 1;
+
+	if (obs_base(evd, "throughput", &t, &tb) && ws >= 0 && we > ws)
+		support = clamp01(t * (we - ws) / 1000 / 40);
+	return support < 0.2 ? 0.2 : support;
+}
+
+/* The candidate's scores, fingerprint and operation. */
+static void
+cand_scores(struct dx *d, struct cand *c, const struct anom *a)
+{
+	double score = a->score;
+
 	c->nanom++;
 	if (score > c->maxscore)
 		c->maxscore = score;
-	if (sig == SIG_LAT && score > c->score_lat)
+	if (a->sig == SIG_LAT && score > c->score_lat)
 		c->score_lat = score;
-	if (sig == SIG_ERR && score > c->score_err)
+	if (a->sig == SIG_ERR && score > c->score_err)
 		c->score_err = score;
 	if (score > d->maxscore)
 		d->maxscore = score;
 	if (score > c->fp_score || c->fp == NULL) {
 		c->fp_score = score;
-		c->fp = sre_jv_str(ev, "fingerprint");
+		c->fp = sre_jv_str(a->ev, "fingerprint");
 	}
-	if (op != NULL && (sig == SIG_LAT || sig == SIG_ERR) &&
+	if (a->op != NULL && (a->sig == SIG_LAT || a->sig == SIG_ERR) &&
 	    score > c->best_op_score) {
-		c->best_op = op;
+		c->best_op = a->op;
 		c->best_op_score = score;
 	}
-	/* A p95 or a ratio from a handful of spans says little: the
-	 * support of an anomaly is its spans in the window, over 40. */
-	{
-		double t, tb, ws = num_or(ev, "window_start_ms", -1);
-		double we = num_or(ev, "window_end_ms", -1);
+}
 
-		if (obs_base(evd, "throughput", &t, &tb) && ws >= 0 &&
-		    we > ws)
-			support = clamp01(t * (we - ws) / 1000 / 40);
-		if (support < 0.2)
-			support = 0.2;
-	}
-	if (obs_base(evd, "total_ms", &o2, &b2) ||
-	    (sig == SIG_LAT && sc == SC_OP && (o2 = o) >= 0 && (b2 = b) >= 0)) {
+/* The largest total, self and error changes the candidate showed. */
+static void
+cand_changes(struct cand *c, const struct anom *a)
+{
+	double o2, b2, o = a->o, b = a->b;
+	int sig = a->sig;
+
+	if (obs_base(a->evd, "total_ms", &o2, &b2) ||
+	    (sig == SIG_LAT && a->sc == SC_OP && (o2 = o) >= 0 &&
+	    (b2 = b) >= 0)) {
 		if (!c->has_tot || o2 - b2 > c->tot_obs - c->tot_base) {
 			c->tot_obs = o2;
 			c->tot_base = b2;
 		}
 		c->has_tot = 1;
 	}
-	if (obs_base(evd, "self_ms", &o2, &b2)) {
+	if (obs_base(a->evd, "self_ms", &o2, &b2)) {
 		if (!c->has_self || o2 - b2 > c->self_obs - c->self_base) {
 			c->self_obs = o2;
 			c->self_base = b2;
 		}
 		c->has_self = 1;
 	}
-	if (obs_base(evd, "error_ratio", &o2, &b2) ||
+	if (obs_base(a->evd, "error_ratio", &o2, &b2) ||
 	    (sig == SIG_ERR && (o2 = o) >= 0 && (b2 = b) >= 0 && o2 <= 1)) {
 		if (o2 <= 1 && b2 <= 1 &&
 		    (!c->has_err || o2 - b2 > c->err_obs - c->err_base)) {
@@ -1159,15 +1150,22 @@ take_anomaly(struct dx *d, jv ev)
 			c->has_err = 1;
 		}
 	}
-	/* each operation's anomaly is evidence of its own */
-	if (sig == SIG_LAT && sc == SC_OP) {
-		struct ev1 e1 = { -1, -1, score, support, 0 };
+}
 
-		if (obs_base(evd, "self_ms", &o2, &b2)) {
+/* Each operation's latency or error anomaly is evidence of its own. */
+static void
+cand_evidence(struct cand *c, const struct anom *a)
+{
+	double o2, b2, o = a->o, b = a->b;
+
+	if (a->sig == SIG_LAT && a->sc == SC_OP) {
+		struct ev1 e1 = { -1, -1, a->score, a->support, 0 };
+
+		if (obs_base(a->evd, "self_ms", &o2, &b2)) {
 			e1.o = o2;
 			e1.b = b2;
 			e1.self = 1;
-		} else if (obs_base(evd, "total_ms", &o2, &b2) ||
+		} else if (obs_base(a->evd, "total_ms", &o2, &b2) ||
 		    ((o2 = o) >= 0 && (b2 = b) >= 0)) {
 			e1.o = o2;
 			e1.b = b2;
@@ -1175,10 +1173,10 @@ take_anomaly(struct dx *d, jv ev)
 		if (e1.o >= 0 && e1.b >= 0)
 			ev_add(c->lat, &c->nlat, &e1);
 	}
-	if (sig == SIG_ERR) {
-		struct ev1 e1 = { -1, -1, score, support, 0 };
+	if (a->sig == SIG_ERR) {
+		struct ev1 e1 = { -1, -1, a->score, a->support, 0 };
 
-		if (obs_base(evd, "error_ratio", &o2, &b2) ||
+		if (obs_base(a->evd, "error_ratio", &o2, &b2) ||
 		    ((o2 = o) >= 0 && (b2 = b) >= 0)) {
 			e1.o = o2;
 			e1.b = b2;
@@ -1186,8 +1184,16 @@ take_anomaly(struct dx *d, jv ev)
 		if (e1.o >= 0 && e1.b >= 0 && e1.o <= 1 && e1.b <= 1)
 			ev_add(c->err, &c->nerr, &e1);
 	}
-	if (obs_base(evd, "throughput", &o2, &b2) ||
-	    (sig == SIG_THR && (o2 = o) >= 0 && (b2 = b) >= 0)) {
+}
+
+/* Throughput, metrics and logs. */
+static void
+cand_signals(struct cand *c, const struct anom *a)
+{
+	double o2, b2, o = a->o, b = a->b;
+
+	if (obs_base(a->evd, "throughput", &o2, &b2) ||
+	    (a->sig == SIG_THR && (o2 = o) >= 0 && (b2 = b) >= 0)) {
 		if (!c->has_thr || o2 / maxd(b2, 1e-9) >
 		    c->thr_obs / maxd(c->thr_base, 1e-9)) {
 			c->thr_obs = o2;
@@ -1195,48 +1201,119 @@ take_anomaly(struct dx *d, jv ev)
 		}
 		c->has_thr = 1;
 	}
-	if (sig == SIG_METRIC || sc == SC_METRIC) {
-		const char *metric = sre_jv_str(evd, "metric");
+	if (a->sig == SIG_METRIC || a->sc == SC_METRIC) {
+		const char *metric = sre_jv_str(a->evd, "metric");
 
-		if (sat(score / 6) > c->metric_raw) {
-			c->metric_raw = sat(score / 6);
-			c->metric_name = metric != NULL ? metric : op;
+		if (sat(a->score / 6) > c->metric_raw) {
+			c->metric_raw = sat(a->score / 6);
+			c->metric_name = metric != NULL ? metric : a->op;
 			c->metric_o = o;
 			c->metric_b = b;
 		}
 		if (cpu_name(metric) && o > b)
 			c->cpu_metric = 1;
 	}
-	if (sig == SIG_LOG && sat(score / 6) > c->logs_raw) {
-		c->logs_raw = sat(score / 6);
+	if (a->sig == SIG_LOG && sat(a->score / 6) > c->logs_raw) {
+		c->logs_raw = sat(a->score / 6);
 		c->log_o = o;
 		c->log_b = b;
 	}
-	m = member_kind(evd, "versions", JV_KIND_ARRAY);
+}
+
+/* The versions and the error messages the evidence names. */
+static void
+cand_versions_messages(struct dx *d, const struct anom *a)
+{
+	double o2, b2;
+	jv m;
+
+	m = member_kind(a->evd, "versions", JV_KIND_ARRAY);
 	if (jv_get_kind(m) == JV_KIND_ARRAY) {
-		jv prev = member_kind(evd, "previous_version", JV_KIND_OBJECT);
+		jv prev = member_kind(a->evd, "previous_version",
+		    JV_KIND_OBJECT);
 		double be = -1;
 
-		if (obs_base(evd, "error_ratio", &o2, &b2) && b2 >= 0 &&
+		if (obs_base(a->evd, "error_ratio", &o2, &b2) && b2 >= 0 &&
 		    b2 <= 1)
 			be = b2;
-		take_versions(c, m, prev, num_or(ev, "window_end_ms",
-		    num_or(ev, "ts_ms", 0)), be);
+		take_versions(&d->c[a->ci], m, prev, num_or(a->ev,
+		    "window_end_ms", num_or(a->ev, "ts_ms", 0)), be);
 		jv_free(prev);
 	}
 	jv_free(m);
-	m = member_kind(evd, "messages", JV_KIND_ARRAY);
+	m = member_kind(a->evd, "messages", JV_KIND_ARRAY);
 	if (jv_get_kind(m) == JV_KIND_ARRAY) {
 		double ed = 0;
 
-		if (obs_base(evd, "error_ratio", &o2, &b2) && o2 <= 1)
+		if (obs_base(a->evd, "error_ratio", &o2, &b2) && o2 <= 1)
 			ed = o2 - b2;
-		else if (sig == SIG_ERR && o >= 0 && b >= 0 && o <= 1)
-			ed = o - b;
-		take_messages(d, ci, m, sat(maxd(ed, 0) * 10));
+		else if (a->sig == SIG_ERR && a->o >= 0 && a->b >= 0 &&
+		    a->o <= 1)
+			ed = a->o - a->b;
+		take_messages(d, a->ci, m, sat(maxd(ed, 0) * 10));
 	}
 	jv_free(m);
-	jv_free(evd);
+}
+
+/* Read one anomaly (borrowed) into the candidates. */
+static void
+take_anomaly(struct dx *d, jv ev)
+{
+	const char *svc = sre_jv_str(ev, "service");
+	const char *type = sre_jv_str(ev, "type"), *scope;
+	struct anom a;
+	struct cand *c;
+
+	if (type != NULL && strcmp(type, "anomaly") != 0)
+		return;
+	if (!name_ok(svc)) {
+		d->no_service++;
+		return;
+	}
+	if (d->first_fp == NULL)
+		d->first_fp = sre_jv_str(ev, "fingerprint");
+	memset(&a, 0, sizeof(a));
+	a.ev = ev;
+	a.svc = svc;
+	a.sig = signal_of(sre_jv_str(ev, "signal"));
+	a.score = num_or(ev, "score", 1);
+	a.evd = evidence_of(ev);
+	scope = sre_jv_str(a.evd, "scope");
+	a.sc = scope == NULL ? SC_OP : strcmp(scope, "edge") == 0 ? SC_EDGE :
+	    strcmp(scope, "metric") == 0 ? SC_METRIC :
+	    strcmp(scope, "service") == 0 ? SC_SVC : SC_OP;
+	if ((a.ci = cand_of(d, svc)) < 0) {
+		jv_free(a.evd);
+		return;
+	}
+	a.op = sre_jv_str(ev, "operation");
+	a.o = num_or(ev, "observed", -1);
+	a.b = num_or(ev, "baseline", -1);
+	if (a.score > 1e6)
+		a.score = 1e6;
+
+	/* A chronic symptom: its service stays a candidate; neither its
+	 * own evidence nor the edges it saw count. */
+	if (is_chronic(d, ev)) {
+		d->nchronic++;
+		jv_free(a.evd);
+		return;
+	}
+	/* Edges first: they may create candidates (and move d->c). */
+	take_edges(d, a.evd);
+	if (a.sc == SC_EDGE) {
+		take_edge_anomaly(d, &a);
+		jv_free(a.evd);
+		return;
+	}
+	a.support = support_of(ev, a.evd);
+	c = &d->c[a.ci];
+	cand_scores(d, c, &a);
+	cand_changes(c, &a);
+	cand_evidence(c, &a);
+	cand_signals(c, &a);
+	cand_versions_messages(d, &a);
+	jv_free(a.evd);
 }
 
 /* Add the graph's edges among the candidates, and the in/out degrees. */
@@ -1772,11 +1849,45 @@ explainer_of(const struct dx *d, int ci)
 	return best;
 }
 
+/* The reason's end: the candidate's metrics and logs, each with the
+ * numbers, and whom it explains (appended to buf, len bytes). */
+static void
+reason_more(const struct dx *d, int ci, char *buf, size_t len)
+{
+	const struct cand *c = &d->c[ci];
+	char who[300];
+	size_t used = 0;
+
+#define ADD(...) do { if (used < len) used += (size_t)snprintf(buf + used, \
+    len - used, __VA_ARGS__); } while (0)
+	if (c->metric_raw > 0 && c->metric_name != NULL) {
+		ADD("; its %s %s %s (%.3g, baseline %.3g)",
+		    cpu_name(c->metric_name) ? "CPU use" : "metric",
+		    c->metric_name, c->metric_o >=
+		    c->metric_b ? "rose" : "fell", c->metric_o, c->metric_b);
+	}
+	if (c->logs_raw > 0) {
+		if (c->log_o >= 0 && c->log_b >= 0)
+			ADD("; its error and warning logs surged (%.3g in "
+			    "the window, baseline %.3g)", c->log_o, c->log_b);
+		else
+			ADD("; its error and warning logs surged");
+	}
+	if (c->kind != K_SYMPTOM && c->kind != K_NONE) {
+		callers_of(d, ci, who, sizeof(who));
+		if (who[0] != '\0')
+			ADD("; explains %s", who);
+		if (c->blamed > 0 && c->kind != K_POOL)
+			ADD("; named in others' error messages");
+	}
+#undef ADD
+}
+
 static void
 reason_of(const struct dx *d, int ci, char *buf, size_t len)
 {
 	const struct cand *c = &d->c[ci];
-	char a[32], b[32], who[300];
+	char a[32], b[32];
 	size_t used = 0;
 	int ex;
 
@@ -1876,27 +1987,7 @@ reason_of(const struct dx *d, int ci, char *buf, size_t len)
 		ADD("next to the anomalies, no evidence of its own");
 		break;
 	}
-	/* its metrics and logs, each with the numbers */
-	if (c->metric_raw > 0 && c->metric_name != NULL) {
-		ADD("; its %s %s %s (%.3g, baseline %.3g)",
-		    cpu_name(c->metric_name) ? "CPU use" : "metric",
-		    c->metric_name, c->metric_o >=
-		    c->metric_b ? "rose" : "fell", c->metric_o, c->metric_b);
-	}
-	if (c->logs_raw > 0) {
-		if (c->log_o >= 0 && c->log_b >= 0)
-			ADD("; its error and warning logs surged (%.3g in "
-			    "the window, baseline %.3g)", c->log_o, c->log_b);
-		else
-			ADD("; its error and warning logs surged");
-	}
-	if (c->kind != K_SYMPTOM && c->kind != K_NONE) {
-		callers_of(d, ci, who, sizeof(who));
-		if (who[0] != '\0')
-			ADD("; explains %s", who);
-		if (c->blamed > 0 && c->kind != K_POOL)
-			ADD("; named in others' error messages");
-	}
+	reason_more(d, ci, buf + used, used < len ? len - used : 0);
 #undef ADD
 }
 
@@ -2084,74 +2175,52 @@ dx_free(struct dx *d)
 	jv_free(d->notes);
 }
 
-jv
-sre_rca_diagnose(const struct sre_rca_graph *g, jv anomalies,
-    const struct sre_rca_opts *opts)
+/* Read the anomalies and the graph into d, and walk it. */
+static void
+dx_read(struct dx *d, jv anomalies, const struct sre_rca_opts *o)
 {
-	struct dx d;
-	struct sre_rca_opts o;
-	jv out, rcs, prop = jv_invalid();
-	int *order = NULL, i, n, top, at, strong, known_fix_used = 0;
-	double total = 0, share = 0, lead = 0, conf = 0;
-	const struct cand *w = NULL;
-	char reason[1024], summary[2048], who[300], why[512];
-	const char *fp = NULL;
-	enum kind wk = K_NONE;
-	size_t used = 0;
+	int i, n, at;
 
-	if (opts != NULL)
-		o = *opts;
-	else
-		sre_rca_opts_init(&o);
-	top = o.top > 0 ? o.top : 5;
-	memset(&d, 0, sizeof(d));
-	d.g = g;
-	d.notes = jv_array();
-	d.chronic = o.chronic;
 	n = jv_get_kind(anomalies) == JV_KIND_ARRAY ?
 	    jv_array_length(jv_copy(anomalies)) : 0;
 	for (i = 0; i < n; i++) {
 		jv ev = jv_array_get(jv_copy(anomalies), i);
 
 		if (jv_get_kind(ev) == JV_KIND_OBJECT)
-			take_anomaly(&d, ev);
+			take_anomaly(d, ev);
 		jv_free(ev);
 	}
-	if (d.nchronic)
-		note(&d, "%zu anomal%s no larger than their series showed "
-		    "before counted as chronic symptoms", d.nchronic,
-		    d.nchronic == 1 ? "y" : "ies");
-	if (d.no_service)
-		note(&d, "%zu anomal%s without a service left out",
-		    d.no_service, d.no_service == 1 ? "y" : "ies");
-	if (d.too_many)
-		note(&d, "more than %d candidate services: %zu left out",
-		    SRE_RCA_MAX_CANDIDATES, d.too_many);
-	take_graph(&d);
-	degrees(&d);
-	attribute(&d);
-	origins(&d);
-	walk(&d, o.damping > 0 && o.damping < 1 ? o.damping : 0.85,
-	    o.iterations > 0 ? o.iterations : 100);
-	if (d.n > 0 && has_cycle(&d, &at))
-		note(&d, "the call graph has a cycle through %s",
-		    d.c[at].name);
+	if (d->nchronic)
+		note(d, "%zu anomal%s no larger than their series showed "
+		    "before counted as chronic symptoms", d->nchronic,
+		    d->nchronic == 1 ? "y" : "ies");
+	if (d->no_service)
+		note(d, "%zu anomal%s without a service left out",
+		    d->no_service, d->no_service == 1 ? "y" : "ies");
+	if (d->too_many)
+		note(d, "more than %d candidate services: %zu left out",
+		    SRE_RCA_MAX_CANDIDATES, d->too_many);
+	take_graph(d);
+	degrees(d);
+	attribute(d);
+	origins(d);
+	walk(d, o->damping > 0 && o->damping < 1 ? o->damping : 0.85,
+	    o->iterations > 0 ? o->iterations : 100);
+	if (d->n > 0 && has_cycle(d, &at))
+		note(d, "the call graph has a cycle through %s",
+		    d->c[at].name);
+}
 
-	order = calloc(d.n + 1, sizeof(int));
-	if (order == NULL) {
-		dx_free(&d);
-		return jv_invalid();
-	}
-	for (i = 0; i < (int)d.n; i++) {
-		order[i] = i;
-		total += d.c[i].pi;
-		d.c[i].kind = kind_of(&d.c[i]);
-	}
-	qsort_r(order, d.n, sizeof(int), by_pi, &d);
+/* The ranked root causes, top at most (order: candidates by pi). */
+static jv
+root_causes(const struct dx *d, const int *order, int top, double total)
+{
+	char reason[1024];
+	jv rcs = jv_array();
+	int i;
 
-	rcs = jv_array();
-	for (i = 0; i < (int)d.n && i < top; i++) {
-		const struct cand *c = &d.c[order[i]];
+	for (i = 0; i < (int)d->n && i < top; i++) {
+		const struct cand *c = &d->c[order[i]];
 		jv rc;
 
 		/* Services known only through edges, with nothing to show,
@@ -2159,7 +2228,7 @@ sre_rca_diagnose(const struct sre_rca_graph *g, jv anomalies,
 		if (c->origin <= 0 && c->sym <= 0 && i > 0)
 			break;
 		rc = jv_object();
-		reason_of(&d, order[i], reason, sizeof(reason));
+		reason_of(d, order[i], reason, sizeof(reason));
 		rc = jv_object_set(rc, jv_string("service"),
 		    jv_string(c->name));
 		rc = jv_object_set(rc, jv_string("operation"),
@@ -2172,6 +2241,192 @@ sre_rca_diagnose(const struct sre_rca_graph *g, jv anomalies,
 		rc = jv_object_set(rc, jv_string("reason"), jv_string(reason));
 		rcs = jv_array_append(rcs, rc);
 	}
+	return rcs;
+}
+
+/* The fix that worked before for this fingerprint, if it still fits. */
+static jv
+known_fix(const struct dx *d, const struct sre_rca_opts *o)
+{
+	jv kp = jv_object_get(jv_copy(o->known_fix), jv_string("proposal"));
+	const char *kt = sre_jv_str(kp, "target");
+	char e[128];
+
+	if (sre_catalog_check(kp, NULL, e, sizeof(e)) == SRE_CATALOG_OK &&
+	    kt != NULL && strmap_get(&d->map, kt, strlen(kt)) >= 0 &&
+	    !failed_before(o->failed, kp))
+		return kp;
+	jv_free(kp);
+	return jv_invalid();
+}
+
+/* The action for the top candidate w of kind wk (strong: confident
+ * enough to act), or jv_invalid(). */
+static jv
+action_for(const struct cand *w, enum kind wk, int strong, jv anomalies,
+    const struct sre_rca_opts *o)
+{
+	jv prop = jv_invalid();
+
+	if (strong && wk == K_RELEASE) {
+		jv params = jv_object();
+
+		if (w->rel_old != NULL)
+			params = jv_object_set(params, jv_string("to"),
+			    jv_string(w->rel_old));
+		prop = proposal("rollback", w->name, params);
+	} else if (strong && wk == K_POOL) {
+		long size = pool_size_hint(anomalies, w->name);
+		char v[32];
+
+		snprintf(v, sizeof(v), "%ld", size > 0 ? size * 2 : 40);
+		prop = proposal("config", w->name, jv_object_set(
+		    jv_object_set(jv_object(), jv_string("key"),
+		    jv_string("DB_POOL_SIZE")), jv_string("value"),
+		    jv_string(v)));
+	} else if (strong && (wk == K_SATURATION ||
+	    ((wk == K_LATENCY || wk == K_CPU) &&
+	    datastore_name(w->name)))) {
+		prop = proposal("scale", w->name, jv_object_set(
+		    jv_object(), jv_string("delta"),
+		    jv_number(wk == K_SATURATION ? 2 : 1)));
+	} else if (strong && (wk == K_LATENCY || wk == K_CPU ||
+	    wk == K_ERRORS || wk == K_NETWORK)) {
+		prop = proposal("restart", w->name, jv_object());
+	}
+	if (jv_is_valid(prop) && failed_before(o->failed, prop)) {
+		jv_free(prop);
+		prop = jv_invalid();
+	}
+	return prop;
+}
+
+/* The proposal for the top candidate w (NULL: none); *known: 1 when it
+ * is the known fix. */
+static jv
+propose(const struct dx *d, const struct cand *w, double conf,
+    jv anomalies, const struct sre_rca_opts *o, int *known)
+{
+	jv prop = jv_invalid();
+	int strong = w != NULL && conf >= 0.5 && w->origin >= 0.3;
+	char why[512];
+
+	*known = 0;
+	if (w != NULL && jv_get_kind(o->known_fix) == JV_KIND_OBJECT) {
+		prop = known_fix(d, o);
+		*known = jv_is_valid(prop);
+	}
+	if (!jv_is_valid(prop) && w != NULL)
+		prop = action_for(w, w->kind, strong, anomalies, o);
+	/* Only what the catalog takes leaves here (a release's old version
+	 * that is no image tag, say, does not). */
+	if (jv_is_valid(prop) && sre_catalog_check(prop, NULL, why,
+	    sizeof(why)) != SRE_CATALOG_OK) {
+		jv_free(prop);
+		prop = jv_invalid();
+	}
+	if (!jv_is_valid(prop))
+		prop = proposal("observe", w != NULL &&
+		    sre_gitops_service_ok(w->name) ? w->name : NULL, jv_object());
+	return prop;
+}
+
+/* The summary: the top candidate w, the runner-up, the proposal. */
+static void
+summarize(const struct dx *d, const struct cand *w, const int *order,
+    jv prop, int known, const struct sre_rca_opts *o, char *summary,
+    size_t len)
+{
+	char reason[1024];
+	const char *act = sre_jv_str(prop, "action");
+	size_t used = 0;
+
+#define ADD(...) do { if (used < len) used += (size_t)snprintf( \
+    summary + used, len - used, __VA_ARGS__); } while (0)
+	summary[0] = '\0';
+	if (w == NULL) {
+		ADD("No anomaly with a service to diagnose.");
+		return;
+	}
+	reason_of(d, (int)(w - d->c), reason, sizeof(reason));
+	if (w->kind == K_SYMPTOM || w->kind == K_NONE)
+		ADD("The origin is unclear; %s ranks first by the call "
+		    "graph: %s.", w->name, reason);
+	else
+		ADD("%s is the likely origin (%s): %s.", w->name,
+		    kind_names[w->kind], reason);
+	if (d->n > 1) {
+		const struct cand *r2 = &d->c[order[1]];
+
+		if (r2->pi > 0)
+			ADD(" Runner-up: %s.", r2->name);
+	}
+	if (act != NULL && strcmp(act, "observe") == 0)
+		ADD(" The evidence is too weak to act on: observe.");
+	else if (known) {
+		double s = num_or(o->known_fix, "successes", 0);
+
+		ADD(" Proposal: %s %s, the fix that worked %.0f time%s "
+		    "before for this fingerprint.", act,
+		    sre_jv_str(prop, "target"), s, s == 1 ? "" : "s");
+	} else
+		ADD(" Proposal: %s %s.", act, sre_jv_str(prop, "target"));
+#undef ADD
+}
+
+/* What the confidence was computed from. */
+static jv
+features_of(double share, double lead, const struct cand *w, size_t n)
+{
+	jv f = jv_object();
+
+	f = jv_object_set(f, jv_string("share"),
+	    jv_number(floor(share * 1000 + 0.5) / 1000));
+	f = jv_object_set(f, jv_string("lead"),
+	    jv_number(floor(lead * 1000 + 0.5) / 1000));
+	f = jv_object_set(f, jv_string("origin"), jv_number(
+	    floor((w ? w->origin : 0) * 1000 + 0.5) / 1000));
+	f = jv_object_set(f, jv_string("candidates"), jv_number((double)n));
+	return f;
+}
+
+jv
+sre_rca_diagnose(const struct sre_rca_graph *g, jv anomalies,
+    const struct sre_rca_opts *opts)
+{
+	struct dx d;
+	struct sre_rca_opts o;
+	jv out, rcs, prop;
+	int *order = NULL, i, top, known_fix_used = 0;
+	double total = 0, share = 0, lead = 0, conf = 0;
+	const struct cand *w = NULL;
+	char summary[2048];
+	const char *fp = NULL;
+	enum kind wk = K_NONE;
+
+	if (opts != NULL)
+		o = *opts;
+	else
+		sre_rca_opts_init(&o);
+	top = o.top > 0 ? o.top : 5;
+	memset(&d, 0, sizeof(d));
+	d.g = g;
+	d.notes = jv_array();
+	d.chronic = o.chronic;
+	dx_read(&d, anomalies, &o);
+
+	order = calloc(d.n + 1, sizeof(int));
+	if (order == NULL) {
+		dx_free(&d);
+		return jv_invalid();
+	}
+	for (i = 0; i < (int)d.n; i++) {
+		order[i] = i;
+		total += d.c[i].pi;
+		d.c[i].kind = kind_of(&d.c[i]);
+	}
+	qsort_r(order, d.n, sizeof(int), by_pi, &d);
+	rcs = root_causes(&d, order, top, total);
 
 	if (d.n > 0 && total > 0) {
 		double p1 = d.c[order[0]].pi, p2 = d.n > 1 ?
@@ -2186,107 +2441,9 @@ sre_rca_diagnose(const struct sre_rca_graph *g, jv anomalies,
 	}
 	if (fp == NULL)
 		fp = d.first_fp;
-
-	/* The proposal. */
-	strong = w != NULL && conf >= 0.5 && w->origin >= 0.3;
-	if (w != NULL && jv_get_kind(o.known_fix) == JV_KIND_OBJECT) {
-		jv kp = jv_object_get(jv_copy(o.known_fix),
-		    jv_string("proposal"));
-		const char *kt = sre_jv_str(kp, "target");
-		char e[128];
-
-		if (sre_catalog_check(kp, NULL, e, sizeof(e)) ==
-		    SRE_CATALOG_OK && kt != NULL &&
-		    strmap_get(&d.map, kt, strlen(kt)) >= 0 &&
-		    !failed_before(o.failed, kp)) {
-			prop = kp;
-			known_fix_used = 1;
-		} else
-			jv_free(kp);
-	}
-	if (!jv_is_valid(prop) && w != NULL) {
-		if (strong && wk == K_RELEASE) {
-			jv params = jv_object();
-
-			if (w->rel_old != NULL)
-				params = jv_object_set(params, jv_string("to"),
-				    jv_string(w->rel_old));
-			prop = proposal("rollback", w->name, params);
-		} else if (strong && wk == K_POOL) {
-			long size = pool_size_hint(anomalies, w->name);
-			char v[32];
-
-			snprintf(v, sizeof(v), "%ld", size > 0 ? size * 2 : 40);
-			prop = proposal("config", w->name, jv_object_set(
-			    jv_object_set(jv_object(), jv_string("key"),
-			    jv_string("DB_POOL_SIZE")), jv_string("value"),
-			    jv_string(v)));
-		} else if (strong && (wk == K_SATURATION ||
-		    ((wk == K_LATENCY || wk == K_CPU) &&
-		    datastore_name(w->name)))) {
-			prop = proposal("scale", w->name, jv_object_set(
-			    jv_object(), jv_string("delta"),
-			    jv_number(wk == K_SATURATION ? 2 : 1)));
-		} else if (strong && (wk == K_LATENCY || wk == K_CPU ||
-		    wk == K_ERRORS || wk == K_NETWORK)) {
-			prop = proposal("restart", w->name, jv_object());
-		}
-		if (jv_is_valid(prop) && failed_before(o.failed, prop)) {
-			jv_free(prop);
-			prop = jv_invalid();
-		}
-	}
-	/* Only what the catalog takes leaves here (a release's old version
-	 * that is no image tag, say, does not). */
-	if (jv_is_valid(prop) && sre_catalog_check(prop, NULL, why,
-	    sizeof(why)) != SRE_CATALOG_OK) {
-		jv_free(prop);
-		prop = jv_invalid();
-	}
-	if (!jv_is_valid(prop))
-		prop = proposal("observe", w != NULL &&
-		    sre_gitops_service_ok(w->name) ? w->name : NULL, jv_object());
-
-	/* The summary. */
-#define ADD(...) do { if (used < sizeof(summary)) used += (size_t)snprintf( \
-    summary + used, sizeof(summary) - used, __VA_ARGS__); } while (0)
-	summary[0] = '\0';
-	if (w == NULL)
-		ADD("No anomaly with a service to diagnose.");
-	else {
-		reason_of(&d, (int)(w - d.c), reason, sizeof(reason));
-		if (wk == K_SYMPTOM || wk == K_NONE)
-			ADD("The origin is unclear; %s ranks first by the call "
-			    "graph: %s.", w->name, reason);
-		else
-			ADD("%s is the likely origin (%s): %s.", w->name,
-			    kind_names[wk], reason);
-		callers_of(&d, (int)(w - d.c), who, sizeof(who));
-		if (d.n > 1) {
-			const struct cand *r2 = &d.c[order[1]];
-
-			if (r2->pi > 0)
-				ADD(" Runner-up: %s.", r2->name);
-		}
-		{
-			const char *act = sre_jv_str(prop, "action");
-
-			if (act != NULL && strcmp(act, "observe") == 0)
-				ADD(" The evidence is too weak to act on: "
-				    "observe.");
-			else if (known_fix_used) {
-				double s = num_or(o.known_fix, "successes", 0);
-
-				ADD(" Proposal: %s %s, the fix that worked %.0f "
-				    "time%s before for this fingerprint.", act,
-				    sre_jv_str(prop, "target"), s,
-				    s == 1 ? "" : "s");
-			} else
-				ADD(" Proposal: %s %s.", act,
-				    sre_jv_str(prop, "target"));
-		}
-	}
-#undef ADD
+	prop = propose(&d, w, conf, anomalies, &o, &known_fix_used);
+	summarize(&d, w, order, prop, known_fix_used, &o, summary,
+	    sizeof(summary));
 
 	out = jv_object();
 	out = jv_object_set(out, jv_string("root_causes"), rcs);
@@ -2298,19 +2455,8 @@ sre_rca_diagnose(const struct sre_rca_graph *g, jv anomalies,
 	out = jv_object_set(out, jv_string("kind"),
 	    jv_string(kind_names[wk]));
 	out = jv_object_set(out, jv_string("notes"), jv_copy(d.notes));
-	{
-		jv f = jv_object();
-
-		f = jv_object_set(f, jv_string("share"),
-		    jv_number(floor(share * 1000 + 0.5) / 1000));
-		f = jv_object_set(f, jv_string("lead"),
-		    jv_number(floor(lead * 1000 + 0.5) / 1000));
-		f = jv_object_set(f, jv_string("origin"), jv_number(
-		    floor((w ? w->origin : 0) * 1000 + 0.5) / 1000));
-		f = jv_object_set(f, jv_string("candidates"),
-		    jv_number((double)d.n));
-		out = jv_object_set(out, jv_string("features"), f);
-	}
+	out = jv_object_set(out, jv_string("features"),
+	    features_of(share, lead, w, d.n));
 	free(order);
 	dx_free(&d);
 	return out;

@@ -4,9 +4,12 @@
  * cleared series go through hysteresis and the silences, raised ones are
  * grouped into incidents, and the anomaly, recovery and topology events
  * are written, with their evidence (see scout.h and the anomaly evidence
- * schema in sre-scout(1)).
+ * schema in sre-scout(1)).  Reports of rejected and tolerated records go
+ * out here too.  The bottom of the package: it calls none of scout.c,
+ * scout-par.c, scout-read.c.
  */
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +23,35 @@
 #define CLIP		3.0
 #define MAX_EV_EDGES	16
 #define CONNECT_DEPTH	3
+#define MAX_TOLERATED	100	/* tolerated records reported, then counted */
+
+/* ---- reports ---------------------------------------------------------- */
+
+void
+sre__eval_report(struct sre_scout *sc, int reject, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	if (reject)
+		sc->st.rejected++;
+	else {
+		sc->st.tolerated++;
+		if (++sc->reports > MAX_TOLERATED + 1)
+			return;
+	}
+	if (sc->h.report == NULL)
+		return;
+	if (!reject && sc->reports == MAX_TOLERATED + 1) {
+		sc->h.report(sc->h.arg, sc->cur_tag, 0, "more tolerated "
+		    "records: counted, no longer reported");
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	sc->h.report(sc->h.arg, sc->cur_tag, reject, msg);
+}
 
 enum kind { K_OP, K_EDGE, K_LOG, K_MET };
 
@@ -688,26 +720,256 @@ pool_horizon(const struct op *o, const struct sre_scout_config *cfg)
 	return h > POOL_MAX ? POOL_MAX : h;
 }
 
+/* What an operation is judged on in this window: its own counts, a
+ * thin series' pooled windows, or a sparse one's carry. */
+struct opview {
+	struct opwin *w;	/* this window's, NULL without data */
+	struct sre_sketch *tot, *slf;	/* NULL: nothing to judge yet */
+	uint32_t n, e;		/* spans, errors */
+	double wn, werr;	/* the same scaled */
+	uint32_t h;		/* windows pooled */
+};
+
+/* A thin series' last v->h windows pooled into its carry sketches. */
 static void
-judge_op(struct judge *j, uint32_t idx)
+op_pool(struct judge *j, struct op *o, struct opview *v)
 {
-	struct sre_scout *sc = j->sc;
-	const struct sre_scout_config *cfg = &sc->cfg;
-	struct op *o = &sc->ops[idx];
-	struct opwin *w = &o->w[j->g % NSLOT];
-	struct change c;
-	enum sre_hyst_change ch;
-	double p50 = NAN, p95 = NAN, s95 = NAN, z, z50, z95, zs, score;
-	double ratio, p0, p, rate, base, x, tails, wn, werr, T = j->T;
-	struct sre_sketch *tot, *slf;
-	int ok50, ok95, oks, above, below, mature;
-	uint32_t n, e, h;
 	uint64_t k;
+
+	/*
+	 * A thin series (fewer than 3 * min_samples spans a window, but at
+	 * least min_samples over POOL_MAX windows) is judged over the last
+	 * h windows pooled, so that a tail quantile has the spans it
+	 * needs; the carry is not used.  One odd window weighs on h pools
+	 * in a row: raising takes h - 1 more windows above the threshold
+	 * than a dense series.
+	 */
+	carry_drop(o);
+	v->n = v->e = 0;
+	v->wn = v->werr = 0;
+	for (k = 0; k < v->h && k < j->g; k++) {
+		const struct opwin *pw = &o->w[(j->g - k) % NSLOT];
+
+		if (pw->gen != j->g - k)
+			continue;
+		sre_sketch_merge(&o->ctotal, &pw->total);
+		sre_sketch_merge(&o->cself, &pw->self);
+		v->n += pw->n;
+		v->e += pw->err;
+		v->wn += pw->wn;
+		v->werr += pw->werr;
+	}
+	v->tot = &o->ctotal;
+	v->slf = &o->cself;
+}
+
+/*
+ * The operation's view of window j->g.  A sparse series: a window short
+ * of min_samples is carried over to the next (sketches merged, counts
+ * added) until the series has enough to judge, for CARRY_MAX windows at
+ * most.
+ */
+static void
+op_view(struct judge *j, struct op *o, struct opview *v)
+{
+	const struct sre_scout_config *cfg = &j->sc->cfg;
+	struct opwin *w = &o->w[j->g % NSLOT];
 
 	if (w->gen != j->g)
 		w = NULL;
 	if (w != NULL)
 		o->windows++;
+	v->w = w;
+	v->tot = w != NULL ? &w->total : NULL;
+	v->slf = w != NULL ? &w->self : NULL;
+	v->n = w != NULL ? w->n : 0;
+	v->e = w != NULL ? w->err : 0;
+	v->wn = w != NULL ? w->wn : 0;
+	v->werr = w != NULL ? w->werr : 0;
+	v->h = pool_horizon(o, cfg);
+	o->navg = o->windows <= 1 && w != NULL ? (float)v->n :
+	    0.9f * o->navg + 0.1f * (float)v->n;
+	if (w != NULL && v->h > 1)
+		op_pool(j, o, v);
+	else if (w != NULL && o->cwin > 0) {
+		sre_sketch_merge(&o->ctotal, &w->total);
+		sre_sketch_merge(&o->cself, &w->self);
+		v->tot = &o->ctotal;
+		v->slf = &o->cself;
+		v->n += o->cn;
+		v->e += o->cerr;
+		v->wn += o->cwn;
+		v->werr += o->cwerr;
+	}
+	if (w != NULL && v->h > 1) {
+		if (v->n < cfg->min_samples)
+			v->tot = v->slf = NULL;
+	} else if (w != NULL && v->n < cfg->min_samples) {
+		if (o->cwin == 0) {
+			sre_sketch_merge(&o->ctotal, &w->total);
+			sre_sketch_merge(&o->cself, &w->self);
+		}
+		o->cn = v->n;
+		o->cerr = v->e;
+		o->cwn = v->wn;
+		o->cwerr = v->werr;
+		if (++o->cwin > CARRY_MAX)
+			carry_drop(o);
+		v->tot = v->slf = NULL;
+	} else if (w != NULL)
+		o->cwin = 0;	/* judged: the carry is spent below */
+}
+
+/* Latency: p50, p95 of the duration, p95 of the self time. */
+static enum sre_hyst_change
+op_latency(struct judge *j, struct op *o, const struct opview *v,
+    struct change *c)
+{
+	const struct sre_scout_config *cfg = &j->sc->cfg;
+	const struct sre_sketch *tot = v->tot, *slf = v->slf;
+	double p50, p95, s95 = NAN, z50, z95, zs, score, tails, T = j->T;
+	int ok50, ok95, oks, above, below, mature;
+	enum sre_hyst_change ch;
+
+	if (tot == NULL || tot->count < cfg->min_samples)
+		return v->w == NULL ? idle_step(j, c->s) :
+		    SRE_HYST_NONE;	/* carried over */
+	p50 = sre_sketch_quantile(tot, 0.5);
+	p95 = sre_sketch_quantile(tot, 0.95);
+	/* A p95 from fewer than 3 * min_samples spans is one or two odd
+	 * spans: it does not count. */
+	if (slf->count >= 3 * cfg->min_samples)
+		s95 = sre_sketch_quantile(slf, 0.95);
+	z50 = lat_z(&o->b50, p50, cfg->min_delta_ms, &ok50);
+	z95 = tot->count >= 3 * cfg->min_samples ?
+	    lat_z(&o->b95, p95, cfg->min_delta_ms, &ok95) : (ok95 = 0);
+	zs = lat_z(&o->bself, s95, cfg->min_delta_ms, &oks);
+	score = 0;
+	if (ok50 && z50 > score)
+		score = z50;
+	if (ok95 && z95 > score)
+		score = z95;
+	if (oks && zs > score)
+		score = zs;
+	mature = o->b50.n >= cfg->min_windows;
+	above = j->canraise && mature && score >= T;
+	/*
+	 * Calm: the median back and the tails under the threshold.  A
+	 * window straddling the end of a fault still holds a few slow
+	 * spans: with the median back and the tails under twice the
+	 * threshold it counts as calm, but the window that clears must be
+	 * calm outright.
+	 */
+	tails = (ok95 ? z95 : 0) > (oks ? zs : 0) ? (ok95 ? z95 : 0) :
+	    (oks ? zs : 0);
+	below = (ok50 ? z50 : 0) < T / 2 && (tails < T ||
+	    (tails < 2 * T && c->s->h.calm + 1u < cfg->recover_windows));
+	ch = sre_hyst_step(&c->s->h, above, score >= 2 * T, below,
+	    cfg->raise_windows + v->h - 1, cfg->recover_windows);
+	if (!c->s->h.anomalous && !above) {
+		sre_baseline_learn(&o->b50, log(p50 + 0.01), LAT_FLOOR,
+		    LEARN_RATE, CLIP);
+		if (tot->count >= 3 * cfg->min_samples)
+			sre_baseline_learn(&o->b95, log(p95 + 0.01),
+			    LAT_FLOOR, LEARN_RATE, CLIP);
+		if (isfinite(s95))
+			sre_baseline_learn(&o->bself, log(s95 + 0.01),
+			    LAT_FLOOR, LEARN_RATE, CLIP);
+	}
+	c->score = score;
+	c->observed = p95;
+	c->baseline = bexp(&o->b95, 0.01);
+	if (!isfinite(c->baseline) || tot->count < 3 * cfg->min_samples) {
+		c->observed = p50;
+		c->baseline = bexp(&o->b50, 0.01);
+	}
+	return ch;
+}
+
+/* Errors: against a binomial expectation at the learned ratio. */
+static enum sre_hyst_change
+op_errors(struct judge *j, struct op *o, const struct opview *v,
+    struct change *c)
+{
+	const struct sre_scout_config *cfg = &j->sc->cfg;
+	double ratio, p0, p, z, T = j->T;
+	int above, below, mature;
+	enum sre_hyst_change ch;
+
+	if (v->tot == NULL || v->n < cfg->min_samples)
+		return v->w == NULL ? idle_step(j, c->s) : SRE_HYST_NONE;
+	ratio = v->wn > 0 ? v->werr / v->wn : 0;
+	mature = o->berr.n >= cfg->min_windows;
+	p0 = o->berr.n ? o->berr.mean : 0;
+	if (p0 < 0)
+		p0 = 0;
+	p = p0 < 0.002 ? 0.002 : p0;
+	z = binom_z(v->e, v->n, p);
+	above = j->canraise && ((mature && z >= T &&
+	    ratio - p0 >= 0.05 && v->e >= 3) ||
+	    (!mature && o->berr.n > 0 && ratio >= 0.5 && v->e >= 10));
+	below = ratio - p0 < 0.02 || z < T / 2;
+	ch = sre_hyst_step(&c->s->h, above, z >= 2 * T &&
+	    ratio - p0 >= 0.1, below, cfg->raise_windows + v->h - 1,
+	    cfg->recover_windows);
+	if (!c->s->h.anomalous && !above)
+		sre_baseline_learn(&o->berr, ratio, 0.01, LEARN_RATE,
+		    CLIP);
+	c->score = z;
+	c->observed = ratio;
+	c->baseline = p0;
+	return ch;
+}
+
+/* Throughput: a drop below a third or a surge above three times. */
+static enum sre_hyst_change
+op_tput(struct judge *j, struct op *o, const struct opview *v,
+    struct change *c)
+{
+	const struct sre_scout_config *cfg = &j->sc->cfg;
+	const struct opwin *w = v->w;
+	double rate, x, base, z, T = j->T;
+	int above, below, mature;
+	enum sre_hyst_change ch;
+
+	if (!j->complete || (w == NULL && o->btput.n == 0))
+		return idle_step(j, c->s);
+	rate = w != NULL ? w->wn / j->secs : 0;
+	x = log(rate + 0.01);
+	base = bexp(&o->btput, 0.01);
+	z = sre_baseline_z(&o->btput, x, TPUT_FLOOR);
+	mature = o->btput.n >= cfg->min_windows &&
+	    base * j->secs >= 20;
+	above = j->canraise && mature && ((z <= -T && rate < base / 3) ||
+	    (z >= T && rate > base * 3));
+	below = fabs(z) < T / 2 || (rate > base / 1.5 &&
+	    rate < base * 1.5);
+	ch = sre_hyst_step(&c->s->h, above, fabs(z) >= 2 * T, below,
+	    cfg->raise_windows, cfg->recover_windows);
+	if (!c->s->h.anomalous && !above && (w != NULL || mature))
+		sre_baseline_learn(&o->btput, x, TPUT_FLOOR,
+		    LEARN_RATE, CLIP);
+	if (w == NULL && c->s->h.anomalous && ++c->s->stale >=
+	    cfg->stale_windows) {
+		c->s->h.anomalous = 0;
+		ch = SRE_HYST_CLEAR;
+	}
+	c->score = fabs(z);
+	c->observed = rate;
+	c->baseline = base;
+	return ch;
+}
+
+/* An operation's three signals in window j->g. */
+static void
+judge_op(struct judge *j, uint32_t idx)
+{
+	struct sre_scout *sc = j->sc;
+	struct op *o = &sc->ops[idx];
+	struct opview v;
+	struct change c;
+
+	op_view(j, o, &v);
 	memset(&c, 0, sizeof(c));
 	c.kind = K_OP;
 	c.idx = idx;
@@ -717,198 +979,22 @@ judge_op(struct judge *j, uint32_t idx)
 	c.svc = o->svc;
 	c.svc2 = SRE_INCIDENT_NOSVC;
 
-	/*
-	 * A sparse series: a window short of min_samples is carried over
-	 * to the next (sketches merged, counts added) until the series has
-	 * enough to judge, for CARRY_MAX windows at most.
-	 */
-	tot = w != NULL ? &w->total : NULL;
-	slf = w != NULL ? &w->self : NULL;
-	n = w != NULL ? w->n : 0;
-	e = w != NULL ? w->err : 0;
-	wn = w != NULL ? w->wn : 0;
-	werr = w != NULL ? w->werr : 0;
-	h = pool_horizon(o, cfg);
-	o->navg = o->windows <= 1 && w != NULL ? (float)n :
-	    0.9f * o->navg + 0.1f * (float)n;
-	if (w != NULL && h > 1) {
-		/*
-		 * A thin series (fewer than 3 * min_samples spans a window,
-		 * but at least min_samples over POOL_MAX windows) is judged
-		 * over the last h windows pooled, so that a tail quantile
-		 * has the spans it needs; the carry is not used.  One odd
-		 * window weighs on h pools in a row: raising takes h - 1
-		 * more windows above the threshold than a dense series.
-		 */
-		carry_drop(o);
-		n = e = 0;
-		wn = werr = 0;
-		for (k = 0; k < h && k < j->g; k++) {
-			const struct opwin *pw = &o->w[(j->g - k) % NSLOT];
-
-			if (pw->gen != j->g - k)
-				continue;
-			sre_sketch_merge(&o->ctotal, &pw->total);
-			sre_sketch_merge(&o->cself, &pw->self);
-			n += pw->n;
-			e += pw->err;
-			wn += pw->wn;
-			werr += pw->werr;
-		}
-		tot = &o->ctotal;
-		slf = &o->cself;
-	} else if (w != NULL && o->cwin > 0) {
-		sre_sketch_merge(&o->ctotal, &w->total);
-		sre_sketch_merge(&o->cself, &w->self);
-		tot = &o->ctotal;
-		slf = &o->cself;
-		n += o->cn;
-		e += o->cerr;
-		wn += o->cwn;
-		werr += o->cwerr;
-	}
-	if (w != NULL && h > 1) {
-		if (n < cfg->min_samples)
-			tot = slf = NULL;
-	} else if (w != NULL && n < cfg->min_samples) {
-		if (o->cwin == 0) {
-			sre_sketch_merge(&o->ctotal, &w->total);
-			sre_sketch_merge(&o->cself, &w->self);
-		}
-		o->cn = n;
-		o->cerr = e;
-		o->cwn = wn;
-		o->cwerr = werr;
-		if (++o->cwin > CARRY_MAX)
-			carry_drop(o);
-		tot = slf = NULL;
-	} else if (w != NULL)
-		o->cwin = 0;	/* judged: the carry is spent below */
-
-	/* Latency: p50, p95 of the duration, p95 of the self time. */
 	c.sig = SIG_LAT;
 	c.s = &o->sig[SIG_LAT];
 	c.signal = "latency";
-	if (tot != NULL && tot->count >= cfg->min_samples) {
-		p50 = sre_sketch_quantile(tot, 0.5);
-		p95 = sre_sketch_quantile(tot, 0.95);
-		/* A p95 from fewer than 3 * min_samples spans is one or two
-		 * odd spans: it does not count. */
-		if (slf->count >= 3 * cfg->min_samples)
-			s95 = sre_sketch_quantile(slf, 0.95);
-		z50 = lat_z(&o->b50, p50, cfg->min_delta_ms, &ok50);
-		z95 = tot->count >= 3 * cfg->min_samples ?
-		    lat_z(&o->b95, p95, cfg->min_delta_ms, &ok95) : (ok95 = 0);
-		zs = lat_z(&o->bself, s95, cfg->min_delta_ms, &oks);
-		score = 0;
-		if (ok50 && z50 > score)
-			score = z50;
-		if (ok95 && z95 > score)
-			score = z95;
-		if (oks && zs > score)
-			score = zs;
-		mature = o->b50.n >= cfg->min_windows;
-		above = j->canraise && mature && score >= T;
-		/*
-		 * Calm: the median back and the tails under the threshold.  A
-		 * window straddling the end of a fault still holds a few slow
-		 * spans: with the median back and the tails under twice the
-		 * threshold it counts as calm, but the window that clears
-		 * must be calm outright.
-		 */
-		tails = (ok95 ? z95 : 0) > (oks ? zs : 0) ? (ok95 ? z95 : 0) :
-		    (oks ? zs : 0);
-		below = (ok50 ? z50 : 0) < T / 2 && (tails < T ||
-		    (tails < 2 * T && c.s->h.calm + 1u < cfg->recover_windows));
-		ch = sre_hyst_step(&c.s->h, above, score >= 2 * T, below,
-		    cfg->raise_windows + h - 1, cfg->recover_windows);
-		if (!c.s->h.anomalous && !above) {
-			sre_baseline_learn(&o->b50, log(p50 + 0.01), LAT_FLOOR,
-			    LEARN_RATE, CLIP);
-			if (tot->count >= 3 * cfg->min_samples)
-				sre_baseline_learn(&o->b95, log(p95 + 0.01),
-				    LAT_FLOOR, LEARN_RATE, CLIP);
-			if (isfinite(s95))
-				sre_baseline_learn(&o->bself, log(s95 + 0.01),
-				    LAT_FLOOR, LEARN_RATE, CLIP);
-		}
-		c.score = score;
-		c.observed = p95;
-		c.baseline = bexp(&o->b95, 0.01);
-		if (!isfinite(c.baseline) || tot->count < 3 * cfg->min_samples) {
-			c.observed = p50;
-			c.baseline = bexp(&o->b50, 0.01);
-		}
-	} else if (w == NULL)
-		ch = idle_step(j, c.s);
-	else
-		ch = SRE_HYST_NONE;	/* carried over */
-	note(j, c.s, ch, &c);
+	note(j, c.s, op_latency(j, o, &v, &c), &c);
 
-	/* Errors: against a binomial expectation at the learned ratio. */
-	c.sig = SIG_ERR;
-	c.s = &o->sig[SIG_ERR];
+	c.sig = SIG_FAIL;
+	c.s = &o->sig[SIG_FAIL];
 	c.signal = "errors";
-	if (tot != NULL && n >= cfg->min_samples) {
-		ratio = wn > 0 ? werr / wn : 0;
-		mature = o->berr.n >= cfg->min_windows;
-		p0 = o->berr.n ? o->berr.mean : 0;
-		if (p0 < 0)
-			p0 = 0;
-		p = p0 < 0.002 ? 0.002 : p0;
-		z = binom_z(e, n, p);
-		above = j->canraise && ((mature && z >= T &&
-		    ratio - p0 >= 0.05 && e >= 3) ||
-		    (!mature && o->berr.n > 0 && ratio >= 0.5 && e >= 10));
-		below = ratio - p0 < 0.02 || z < T / 2;
-		ch = sre_hyst_step(&c.s->h, above, z >= 2 * T &&
-		    ratio - p0 >= 0.1, below, cfg->raise_windows + h - 1,
-		    cfg->recover_windows);
-		if (!c.s->h.anomalous && !above)
-			sre_baseline_learn(&o->berr, ratio, 0.01, LEARN_RATE,
-			    CLIP);
-		c.score = z;
-		c.observed = ratio;
-		c.baseline = p0;
-	} else if (w == NULL)
-		ch = idle_step(j, c.s);
-	else
-		ch = SRE_HYST_NONE;
-	note(j, c.s, ch, &c);
-	if (tot == &o->ctotal)
+	note(j, c.s, op_errors(j, o, &v, &c), &c);
+	if (v.tot == &o->ctotal)
 		carry_drop(o);
 
-	/* Throughput: a drop below a third or a surge above three times. */
 	c.sig = SIG_TPUT;
 	c.s = &o->sig[SIG_TPUT];
 	c.signal = "throughput";
-	if (j->complete && (w != NULL || o->btput.n > 0)) {
-		rate = w != NULL ? w->wn / j->secs : 0;
-		x = log(rate + 0.01);
-		base = bexp(&o->btput, 0.01);
-		z = sre_baseline_z(&o->btput, x, TPUT_FLOOR);
-		mature = o->btput.n >= cfg->min_windows &&
-		    base * j->secs >= 20;
-		above = j->canraise && mature && ((z <= -T && rate < base / 3) ||
-		    (z >= T && rate > base * 3));
-		below = fabs(z) < T / 2 || (rate > base / 1.5 &&
-		    rate < base * 1.5);
-		ch = sre_hyst_step(&c.s->h, above, fabs(z) >= 2 * T, below,
-		    cfg->raise_windows, cfg->recover_windows);
-		if (!c.s->h.anomalous && !above && (w != NULL || mature))
-			sre_baseline_learn(&o->btput, x, TPUT_FLOOR,
-			    LEARN_RATE, CLIP);
-		if (w == NULL && c.s->h.anomalous && ++c.s->stale >=
-		    cfg->stale_windows) {
-			c.s->h.anomalous = 0;
-			ch = SRE_HYST_CLEAR;
-		}
-		c.score = fabs(z);
-		c.observed = rate;
-		c.baseline = base;
-	} else
-		ch = idle_step(j, c.s);
-	note(j, c.s, ch, &c);
+	note(j, c.s, op_tput(j, o, &v, &c), &c);
 }
 
 static void
@@ -1177,7 +1263,7 @@ learn_templates(struct sre_scout *sc, uint64_t g)
 }
 
 int
-sre__scout_judge(struct sre_scout *sc, uint64_t g, int complete)
+sre__eval_window(struct sre_scout *sc, uint64_t g, int complete)
 {
 	struct judge j;
 	const struct window *win = sre__scout_window(sc, g);
@@ -1282,20 +1368,20 @@ sre__scout_judge(struct sre_scout *sc, uint64_t g, int complete)
 			    sre_incidents_active(sc->inc, c->s->inc));
 		c->s->emitted = 0;
 	}
-	sre__scout_incidents_tick(sc, win->end);
+	sre__eval_tick(sc, win->end);
 	if (rc == 0)
 		rc = emit_topology(sc, g, win);
 	learn_templates(sc, g);
 	free(j.raised.v);
 	free(j.cleared.v);
 	if (j.failed && rc == 0)
-		sre__scout_report(sc, 0, "out of memory judging a window: "
+		sre__eval_report(sc, 0, "out of memory judging a window: "
 		    "some changes were lost");
 	return rc;
 }
 
 void
-sre__scout_incidents_tick(struct sre_scout *sc, int64_t now_ms)
+sre__eval_tick(struct sre_scout *sc, int64_t now_ms)
 {
 	sre_incidents_window(sc->inc, now_ms);
 	if (now_ms > sc->inc_tick_ms)
@@ -1311,7 +1397,7 @@ sre__scout_incidents_tick(struct sre_scout *sc, int64_t now_ms)
  * the series' previous point to this one.
  */
 int
-sre__scout_metric(struct sre_scout *sc, uint32_t idx, int raise,
+sre__eval_metric(struct sre_scout *sc, uint32_t idx, int raise,
     int64_t t_ms, double observed, double baseline, double score)
 {
 	struct metric *m = &sc->mets[idx];

@@ -1,7 +1,8 @@
 /*
- * scout-int.h: the engine's state, shared by scout.c (reading records,
- * windows, tables, spans waiting for their children) and scout-eval.c
- * (judging closed windows, incidents, the events).  Not a public API.
+ * scout-int.h: the engine's state, shared by scout.c (the API),
+ * scout-par.c (parser threads), scout-read.c (reading records, windows,
+ * tables, spans waiting for their children) and scout-eval.c (judging
+ * closed windows, incidents, the events).  Not a public API.
  */
 #ifndef SRE_SCOUT_INT_H
 #define SRE_SCOUT_INT_H
@@ -26,7 +27,7 @@
 #define NVER	4	/* service.version values per service */
 #define NCLI	3	/* client operations remembered per edge window */
 #define MSG_LEN	128	/* bytes of a message kept */
-#define EX_LEN	96	/* bytes of a log example kept */
+#define EXAMPLE_LEN 96	/* bytes of a log example kept */
 #define TID_LEN	16	/* bytes of a trace id (32 hex digits) */
 #define VER_LEN	32
 #define NONE	UINT32_MAX
@@ -35,7 +36,7 @@
 #define CARRY_MAX 6	/* windows a sparse series is carried at most */
 #define POOL_MAX 3	/* windows a thin series is judged over at most */
 
-enum { SIG_LAT, SIG_ERR, SIG_TPUT, NSIG_OP };
+enum { SIG_LAT, SIG_FAIL, SIG_TPUT, NSIG_OP };	/* an operation's signals */
 enum { LVL_INFO, LVL_WARN, LVL_ERROR };
 
 /* A series' alarm state for one signal. */
@@ -111,7 +112,7 @@ struct tplcount {
 	uint32_t count;
 	uint8_t level;
 	uint16_t len;
-	char example[EX_LEN];
+	char example[EXAMPLE_LEN];
 };
 
 struct verwin {
@@ -328,40 +329,59 @@ struct span_in {
 	unsigned quirks;
 };
 
-/* scout.c */
-int sre__scout_span(struct sre_scout *sc, const struct span_in *in);
-void sre__scout_span_in(const struct sre_otlp_span *sp, struct span_in *in);
-void sre__scout_report(struct sre_scout *sc, int reject, const char *fmt,
-    ...) __attribute__((format(printf, 3, 4)));
-const struct window *sre__scout_window(const struct sre_scout *sc,
-    uint64_t gen);
-int sre__scout_evict_ok(const struct sre_scout *sc, uint64_t last_gen);
+/*
+ * The package calls downward only: scout.c (the API) -> scout-par.c ->
+ * scout-read.c -> scout-eval.c; each file's functions below are called
+ * only by the files above it.
+ */
 
-/* Read a line whole, here (tag: the caller's, for reports). */
-int sre__scout_read(struct sre_scout *sc, const char *line, size_t len,
-    uint64_t tag);
-/* Around the records of a line read elsewhere: begin, the records, end
- * (format and err: how the line read, for lines that are not telemetry). */
-void sre__scout_begin(struct sre_scout *sc, uint64_t tag);
-int sre__scout_end(struct sre_scout *sc, const char *line, size_t len,
-    int format, const char *err);
+/* The open window gen, or NULL. */
+static inline const struct window *
+sre__scout_window(const struct sre_scout *sc, uint64_t gen)
+{
+	if (gen == 0 || sc->oldest == 0 || gen < sc->oldest ||
+	    gen > sc->newest)
+		return NULL;
+	return &sc->win[gen % NSLOT];
+}
 
-/* scout-par.c */
+/* scout-par.c: parser threads (threads 0 or 1: none). */
 int sre__par_init(struct sre_scout *sc, unsigned threads);
 void sre__par_free(struct sre_scout *sc);
 int sre__par_submit(struct sre_scout *sc, const char *line, size_t len,
     uint64_t tag);
 int sre__par_drain(struct sre_scout *sc);
 
+/* scout-read.c: the tables made (0, or -1 out of memory) and freed. */
+int sre__read_init(struct sre_scout *sc);
+void sre__read_free(struct sre_scout *sc);
+/* Read a line whole, here (tag: the caller's, for reports). */
+int sre__read_line(struct sre_scout *sc, const char *line, size_t len,
+    uint64_t tag);
+/* Around the records of a line read elsewhere: begin, the records, end
+ * (format and err: how the line read, for lines that are not telemetry). */
+void sre__read_begin(struct sre_scout *sc, uint64_t tag);
+int sre__read_end(struct sre_scout *sc, const char *line, size_t len,
+    int format, const char *err);
+int sre__read_span(struct sre_scout *sc, const struct span_in *in);
+void sre__read_span_in(const struct sre_otlp_span *sp, struct span_in *in);
+/* The wall clock moved on with no input: close the windows due. */
+int sre__read_idle(struct sre_scout *sc);
+/* The stream ended: close every open window. */
+int sre__read_finish(struct sre_scout *sc);
+
 /* scout-eval.c: judge window gen (complete: the stream went past its
  * end).  Returns 0, or -1 when the output went away. */
-int sre__scout_judge(struct sre_scout *sc, uint64_t gen, int complete);
+int sre__eval_window(struct sre_scout *sc, uint64_t gen, int complete);
 /* Metric series idx was raised (raise = 1) or is back (0) at its point
  * t_ms: silences, incidents, the event.  0, or -1 (output gone). */
-int sre__scout_metric(struct sre_scout *sc, uint32_t idx, int raise,
+int sre__eval_metric(struct sre_scout *sc, uint32_t idx, int raise,
     int64_t t_ms, double observed, double baseline, double score);
 /* Age the incidents at event time now_ms (a window, or a metric point
  * when no window is closing). */
-void sre__scout_incidents_tick(struct sre_scout *sc, int64_t now_ms);
+void sre__eval_tick(struct sre_scout *sc, int64_t now_ms);
+/* A rejected (reject = 1) or tolerated record, to the report hook. */
+void sre__eval_report(struct sre_scout *sc, int reject, const char *fmt,
+    ...) __attribute__((format(printf, 3, 4)));
 
 #endif

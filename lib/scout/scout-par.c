@@ -141,7 +141,7 @@ w_span(void *arg, const struct sre_otlp_span *sp)
 		b->oom = 1;
 		return 1;
 	}
-	sre__scout_span_in(sp, &in);
+	sre__read_span_in(sp, &in);
 	r = &b->sp[b->nsp++];
 	r->tkey = in.tkey;
 	r->id = in.id;
@@ -335,11 +335,11 @@ apply(struct sre_scout *sc, struct batch *b)
 	size_t i;
 
 	if (b->serial)
-		return sre__scout_read(sc, b->line, b->len, b->tag);
-	sre__scout_begin(sc, b->tag);
+		return sre__read_line(sc, b->line, b->len, b->tag);
+	sre__read_begin(sc, b->tag);
 	for (i = 0; i < b->nmsg; i++) {
 		m = deref(b, b->msg[i]);
-		sre__scout_report(sc, 1, "%.*s", (int)m.n, m.p);
+		sre__eval_report(sc, 1, "%.*s", (int)m.n, m.p);
 	}
 	for (i = 0; i < b->nsp && !sc->gone; i++) {
 		r = &b->sp[i];
@@ -360,10 +360,10 @@ apply(struct sre_scout *sc, struct batch *b)
 		in.status = r->status;
 		in.http = r->http;
 		in.quirks = r->quirks;
-		if (sre__scout_span(sc, &in) < 0)
+		if (sre__read_span(sc, &in) < 0)
 			break;
 	}
-	return sre__scout_end(sc, b->line, b->len, b->format, b->err);
+	return sre__read_end(sc, b->line, b->len, b->format, b->err);
 }
 
 /*
@@ -441,7 +441,7 @@ sre__par_submit(struct sre_scout *sc, const char *line, size_t len,
 	    len > PAR_MAX_LINE) {
 		if (sre__par_drain(sc) < 0)
 			return -1;
-		return sre__scout_read(sc, line, len, tag);
+		return sre__read_line(sc, line, len, tag);
 	}
 	while (pr->next - pr->head >= pr->nb)
 		if (step(sc) < 0)
@@ -450,7 +450,7 @@ sre__par_submit(struct sre_scout *sc, const char *line, size_t len,
 	if (grow((void **)&b->line, &b->cap, len + 1, 1) < 0) {
 		if (sre__par_drain(sc) < 0)
 			return -1;
-		return sre__scout_read(sc, line, len, tag);
+		return sre__read_line(sc, line, len, tag);
 	}
 	memcpy(b->line, line, len);
 	b->line[len] = '\0';

@@ -516,104 +516,118 @@ ctx_slot(const struct sre_tsad *d, int32_t s0)
 	return (uint32_t)(h % CTX_SLOTS);
 }
 
-int
-sre_tsad_update(struct sre_tsad *d, int64_t ts_ms, double x,
-    struct sre_tsad_result *out)
+/* A point in hand: what the stages of sre_tsad_update work out once. */
+struct point {
+	int64_t ts;
+	double x;
+	int learn;		/* in time order: the detector learns from it */
+	int have_season, have_week;
+	double eday, eweek;	/* the daily and daily-plus-weekly baselines */
+	double resid;		/* x less its baseline */
+	double dr;		/* the change of the residual */
+	double zr;		/* the z-score the drift and the profiles use */
+	double ss;		/* the short spread with this point */
+	double cp, cn;		/* the CUSUMs with this point */
+	int32_t sym;		/* its symbol, and its context's slot */
+	uint32_t slot;
+	double u[SRE_TSAD_NCOMP];	/* surprises, -1 not available */
+};
+
+/*
+ * The baseline: the daily profile when it knows this phase, else the
+ * level.  The weekly profile learns what the daily one misses (the day
+ * of the week) and is added to it with a weight that follows whether it
+ * predicts better: towards 1 while the mean absolute residual with it is
+ * below the one without, towards 0 otherwise.  A series without a weekly
+ * rhythm, or one still learning it, keeps the daily baseline and is not
+ * scored against the week.
+ */
+static double
+tsad_baseline(struct sre_tsad *d, struct point *p)
 {
-	struct sre_tsad_result r;
-	double u[SRE_TSAD_NCOMP], pmin = 1, rate = d->cfg.level_rate;
-	double base, resid = 0, dr = 0, zr = 0;
-	int c, best = 0, learn = 1, have_season = 0, have_week = 0, nc = 0;
-	double eday = 0, eweek = 0;
-	int32_t sym = 0;
-	uint32_t slot = UINT32_MAX;
+	double base, rate = d->cfg.level_rate, x = p->x;
 
-	memset(&r, 0, sizeof(r));
-	if (out != NULL)
-		memset(out, 0, sizeof(*out));
-	if (!isfinite(x)) {
-		errno = EDOM;
-		return -1;
-	}
-	if (d->n > 0 && ts_ms < d->last_ts)
-		learn = 0;
-	for (c = 0; c < SRE_TSAD_NCOMP; c++)
-		u[c] = -1;	/* not available */
-
-	/*
-	 * The baseline: the daily profile when it knows this phase, else
-	 * the level.  The weekly profile learns what the daily one misses
-	 * (the day of the week) and is added to it with a weight that
-	 * follows whether it predicts better: towards 1 while the mean
-	 * absolute residual with it is below the one without, towards 0
-	 * otherwise.  A series without a weekly rhythm, or one still
-	 * learning it, keeps the daily baseline and is not scored against
-	 * the week.
-	 */
 	base = d->n > 0 ? d->lvl.loc : x;
-	if (prof_expect(&d->day, ts_ms, &eday) >= 0) {
-		base = eday;
-		have_season = 1;
+	if (prof_expect(&d->day, p->ts, &p->eday) >= 0) {
+		base = p->eday;
+		p->have_season = 1;
 	}
-	if (have_season && prof_expect(&d->week, ts_ms, &eweek) >= 0) {
-		if (learn) {
-			d->err_day += (float)(rate * (fabs(x - eday) -
+	if (p->have_season && prof_expect(&d->week, p->ts, &p->eweek) >= 0) {
+		if (p->learn) {
+			d->err_day += (float)(rate * (fabs(x - p->eday) -
 			    d->err_day));
-			d->err_week += (float)(rate * (fabs(x - eday -
-			    eweek) - d->err_week));
+			d->err_week += (float)(rate * (fabs(x - p->eday -
+			    p->eweek) - d->err_week));
 			d->week_w += (float)(rate * ((d->err_week <
 			    d->err_day) - d->week_w));
 		}
-		base = eday + d->week_w * eweek;
-		eweek += eday;
-		have_week = d->week_w >= 0.5;
+		base = p->eday + d->week_w * p->eweek;
+		p->eweek += p->eday;
+		p->have_week = d->week_w >= 0.5;
 	}
-	r.expected = base;
-	resid = x - base;
+	return base;
+}
 
-	/* Surprises of this point against what was learnt before it. */
+/* Surprises of the point against what was learnt before it. */
+static void
+tsad_surprises(const struct sre_tsad *d, struct point *p,
+    struct sre_tsad_result *r)
+{
+	double *u = p->u, x = p->x;
+
 	if (d->n > 0) {
-		u[SRE_TSAD_C_LEVEL] = fabs(robust_z(d, &d->lvl, x));
-		zr = robust_z(d, &d->lvl, x);
-		r.scale = floor_scale(d, d->lvl.scale, d->lvl.loc);
-		if (have_week) {
-			zr = robust_z(d, &d->week.sc, x - eweek);
-			u[SRE_TSAD_C_WEEK] = fabs(zr);
-			r.scale = floor_scale(d, d->week.sc.scale,
+		p->zr = robust_z(d, &d->lvl, x);
+		u[SRE_TSAD_C_LEVEL] = fabs(p->zr);
+		r->scale = floor_scale(d, d->lvl.scale, d->lvl.loc);
+		if (p->have_week) {
+			p->zr = robust_z(d, &d->week.sc, x - p->eweek);
+			u[SRE_TSAD_C_WEEK] = fabs(p->zr);
+			r->scale = floor_scale(d, d->week.sc.scale,
 			    d->week.sc.loc);
-		} else if (have_season) {
-			zr = robust_z(d, &d->day.sc, x - eday);
-			u[SRE_TSAD_C_SEASON] = fabs(zr);
-			r.scale = floor_scale(d, d->day.sc.scale,
+		} else if (p->have_season) {
+			p->zr = robust_z(d, &d->day.sc, x - p->eday);
+			u[SRE_TSAD_C_SEASON] = fabs(p->zr);
+			r->scale = floor_scale(d, d->day.sc.scale,
 			    d->day.sc.loc);
 		}
 	}
 	if (d->n > 1) {
-		double a, ss, fl;
+		double a, fl;
 
-		dr = resid - d->last_r;
-		u[SRE_TSAD_C_CHANGE] = fabs(robust_z(d, &d->chg, dr));
-		a = fabs(dr - d->chg.loc);
+		p->dr = p->resid - d->last_r;
+		u[SRE_TSAD_C_CHANGE] = fabs(robust_z(d, &d->chg, p->dr));
+		a = fabs(p->dr - d->chg.loc);
 		fl = floor_scale(d, 0, d->lvl.loc);
-		ss = d->spread_short + 0.1 * (a - d->spread_short);
-		u[SRE_TSAD_C_SPREAD] = fabs(log((ss + fl) /
+		p->ss = d->spread_short + 0.1 * (a - d->spread_short);
+		u[SRE_TSAD_C_SPREAD] = fabs(log((p->ss + fl) /
 		    (d->spread_long + fl)));
 	}
 	if (d->n > 0) {
-		double z = clamp(zr, -4, 4);
-		double cp = d->cusum_pos + z - 0.5;
-		double cn = d->cusum_neg - z - 0.5;
+		double z = clamp(p->zr, -4, 4);
 
-		u[SRE_TSAD_C_DRIFT] = cp > cn ? (cp > 0 ? cp : 0) :
-		    (cn > 0 ? cn : 0);
+		p->cp = d->cusum_pos + z - 0.5;
+		p->cn = d->cusum_neg - z - 0.5;
+		u[SRE_TSAD_C_DRIFT] = p->cp > p->cn ? (p->cp > 0 ? p->cp : 0) :
+		    (p->cn > 0 ? p->cn : 0);
 	}
-
 	if (d->grid_w > 0 && d->n >= GRID_AT + CTX_LEN) {
-		sym = grid_symbol(d, x);
-		slot = ctx_slot(d, sym);
+		p->sym = grid_symbol(d, x);
+		p->slot = ctx_slot(d, p->sym);
 		/* 1 for a never seen context, less the more it was seen. */
-		u[SRE_TSAD_C_NOVEL] = 1.0 / (1.0 + d->ctx[slot]);
+		u[SRE_TSAD_C_NOVEL] = 1.0 / (1.0 + d->ctx[p->slot]);
 	}
+}
+
+/*
+ * Each surprise weighed by its own tail (and its short running mean by
+ * the burst tail); the tails learn.  The score: the least likely of
+ * them, Bonferroni-corrected over the nc judged.
+ */
+static void
+tsad_weigh(struct sre_tsad *d, struct point *p, struct sre_tsad_result *r)
+{
+	double *u = p->u, pmin = 1;
+	int c, best = 0, nc = 0;
 
 	for (c = 0; c < SRE_TSAD_NCOMP; c++) {
 		double p1, p2, a = 0;
@@ -658,7 +672,7 @@ sre_tsad_update(struct sre_tsad *d, int64_t ts_ms, double x,
 				best = c;
 			}
 		}
-		if (learn) {
+		if (p->learn) {
 			/*
 			 * The tails learn once the baselines have settled,
 			 * from surprises capped (above): the first points,
@@ -674,45 +688,52 @@ sre_tsad_update(struct sre_tsad *d, int64_t ts_ms, double x,
 			d->avg[c] = (float)a;
 		}
 	}
-	r.component = best;
+	r->component = best;
 	if (d->n >= d->cfg.warmup && nc > 0) {
 		double lg = -log10(pmin * nc + 1e-300);
 
 		/* Decades of improbability, squashed: 5 -> 0.5, 20 -> 0.8. */
-		r.score = lg > 0 ? lg / (lg + SCORE_HALF) : 0;
+		r->score = lg > 0 ? lg / (lg + SCORE_HALF) : 0;
 	}
+}
 
-	/* Alarm with hysteresis and refractory period. */
+/* Alarm with hysteresis and refractory period. */
+static void
+tsad_alarm(struct sre_tsad *d, struct sre_tsad_result *r)
+{
 	if (d->since_alarm != UINT32_MAX)
 		d->since_alarm++;
-	if (!d->armed && r.score < d->cfg.threshold * d->cfg.hysteresis)
+	if (!d->armed && r->score < d->cfg.threshold * d->cfg.hysteresis)
 		d->armed = 1;
-	r.event_score = r.score;
+	r->event_score = r->score;
 	/*
 	 * The quiet period does not grow when alarms recur: lengthening it
 	 * (doubling it up to 4 times) silenced the anomalies that follow a
 	 * false alarm and lost more on NAB than the alarms it saved.
 	 */
 	if (d->armed && d->since_alarm >= d->cfg.refractory) {
-		if (r.score >= d->cfg.threshold) {
-			r.alarm = 1;
+		if (r->score >= d->cfg.threshold) {
+			r->alarm = 1;
 			d->armed = 0;
 			d->since_alarm = 0;
 		}
 	} else
-		r.event_score = r.score * d->cfg.damp;
+		r->event_score = r->score * d->cfg.damp;
+}
 
-	if (!learn)
-		goto done;
+/* The data's grain and spacing, the spreads and the CUSUMs learn. */
+static void
+tsad_learn_scales(struct sre_tsad *d, const struct point *p)
+{
+	double rate = d->cfg.level_rate;
 
-	/* Learn from the point. */
 	if (d->n > 0) {
-		double a = fabs(x - d->last_v);
+		double a = fabs(p->x - d->last_v);
 
 		if (a > 0 && (d->res == 0 || a < d->res))
 			d->res = a;
-		if (ts_ms > d->last_ts) {
-			double g = (double)(ts_ms - d->last_ts);
+		if (p->ts > d->last_ts) {
+			double g = (double)(p->ts - d->last_ts);
 
 			if (d->dt == 0)
 				d->dt = g;
@@ -722,32 +743,39 @@ sre_tsad_update(struct sre_tsad *d, int64_t ts_ms, double x,
 		}
 	}
 	if (d->n > 1) {
-		double a = fabs(dr - d->chg.loc);
+		double a = fabs(p->dr - d->chg.loc);
 		double cap = 4 * floor_scale(d, d->spread_long, d->lvl.loc);
 
-		d->spread_short += 0.1 * (a - d->spread_short);
+		d->spread_short = p->ss;
 		if (d->n > 2 && a > cap)
 			a = cap;
 		d->spread_long += (rate > 1.0 / d->n ? rate : 1.0 / d->n) *
 		    (a - d->spread_long);
 	}
 	if (d->n > 0) {
-		double z = clamp(zr, -4, 4);
-
-		d->cusum_pos = (d->cusum_pos + z - 0.5) * 0.98;
-		d->cusum_neg = (d->cusum_neg - z - 0.5) * 0.98;
+		d->cusum_pos = p->cp * 0.98;
+		d->cusum_neg = p->cn * 0.98;
 		if (d->cusum_pos < 0)
 			d->cusum_pos = 0;
 		if (d->cusum_neg < 0)
 			d->cusum_neg = 0;
 	}
+}
+
+/* The profiles, the symbol grid and the baselines learn from the point. */
+static void
+tsad_learn(struct sre_tsad *d, struct point *p)
+{
+	double rate = d->cfg.level_rate, x = p->x;
+
+	tsad_learn_scales(d, p);
 	if (d->n + 1 == BINS_AT) {
 		prof_size(&d->day, d->dt);
 		prof_size(&d->week, d->dt);
 	}
-	prof_learn(d, &d->day, ts_ms, x, rate);
-	if (have_season)
-		prof_learn(d, &d->week, ts_ms, x - eday, rate);
+	prof_learn(d, &d->day, p->ts, x, rate);
+	if (p->have_season)
+		prof_learn(d, &d->week, p->ts, x - p->eday, rate);
 	/* The symbol grid: the range of the first GRID_AT points. */
 	if (d->n == 0)
 		d->grid_lo = d->grid_hi = x;
@@ -762,24 +790,54 @@ sre_tsad_update(struct sre_tsad *d, int64_t ts_ms, double x,
 				d->grid_w = 1e-6 * fabs(d->grid_lo) + 1e-9;
 		}
 	} else {
-		if (slot == UINT32_MAX) {
-			sym = grid_symbol(d, x);
+		if (p->slot == UINT32_MAX) {
+			p->sym = grid_symbol(d, x);
 			if (d->n >= GRID_AT + CTX_LEN)
-				slot = ctx_slot(d, sym);
+				p->slot = ctx_slot(d, p->sym);
 		}
-		if (slot != UINT32_MAX && d->ctx[slot] < UINT8_MAX)
-			d->ctx[slot]++;
+		if (p->slot != UINT32_MAX && d->ctx[p->slot] < UINT8_MAX)
+			d->ctx[p->slot]++;
 		memmove(d->sym + 1, d->sym, (CTX_LEN - 1) * sizeof(d->sym[0]));
-		d->sym[0] = sym;
+		d->sym[0] = p->sym;
 	}
 	if (d->n > 1)
-		robust_update(d, &d->chg, dr, rate, d->n - 1);
+		robust_update(d, &d->chg, p->dr, rate, d->n - 1);
 	robust_update(d, &d->lvl, x, rate, d->n);
-	d->last_ts = ts_ms;
+	d->last_ts = p->ts;
 	d->last_v = x;
-	d->last_r = resid;
+	d->last_r = p->resid;
 	d->n++;
-done:
+}
+
+int
+sre_tsad_update(struct sre_tsad *d, int64_t ts_ms, double x,
+    struct sre_tsad_result *out)
+{
+	struct sre_tsad_result r;
+	struct point p;
+	int c;
+
+	memset(&r, 0, sizeof(r));
+	if (out != NULL)
+		memset(out, 0, sizeof(*out));
+	if (!isfinite(x)) {
+		errno = EDOM;
+		return -1;
+	}
+	memset(&p, 0, sizeof(p));
+	p.ts = ts_ms;
+	p.x = x;
+	p.learn = !(d->n > 0 && ts_ms < d->last_ts);
+	p.slot = UINT32_MAX;
+	for (c = 0; c < SRE_TSAD_NCOMP; c++)
+		p.u[c] = -1;	/* not available */
+	r.expected = tsad_baseline(d, &p);
+	p.resid = x - r.expected;
+	tsad_surprises(d, &p, &r);
+	tsad_weigh(d, &p, &r);
+	tsad_alarm(d, &r);
+	if (p.learn)
+		tsad_learn(d, &p);
 	if (out != NULL)
 		*out = r;
 	return 0;

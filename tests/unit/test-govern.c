@@ -58,7 +58,8 @@ test_state(void)
 	struct sre_gov_watch w;
 	FILE *fp;
 
-	ok(mkdtemp(dir) != NULL, "temp dir");
+	if (mkdtemp(dir) == NULL)
+		tap_bail("mkdtemp failed");
 	ok(sre_gov_watch_init(&w, dir) == 0, "watch");
 	memset(&rd, 0, sizeof(rd));
 	rd.sample_rate = 1;
@@ -91,7 +92,8 @@ test_state(void)
 	    "flip back seen");
 
 	snprintf(path, sizeof(path), "%s/governor.json", dir);
-	fp = fopen(path, "w");
+	if ((fp = fopen(path, "w")) == NULL)
+		tap_bail("cannot write governor.json");
 	fputs("{\"mode\":\"panic\"}", fp);
 	fclose(fp);
 	ok(sre_gov_poll(&w, &rd, err, sizeof(err)) == -1 &&
@@ -103,7 +105,7 @@ test_state(void)
 	ok(PARSE("garbage") == -1,
 	    "garbage refused");
 	unlink(path);
-	rmdir(dir);
+	ok(rmdir(dir) == 0, "the writes left no temporary file behind");
 	ok(sre_gov_write("/nonexistent/dir", &st, err, sizeof(err)) == -1 &&
 	    strstr(err, "/nonexistent/dir") != NULL, "unwritable dir: %s", err);
 }

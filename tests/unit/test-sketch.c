@@ -113,13 +113,19 @@ gen_uniform(void)
 	return 1 + uniform() * 1000;
 }
 
+static void
+free_null(void)
+{
+	sre_sketch_free(NULL);
+}
+
 int
 main(void)
 {
 	struct sre_sketch a, b, u, tiny;
 	double vals[3000], q, x;
 	int32_t k;
-	int i, bad;
+	int i, bad, rc;
 
 	check_distribution("lognormal latency", gen_latency, 0.01);
 	check_distribution("heavy tail", gen_heavy, 0.01);
@@ -241,9 +247,17 @@ main(void)
 	    sre_sketch_init(&tiny, 0.01, 4) == -1,
 	    "bad settings are refused");
 	sre_sketch_free(&a);
+	ok(sre_sketch_count(&a) == 0 && isnan(sre_sketch_quantile(&a, 0.5)),
+	    "free leaves the sketch empty");
+	rc = sre_sketch_add(&a, 5);
+	q = sre_sketch_quantile(&a, 0.5);
+	ok(rc == 0 && sre_sketch_count(&a) == 1 && fabs(q - 5) <= 5 * 0.02,
+	    "and reusable: a value added after free is found (%.3f)", q);
+	sre_sketch_free(&a);
+	sre_sketch_free(&a);
+	ok(sre_sketch_count(&a) == 0, "a second free is harmless");
 	sre_sketch_free(&b);
 	sre_sketch_free(&u);
-	sre_sketch_free(NULL);
-	ok(1, "free accepts NULL");
+	ok(tap_survives(free_null), "free accepts NULL");
 	return tap_done();
 }
