@@ -8,6 +8,7 @@
 
 #include "catalog.h"
 #include "event.h"
+#include "hash.h"
 #include "rca.h"
 
 /* ---- a string -> index map (open addressing) ------------------------ */
@@ -17,31 +18,6 @@ struct strmap {
 	uint32_t *vals;
 	size_t cap, n;		/* cap a power of two, or 0 */
 };
-
-static uint64_t
-hash_str(const char *s)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	for (; *s != '\0'; s++) {
-		h ^= (unsigned char)*s;
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
-static uint64_t
-hash_mem(const char *s, size_t len)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
 
 static void
 strmap_free(struct strmap *m)
@@ -59,8 +35,8 @@ strmap_get(const struct strmap *m, const char *key, size_t len)
 
 	if (m->cap == 0)
 		return -1;
-	for (i = hash_mem(key, len) & (m->cap - 1); m->keys[i] != NULL;
-	    i = (i + 1) & (m->cap - 1))
+	for (i = sre_fnv1a64(SRE_FNV64_BASIS, key, len) & (m->cap - 1);
+	    m->keys[i] != NULL; i = (i + 1) & (m->cap - 1))
 		if (strncmp(m->keys[i], key, len) == 0 &&
 		    m->keys[i][len] == '\0')
 			return m->vals[i];
@@ -82,8 +58,8 @@ strmap_grow(struct strmap *m)
 	for (i = 0; i < m->cap; i++) {
 		if (m->keys[i] == NULL)
 			continue;
-		for (j = hash_str(m->keys[i]) & (ncap - 1); nk[j] != NULL;
-		    j = (j + 1) & (ncap - 1))
+		for (j = sre_fnv1a64_str(SRE_FNV64_BASIS, m->keys[i]) &
+		    (ncap - 1); nk[j] != NULL; j = (j + 1) & (ncap - 1))
 			;
 		nk[j] = m->keys[i];
 		nv[j] = m->vals[i];
@@ -104,8 +80,8 @@ strmap_put(struct strmap *m, const char *key, uint32_t val)
 
 	if ((m->n + 1) * 2 > m->cap && strmap_grow(m) < 0)
 		return -1;
-	for (i = hash_str(key) & (m->cap - 1); m->keys[i] != NULL;
-	    i = (i + 1) & (m->cap - 1))
+	for (i = sre_fnv1a64_str(SRE_FNV64_BASIS, key) & (m->cap - 1);
+	    m->keys[i] != NULL; i = (i + 1) & (m->cap - 1))
 		;
 	m->keys[i] = key;
 	m->vals[i] = val;

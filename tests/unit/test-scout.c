@@ -228,6 +228,9 @@ test_fingerprint(void)
 	    "scope and edge ends tell series apart");
 	ok(strcmp(a, "20af62687077741d") == 0, "stable across hosts: FNV-1a of the "
 	    "identity");
+	ok(strcmp(c, "845990a8e60fe356") == 0 &&
+	    strcmp(d, "f54e4ae60b137450") == 0, "edge fingerprints stable "
+	    "across hosts (%s %s)", c, d);
 }
 
 /* The metric path: what the hooks saw. */
