@@ -21,6 +21,7 @@
 
 #include "diag.h"
 #include "event.h"
+#include "file.h"
 #include "hash.h"
 #include "store-int.h"
 
@@ -463,28 +464,6 @@ store_scan_collect(struct scan *s, void *ctx)
 
 /* ---- opening ---------------------------------------------------------- */
 
-static int
-mkdirs(const char *dir)
-{
-	char path[4096], *p;
-
-	if (snprintf(path, sizeof(path), "%s", dir) >= (int)sizeof(path)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	for (p = path + 1; *p != '\0'; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(path, 0777) < 0 && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	if (mkdir(path, 0777) < 0 && errno != EEXIST)
-		return -1;
-	return 0;
-}
-
 static size_t
 env_mapsize(void)
 {
@@ -815,7 +794,7 @@ sre_store_open(struct sre_store **out, const char *state_dir,
 			free(st);
 			return EX_NOINPUT;
 		}
-	} else if (mkdirs(st->dir) < 0) {
+	} else if (sre_mkdirs(st->dir) < 0) {
 		rc = errno;
 		snprintf(err, errlen, "cannot create %s: %s", st->dir,
 		    strerror(rc));

@@ -104,6 +104,19 @@ test_file(void)
 	    "replacing a directory fails with EISDIR");
 	ok(entries(dir) == 2, "and leaves no temporary file");
 	rmdir(bad);
+	snprintf(bad, sizeof(bad), "%s/a/b/c", dir);
+	ok(sre_mkdirs(bad) == 0 && stat(bad, &st) == 0 && S_ISDIR(st.st_mode),
+	    "sre_mkdirs makes a directory and its parents");
+	ok(sre_mkdirs(bad) == 0, "and one that is there already is fine");
+	snprintf(bad, sizeof(bad), "%s/x/y", path);
+	ok(sre_mkdirs(bad) < 0 && errno == ENOTDIR,
+	    "a file in the way of a parent fails with ENOTDIR");
+	snprintf(bad, sizeof(bad), "%s/a/b/c", dir);
+	rmdir(bad);
+	snprintf(bad, sizeof(bad), "%s/a/b", dir);
+	rmdir(bad);
+	snprintf(bad, sizeof(bad), "%s/a", dir);
+	rmdir(bad);
 	unlink(path);
 	rmdir(dir);
 }
