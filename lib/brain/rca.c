@@ -10,6 +10,7 @@
 #include "event.h"
 #include "hash.h"
 #include "rca.h"
+#include "sbuf.h"
 
 /* ---- a string -> index map (open addressing) ------------------------ */
 
@@ -340,14 +341,12 @@ graph_edge(struct sre_rca_graph *g, jv e)
 			return 0;
 		}
 		if (g->nedges == g->capedges) {
-			size_t nc = g->capedges ? g->capedges * 2 : 64;
-			struct gedge *ne = reallocarray(g->edges, nc,
-			    sizeof(*ne));
+			struct gedge *ne = sre_grow(g->edges, &g->capedges,
+			    sizeof(*ne), 64);
 
 			if (ne == NULL)
 				return 0;
 			g->edges = ne;
-			g->capedges = nc;
 		}
 		if (edge_hash_put(g, ((uint64_t)a << 32 | (uint64_t)b) + 1,
 		    (uint32_t)g->nedges) < 0 ||
@@ -595,13 +594,11 @@ cand_of(struct dx *d, const char *name)
 		return -1;
 	}
 	if (d->n == d->cap) {
-		size_t nc = d->cap ? d->cap * 2 : 32;
-		struct cand *nc_ = reallocarray(d->c, nc, sizeof(*nc_));
+		struct cand *nc_ = sre_grow(d->c, &d->cap, sizeof(*nc_), 32);
 
 		if (nc_ == NULL)
 			return -1;
 		d->c = nc_;
-		d->cap = nc;
 	}
 	if (strmap_put(&d->map, name, (uint32_t)d->n) < 0)
 		return -1;
@@ -702,13 +699,11 @@ iedge_of(struct dx *d, int from, int to)
 		d->ecap = nc;
 	}
 	if (d->ne == d->cape) {
-		size_t nc = d->cape ? d->cape * 2 : 32;
-		struct iedge *ne = reallocarray(d->e, nc, sizeof(*ne));
+		struct iedge *ne = sre_grow(d->e, &d->cape, sizeof(*ne), 32);
 
 		if (ne == NULL)
 			return NULL;
 		d->e = ne;
-		d->cape = nc;
 	}
 	for (i = mix64(key) & (d->ecap - 1); d->ekeys[i] != 0;
 	    i = (i + 1) & (d->ecap - 1))
