@@ -10,6 +10,7 @@
 
 #include "event.h"
 #include "evtime.h"
+#include "sbuf.h"
 #include "scout-silence.h"
 
 #define MAX_SILENCES 4096
@@ -195,8 +196,7 @@ sre_silences_poll(struct sre_silences *s, char *err, size_t errlen)
 			break;
 		}
 		if (n == ncap) {
-			ncap = ncap ? ncap * 2 : 16;
-			if ((nv = reallocarray(v, ncap, sizeof(*v))) == NULL) {
+			if ((nv = sre_grow(v, &ncap, sizeof(*v), 16)) == NULL) {
 				snprintf(err, errlen, "out of memory");
 				rc = -1;
 				break;
