@@ -116,36 +116,23 @@ main(int argc, char *argv[])
 
 	sre_init("sre-bus");
 	sre_common_init(&opt.c);
-	while ((ch = getopt_long(argc, argv, SRE_COMMON_SHORTOPTS "f:r",
-	    longopts, NULL)) != -1) {
-		switch (sre_opt_common(&opt.c, ch, optarg)) {
-		case 1:
-			continue;
-		case -1:
-			return EX_USAGE;
-		}
+	while ((ch = sre_getopt(&opt.c, argc, argv, "f:r", longopts,
+	    usage, &ex)) != -1) {
 		switch (ch) {
 		case 'f':
 			if (add_types(optarg) < 0)
 				return EX_USAGE;
 			break;
-		case 'h':
-			usage(stdout);
-			return EX_OK;
 		case 'r':
 			opt.raw = 1;
 			break;
 		case OPT_SIGN:
 			opt.sign = 1;
 			break;
-		case 'V':
-			sre_print_version();
-			return EX_OK;
-		default:
-			usage(stderr);
-			return EX_USAGE;
 		}
 	}
+	if (ex >= 0)
+		return ex;
 	if (sre_opt_input(&opt.c, argc - optind, argv + optind) < 0) {
 		usage(stderr);
 		return EX_USAGE;

@@ -663,28 +663,16 @@ main(int argc, char *argv[])
 	};
 	const char *cmd;
 	long long n;
-	int ch;
+	int ch, ex;
 
 	sre_init("sre-curate");
 	sre_common_init(&opt.c);
 	opt.keep_days = -1;
 	opt.limit = 5;
 	opt.until = INT64_MAX;
-	while ((ch = getopt_long(argc, argv, SRE_COMMON_SHORTOPTS, longopts,
-	    NULL)) != -1) {
-		switch (sre_opt_common(&opt.c, ch, optarg)) {
-		case 1:
-			continue;
-		case -1:
-			return EX_USAGE;
-		}
+	while ((ch = sre_getopt(&opt.c, argc, argv, "", longopts,
+	    usage, &ex)) != -1) {
 		switch (ch) {
-		case 'h':
-			usage(stdout);
-			return EX_OK;
-		case 'V':
-			sre_print_version();
-			return EX_OK;
 		case OPT_INCIDENT:
 			opt.incident = optarg;
 			break;
@@ -721,11 +709,10 @@ main(int argc, char *argv[])
 		case OPT_TRUTH:
 			opt.truth = optarg;
 			break;
-		default:
-			usage(stderr);
-			return EX_USAGE;
 		}
 	}
+	if (ex >= 0)
+		return ex;
 	cmd = optind < argc ? argv[optind] : "";
 	/* A first operand that is no command is the input FILE: "-", a
 	 * file, or a path with a "/" (./report is the file, report the

@@ -576,14 +576,8 @@ main(int argc, char *argv[])
 	    "someone";
 	if ((env = getenv("SRE_WEBHOOK_URL")) != NULL && *env != '\0')
 		opt.webhook = env;
-	while ((ch = getopt_long(argc, argv, SRE_COMMON_SHORTOPTS "m:t:w:",
-	    longopts, NULL)) != -1) {
-		switch (sre_opt_common(&opt.c, ch, optarg)) {
-		case 1:
-			continue;
-		case -1:
-			return EX_USAGE;
-		}
+	while ((ch = sre_getopt(&opt.c, argc, argv, "m:t:w:", longopts,
+	    usage, &ex)) != -1) {
 		switch (ch) {
 		case OPT_BY:
 			opt.by = optarg;
@@ -596,9 +590,6 @@ main(int argc, char *argv[])
 		case OPT_SENDMAIL:
 			opt.sendmail = optarg;
 			break;
-		case 'h':
-			usage(stdout);
-			return EX_OK;
 		case 'm':
 			opt.mail = optarg;
 			break;
@@ -606,17 +597,13 @@ main(int argc, char *argv[])
 			if (parse_tier(optarg) < 0)
 				return EX_USAGE;
 			break;
-		case 'V':
-			sre_print_version();
-			return EX_OK;
 		case 'w':
 			opt.webhook = optarg;
 			break;
-		default:
-			usage(stderr);
-			return EX_USAGE;
 		}
 	}
+	if (ex >= 0)
+		return ex;
 	if (optind < argc && strcmp(argv[optind], "ack") == 0) {
 		if (argc - optind != 2) {
 			sre_warnx("ack: one incident id");

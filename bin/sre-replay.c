@@ -247,18 +247,9 @@ main(int argc, char *argv[])
 	sre_init("sre-replay");
 	sre_common_init(&opt.c);
 	opt.max_gap_ms = 3600000;
-	while ((ch = getopt_long(argc, argv, SRE_COMMON_SHORTOPTS "lrs:",
-	    longopts, NULL)) != -1) {
-		switch (sre_opt_common(&opt.c, ch, optarg)) {
-		case 1:
-			continue;
-		case -1:
-			return EX_USAGE;
-		}
+	while ((ch = sre_getopt(&opt.c, argc, argv, "lrs:", longopts,
+	    usage, &ex)) != -1) {
 		switch (ch) {
-		case 'h':
-			usage(stdout);
-			return EX_OK;
 		case 'G':
 			if (sre_opt_duration("--max-gap", optarg, 0,
 			    SRE_DURATION_MAX, &opt.max_gap_ms) < 0)
@@ -281,14 +272,10 @@ main(int argc, char *argv[])
 			    SRE_OPT_ABOVE | SRE_OPT_NOMAX, &opt.speed) < 0)
 				return EX_USAGE;
 			break;
-		case 'V':
-			sre_print_version();
-			return EX_OK;
-		default:
-			usage(stderr);
-			return EX_USAGE;
 		}
 	}
+	if (ex >= 0)
+		return ex;
 	if (sre_opt_input(&opt.c, argc - optind, argv + optind) < 0) {
 		usage(stderr);
 		return EX_USAGE;

@@ -405,14 +405,8 @@ main(int argc, char *argv[])
 	sre_scout_config_default(&opt.cfg);
 	opt.degraded_sample = 0.1;
 	memset(&x, 0, sizeof(x));
-	while ((ch = getopt_long(argc, argv, SRE_COMMON_SHORTOPTS "l:s:t:w:",
-	    longopts, NULL)) != -1) {
-		switch (sre_opt_common(&opt.c, ch, optarg)) {
-		case 1:
-			continue;
-		case -1:
-			return EX_USAGE;
-		}
+	while ((ch = sre_getopt(&opt.c, argc, argv, "l:s:t:w:", longopts,
+	    usage, &ex)) != -1) {
 		switch (ch) {
 		case OPT_DEGRADED_SAMPLE:
 			if (sre_opt_real("--degraded-sample", optarg, 0, 1,
@@ -426,9 +420,6 @@ main(int argc, char *argv[])
 				return EX_USAGE;
 			dw_given = 1;
 			break;
-		case 'h':
-			usage(stdout);
-			return EX_OK;
 		case OPT_HOLD:
 			if (count("--hold", optarg, 0, 1000,
 			    &opt.cfg.incident_hold) < 0)
@@ -499,9 +490,6 @@ main(int argc, char *argv[])
 			    &opt.cfg.topology_every) < 0)
 				return EX_USAGE;
 			break;
-		case 'V':
-			sre_print_version();
-			return EX_OK;
 		case 'w':
 			if (sre_opt_duration("--window", optarg, 1000,
 			    SRE_DURATION_MAX, &opt.cfg.window_ms) < 0)
@@ -515,11 +503,10 @@ main(int argc, char *argv[])
 			    SRE_DURATION_MAX, &opt.cfg.warmup_ms) < 0)
 				return EX_USAGE;
 			break;
-		default:
-			usage(stderr);
-			return EX_USAGE;
 		}
 	}
+	if (ex >= 0)
+		return ex;
 	if (sre_opt_input(&opt.c, argc - optind, argv + optind) < 0) {
 		usage(stderr);
 		return EX_USAGE;

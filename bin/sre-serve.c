@@ -1627,18 +1627,6 @@ parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len)
 	return 0;
 }
 
-static int
-size_opt(const char *name, const char *arg, long long lo, long long hi,
-    size_t *out)
-{
-	long long v;
-
-	if (sre_opt_count(name, arg, lo, hi, &v) < 0)
-		return -1;
-	*out = (size_t)v;
-	return 0;
-}
-
 /* A token from the environment, then removed from it: no child or
  * /proc/PID/environ reader inherits it. */
 static const char *
@@ -1683,7 +1671,7 @@ main(int argc, char **argv)
 	char err[1024];
 	int ch, ex, r, i;
 	int64_t ms;
-	size_t v;
+	long long n;
 
 	sre_init("sre-serve");
 	sre_common_init(&opt.c);
@@ -1694,22 +1682,12 @@ main(int argc, char **argv)
 	opt.max_queue = 16u << 20;
 	opt.max_conn = 256;
 	opt.timeout_s = 30;
-	while ((ch = getopt_long(argc, argv, SRE_COMMON_SHORTOPTS "l:",
-	    longopts, NULL)) != -1) {
-		if ((r = sre_opt_common(&opt.c, ch, optarg)) < 0)
-			return EX_USAGE;
-		if (r > 0)
-			continue;
+	while ((ch = sre_getopt(&opt.c, argc, argv, "l:", longopts,
+	    usage, &ex)) != -1) {
 		switch (ch) {
-		case 'h':
-			usage(stdout);
-			return EX_OK;
 		case 'l':
 			opt.listen = optarg;
 			break;
-		case 'V':
-			sre_print_version();
-			return EX_OK;
 		case OPT_CONTROL:
 			opt.control = optarg;
 			break;
@@ -1720,25 +1698,28 @@ main(int argc, char **argv)
 			opt.dashboard = optarg;
 			break;
 		case OPT_MAX_BODY:
-			if (size_opt("--max-body", optarg, 1024, 1LL << 30,
-			    &opt.max_body) < 0)
+			if (sre_opt_count("--max-body", optarg, 1024,
+			    1LL << 30, &n) < 0)
 				return EX_USAGE;
+			opt.max_body = (size_t)n;
 			break;
 		case OPT_MAX_CONN:
-			if (size_opt("--max-connections", optarg, 1, 10000,
-			    &v) < 0)
+			if (sre_opt_count("--max-connections", optarg, 1,
+			    10000, &n) < 0)
 				return EX_USAGE;
-			opt.max_conn = (unsigned)v;
+			opt.max_conn = (unsigned)n;
 			break;
 		case OPT_MAX_HEADER:
-			if (size_opt("--max-header", optarg, 4096, 1 << 20,
-			    &opt.max_header) < 0)
+			if (sre_opt_count("--max-header", optarg, 4096,
+			    1 << 20, &n) < 0)
 				return EX_USAGE;
+			opt.max_header = (size_t)n;
 			break;
 		case OPT_MAX_QUEUE:
-			if (size_opt("--max-queue", optarg, 1024, 1LL << 32,
-			    &opt.max_queue) < 0)
+			if (sre_opt_count("--max-queue", optarg, 1024,
+			    1LL << 32, &n) < 0)
 				return EX_USAGE;
+			opt.max_queue = (size_t)n;
 			break;
 		case OPT_TIMEOUT:
 			if (sre_opt_duration("--timeout", optarg, 1000,
@@ -1746,11 +1727,10 @@ main(int argc, char **argv)
 				return EX_USAGE;
 			opt.timeout_s = (unsigned)(ms / 1000);
 			break;
-		default:
-			usage(stderr);
-			return EX_USAGE;
 		}
 	}
+	if (ex >= 0)
+		return ex;
 	if (sre_opt_input(&opt.c, argc - optind, argv + optind) < 0) {
 		usage(stderr);
 		return EX_USAGE;
