@@ -188,6 +188,7 @@ install-systemd:
 	    $$u > $$d && chmod 644 $$d || exit 1; done
 	install -m 600 systemd/sre.env $(DESTDIR)$(PREFIX)/share/sre/sre.env
 	install -m 644 systemd/sre-tool.env $(DESTDIR)$(PREFIX)/share/sre/sre-tool.env
+	install -m 644 systemd/pipeline.env $(DESTDIR)$(PREFIX)/share/sre/pipeline.env
 	$(MAKE) install-dashboard
 	for p in pipelines/*.sh; do [ ! -f $$p ] || \
 	    install -m 755 $$p $(DESTDIR)$(PREFIX)/share/sre/pipelines/ || exit 1; done

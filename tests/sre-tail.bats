@@ -6,6 +6,10 @@ load helper
 F=$FIXTURES/tail
 export TZ=UTC
 
+setup() {
+	cd "$BATS_TEST_TMPDIR" || return 1
+}
+
 @test "--help prints usage on stdout and exits 0; bad usage exits 64" {
 	run -0 --separate-stderr sre-tail --help
 	[[ $output == "usage: sre-tail "* ]]
