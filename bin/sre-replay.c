@@ -66,6 +66,7 @@ usage(FILE *fp)
 	    "  -i, --in URL       read from URL (default -; FILE = file:FILE)\n"
 	    "  -o, --out URL      write to URL (default -)\n"
 	    "      --max-line N   longest line in bytes (default 16777216)\n"
+	    "      --state-dir DIR  accepted; sre-replay keeps no state\n"
 	    "  -q, --quiet        report errors only\n"
 	    "  -v, --verbose      report more\n"
 	    "  -h, --help         this help\n"
