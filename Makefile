@@ -166,6 +166,7 @@ install: all
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
 	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
 	for t in $(TOOLS); do install -m 755 $$t $(DESTDIR)$(BINDIR)/; done
+	install -m 755 tests/mock/kafka-mock $(DESTDIR)$(BINDIR)/sre-kafka-mock
 	for m in man/*.[0-9]; do s=$${m##*.}; \
 	    install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
 	$(MAKE) install-dashboard
@@ -200,6 +201,7 @@ uninstall-systemd:
 
 uninstall:
 	for t in $(TOOLS); do rm -f $(DESTDIR)$(BINDIR)/$${t##*/}; done
+	rm -f $(DESTDIR)$(BINDIR)/sre-kafka-mock
 	for m in man/*.[0-9]; do s=$${m##*.}; \
 	    rm -f $(DESTDIR)$(MANDIR)/man$$s/$${m##*/}; done
 	rm -rf $(DESTDIR)$(PREFIX)/share/sre/dashboard
