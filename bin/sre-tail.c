@@ -99,7 +99,8 @@ tail_file(const char *path)
 		return errno == ENOENT || errno == EACCES ? EX_NOINPUT :
 		    EX_IOERR;
 	}
-	if ((buf = malloc(cap)) == NULL) {
+	/* one byte beyond cap, always: the NUL of a last line */
+	if ((buf = malloc(cap + 1)) == NULL) {
 		close(fd);
 		sre_warnx("out of memory");
 		return EX_OSERR;
@@ -117,7 +118,7 @@ tail_file(const char *path)
 				len = 0;
 				continue;
 			}
-			if ((nb = realloc(buf, cap * 2)) == NULL) {
+			if ((nb = realloc(buf, cap * 2 + 1)) == NULL) {
 				sre_warnx("out of memory");
 				ex = EX_OSERR;
 				break;
@@ -163,12 +164,14 @@ tail_file(const char *path)
 	}
 	if (ex == EX_OK && len > 0 && !skip && !opt.out_failed) {
 		buf[len] = '\0';	/* a last line without its newline */
-		if (len < cap) {
-			opt.lineno++;
-			snprintf(where, sizeof(where), "%s:%llu", path,
-			    opt.lineno);
+		opt.lineno++;
+		snprintf(where, sizeof(where), "%s:%llu", path, opt.lineno);
+		if (len > max) {
+			sre_warnx("%s: line too long (over %zu bytes)", where,
+			    max);
+			opt.rejected++;
+		} else
 			on_line(where, buf, len);
-		}
 	}
 	free(buf);
 	close(fd);

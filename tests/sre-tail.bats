@@ -73,6 +73,13 @@ setup() {
 	check_sanitizers err
 }
 
+@test "terminal escapes in an event's fields are said as blanks; a last line without its newline is said" {
+	printf '%s' '{"v":1,"type":"error","id":"E1","ts_ms":1700000000000,"source":"x\u001b]0;owned\u0007","detail":"a\u001b[2Jb\u009bc\nd"}' > esc
+	run -0 --separate-stderr sre-tail esc
+	[ "$output" = "22:13:20 error (x ]0;owned ): a [2Jb  c d" ]
+	! printf '%s' "$output" | LC_ALL=C grep -q $'[\x01-\x1f\x7f]'
+}
+
 @test "a long line over --max-line is reported and skipped" {
 	{ head -1 "$F/loop.ndjson"; printf '{"type":"x","pad":"%0120000d"}\n' 0
 	  tail -1 "$F/loop.ndjson"; } > big

@@ -130,6 +130,23 @@ struct out {
 
 static void line(struct out *o, const char *fmt, ...) SRE_PRINTF(2, 3);
 
+/* Blank out what a terminal would obey: C0 controls, DEL, and the C1
+ * controls as UTF-8 (C2 80 to C2 9F).  Event fields are untrusted. */
+static void
+defang(char *s)
+{
+	unsigned char *p;
+
+	for (p = (unsigned char *)s; *p != '\0'; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			*p = ' ';
+		else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+			p[0] = ' ';
+			p[1] = ' ';
+			p++;
+		}
+}
+
 /* One line: the event's time, then the text (a continuation when it
  * starts with blanks). */
 static void
@@ -142,6 +159,7 @@ line(struct out *o, const char *fmt, ...)
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
 	snprintf(buf, sizeof(buf), "%-8s %s", o->n == 0 ? o->when : "", text);
+	defang(buf);
 	o->say(o->ctx, buf);
 	o->n++;
 }

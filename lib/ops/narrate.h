@@ -43,7 +43,9 @@ typedef void (*sre_say_fn)(void *ctx, const char *line);
  * verdict with the rules that fired, the commit or pull request, the
  * escalation, the post-mortem with its MTTR, the governor's mode, an
  * audit finding, an error.  Topology events say nothing unless verbose.
- * Returns the number of lines said (0 for a line that is not an event).
+ * Control characters of the event's strings (terminal escapes) are said
+ * as blanks.  Returns the number of lines said (0 for a line that is not
+ * an event).
  */
 int sre_narrate_event(jv ev, int verbose, sre_say_fn say, void *ctx);
 
