@@ -515,6 +515,32 @@ on_idle(struct sre_stream *s, int at_end, void *ctx)
 
 /* ---- main ---------------------------------------------------------- */
 
+/* Non-zero when inc is an incident this store knows: one escalated (open
+ * or not yet closed) or one sre-curate recorded. */
+static int
+known(const char *inc)
+{
+	char err[1024], *text = kv_get("esc:open");
+	struct sre_txn *t;
+	int found = 0;
+	jv open, rec;
+
+	if (text != NULL) {
+		open = jv_parse(text);
+		found = jv_get_kind(open) == JV_KIND_OBJECT &&
+		    jv_object_has(jv_copy(open), jv_string(inc));
+		jv_free(open);
+		free(text);
+	}
+	if (found || sre_store_read(opt.st, &t, err, sizeof(err)) != EX_OK)
+		return found;
+	rec = sre_txn_incident_get(t, inc);
+	found = jv_get_kind(rec) == JV_KIND_OBJECT;
+	jv_free(rec);
+	sre_txn_end(t);
+	return found;
+}
+
 static int
 ack(const char *inc)
 {
@@ -532,6 +558,14 @@ ack(const char *inc)
 	    sizeof(err))) != EX_OK) {
 		sre_warnx("%s", err);
 		return ex;
+	}
+	if (!known(inc)) {
+		sre_warnx("ack: no incident '%s': none was escalated, and the "
+		    "store in %s has no record of it", inc,
+		    sre_state_dir(&opt.c));
+		sre_store_close(opt.st);
+		jv_free(rec);
+		return EX_NOINPUT;
 	}
 	rec = jv_object_set(rec, jv_string("ts_ms"),
 	    jv_number((double)sre_now_ms()));

@@ -81,6 +81,8 @@ usage(FILE *fp)
 	    "      --interval S       the interval without a governor file "
 	    "(60)\n"
 	    "      --interval-scale F multiply intervals by F (tests)\n"
+	    "      --max-line N       longest event line in bytes "
+	    "(default 16777216)\n"
 	    "      --state-dir DIR    the store, governor.json, audits/ "
 	    "(default\n"
 	    "                         $SRE_STATE_DIR or .sre)\n"

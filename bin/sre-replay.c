@@ -22,6 +22,7 @@
 #include <bsd/stdlib.h>
 
 #include "evtime.h"
+#include "progress.h"
 #include "retime.h"
 #include "sre.h"
 
@@ -46,6 +47,7 @@ struct replay {
 	int have_last;		/* last_ns is set (this pass) */
 	int started;
 	unsigned long long records;
+	struct sre_progress prog;	/* "N records so far" on a terminal */
 };
 
 static void
@@ -68,6 +70,7 @@ usage(FILE *fp)
 	    "                     read through gzip when it ends in .gz\n"
 	    "  -o, --out URL      write to URL (default -)\n"
 	    "      --max-line N   longest line in bytes (default 16777216)\n"
+	    "      --state-dir DIR  accepted; sre-replay keeps no state\n"
 	    "  -q, --quiet        report errors only\n"
 	    "  -v, --verbose      report more\n"
 	    "  -h, --help         this help\n"
@@ -175,6 +178,8 @@ on_line(struct sre_stream *s, const char *line, size_t len, void *ctx)
 		}
 	}
 	rp->records++;
+	if (sre_progress_due(&rp->prog))
+		sre_progress_show(&rp->prog, "%llu records", rp->records);
 	if (rp->delta_ns == 0)
 		return sre_stream_emit(s, line, len), 0;
 	if (sre_retime(line, len, rp->delta_ns, &rp->buf, &t_ns, err,
@@ -286,7 +291,9 @@ main(int argc, char *argv[])
 		return EX_USAGE;
 	}
 	memset(&rp, 0, sizeof(rp));
+	sre_progress_init(&rp.prog);
 	ex = play(&rp, url);
+	sre_progress_end(&rp.prog);
 	sre_info("%llu records replayed", rp.records);
 	sre_sbuf_free(&rp.buf);
 	return ex;

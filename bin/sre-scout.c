@@ -24,6 +24,7 @@
 
 #include "govern.h"
 #include "mac.h"
+#include "progress.h"
 #include "scout-silence.h"
 #include "scout.h"
 #include "sre.h"
@@ -54,6 +55,7 @@ struct ctx {
 	uint64_t polled_windows;
 	char silences_path[PATH_MAX];
 	char sil_err[1200], gov_err[700];	/* the last complaints */
+	struct sre_progress prog;	/* "N lines ... so far" on a terminal */
 };
 
 enum {
@@ -319,6 +321,16 @@ on_line(struct sre_stream *s, const char *line, size_t len, void *arg)
 	if (sre_scout_submit(x->sc, line, len, s->lines) < 0)
 		return s->epipe ? 0 : EX_SOFTWARE;
 	poll_files(x, 0);
+	if (sre_progress_due(&x->prog)) {
+		const struct sre_scout_stats *st = sre_scout_stats(x->sc);
+
+		sre_progress_show(&x->prog, "%llu lines, %llu spans, %llu points, "
+		    "%llu log records, %llu anomalies", s->lines,
+		    (unsigned long long)st->spans,
+		    (unsigned long long)st->points,
+		    (unsigned long long)st->logs,
+		    (unsigned long long)st->anomalies);
+	}
 	return 0;
 }
 
@@ -571,7 +583,9 @@ main(int argc, char *argv[])
 	}
 	x.s = &s;
 	s.idle_ms = 250;	/* also how long a lone line may wait for a parser */
+	sre_progress_init(&x.prog);
 	ex = sre_stream_run(&s, on_line, on_idle, &x);
+	sre_progress_end(&x.prog);
 	summary(x.sc, &s);
 	sre_scout_free(x.sc);
 	sre_silences_free(x.sil);
