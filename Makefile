@@ -177,6 +177,7 @@ install: all
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
 	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
 	for t in $(TOOLS); do install -m 755 $$t $(DESTDIR)$(BINDIR)/; done
+	install -m 755 tests/mock/kafka-mock $(DESTDIR)$(BINDIR)/sre-kafka-mock
 	for m in man/*.[0-9]; do s=$${m##*.}; \
 	    install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
 	$(MAKE) install-dashboard
@@ -199,6 +200,7 @@ install-systemd:
 	    $$u > $$d && chmod 644 $$d || exit 1; done
 	install -m 600 systemd/sre.env $(DESTDIR)$(PREFIX)/share/sre/sre.env
 	install -m 644 systemd/sre-tool.env $(DESTDIR)$(PREFIX)/share/sre/sre-tool.env
+	install -m 644 systemd/pipeline.env $(DESTDIR)$(PREFIX)/share/sre/pipeline.env
 	$(MAKE) install-dashboard
 	for p in pipelines/*.sh; do [ ! -f $$p ] || \
 	    install -m 755 $$p $(DESTDIR)$(PREFIX)/share/sre/pipelines/ || exit 1; done
@@ -210,6 +212,7 @@ uninstall-systemd:
 
 uninstall:
 	for t in $(TOOLS); do rm -f $(DESTDIR)$(BINDIR)/$${t##*/}; done
+	rm -f $(DESTDIR)$(BINDIR)/sre-kafka-mock
 	for m in man/*.[0-9]; do s=$${m##*.}; \
 	    rm -f $(DESTDIR)$(MANDIR)/man$$s/$${m##*/}; done
 	rm -rf $(DESTDIR)$(PREFIX)/share/sre/dashboard

@@ -67,18 +67,6 @@ usage(FILE *fp)
 	    "  -V, --version           print the version\n");
 }
 
-static int
-size_opt(const char *name, const char *arg, long long lo, long long hi,
-    size_t *out)
-{
-	long long v;
-
-	if (sre_opt_count(name, arg, lo, hi, &v) < 0)
-		return -1;
-	*out = (size_t)v;
-	return 0;
-}
-
 /* A token from the environment, then removed from it: no child or
  * /proc/PID/environ reader inherits it. */
 static const char *
@@ -185,9 +173,9 @@ main(int argc, char **argv)
 	};
 	struct sre_httpd_opts ho = { .max_conn = 256, .timeout_s = 30,
 	    .max_header = 32768 };
-	int ch, ex, r;
+	long long n;
 	int64_t ms;
-	size_t v;
+	int ch, ex;
 
 	sre_init("sre-serve");
 	sre_common_init(&opt.c);
@@ -195,22 +183,12 @@ main(int argc, char **argv)
 	opt.listen = "127.0.0.1:8001";
 	opt.max_body = 4u << 20;
 	opt.max_queue = 16u << 20;
-	while ((ch = getopt_long(argc, argv, SRE_COMMON_SHORTOPTS "l:",
-	    longopts, NULL)) != -1) {
-		if ((r = sre_opt_common(&opt.c, ch, optarg)) < 0)
-			return EX_USAGE;
-		if (r > 0)
-			continue;
+	while ((ch = sre_getopt(&opt.c, argc, argv, "l:", longopts,
+	    usage, &ex)) != -1) {
 		switch (ch) {
-		case 'h':
-			usage(stdout);
-			return EX_OK;
 		case 'l':
 			opt.listen = optarg;
 			break;
-		case 'V':
-			sre_print_version();
-			return EX_OK;
 		case OPT_CONTROL:
 			opt.control = optarg;
 			break;
@@ -221,25 +199,28 @@ main(int argc, char **argv)
 			opt.dashboard = optarg;
 			break;
 		case OPT_MAX_BODY:
-			if (size_opt("--max-body", optarg, 1024, 1LL << 30,
-			    &opt.max_body) < 0)
+			if (sre_opt_count("--max-body", optarg, 1024,
+			    1LL << 30, &n) < 0)
 				return EX_USAGE;
+			opt.max_body = (size_t)n;
 			break;
 		case OPT_MAX_CONN:
-			if (size_opt("--max-connections", optarg, 1, 10000,
-			    &v) < 0)
+			if (sre_opt_count("--max-connections", optarg, 1,
+			    10000, &n) < 0)
 				return EX_USAGE;
-			ho.max_conn = (unsigned)v;
+			ho.max_conn = (unsigned)n;
 			break;
 		case OPT_MAX_HEADER:
-			if (size_opt("--max-header", optarg, 4096, 1 << 20,
-			    &ho.max_header) < 0)
+			if (sre_opt_count("--max-header", optarg, 4096,
+			    1 << 20, &n) < 0)
 				return EX_USAGE;
+			ho.max_header = (size_t)n;
 			break;
 		case OPT_MAX_QUEUE:
-			if (size_opt("--max-queue", optarg, 1024, 1LL << 32,
-			    &opt.max_queue) < 0)
+			if (sre_opt_count("--max-queue", optarg, 1024,
+			    1LL << 32, &n) < 0)
 				return EX_USAGE;
+			opt.max_queue = (size_t)n;
 			break;
 		case OPT_TIMEOUT:
 			if (sre_opt_duration("--timeout", optarg, 1000,
@@ -247,11 +228,10 @@ main(int argc, char **argv)
 				return EX_USAGE;
 			ho.timeout_s = (unsigned)(ms / 1000);
 			break;
-		default:
-			usage(stderr);
-			return EX_USAGE;
 		}
 	}
+	if (ex >= 0)
+		return ex;
 	if (sre_opt_input(&opt.c, argc - optind, argv + optind) < 0) {
 		usage(stderr);
 		return EX_USAGE;
