@@ -21,6 +21,16 @@
 
 static char dir[] = "/tmp/test-serve-api.XXXXXX";
 
+/* d/name in a static buffer. */
+static const char *
+path(const char *d, const char *name)
+{
+	static char buf[600];
+
+	snprintf(buf, sizeof(buf), "%s/%s", d, name);
+	return buf;
+}
+
 static char *
 slurp(const char *path)
 {
@@ -264,12 +274,9 @@ main(void)
 	health(s);
 	events(s);
 	sre_srv_free(s);
-	{
-		char cmd[700];
-
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-		if (system(cmd) != 0)
-			tap_bail("rm");
-	}
+	ok(unlink(control) == 0 && unlink(path(dir, "dash/index.html")) == 0
+	    && unlink(path(dir, "dash/link.js")) == 0 &&
+	    rmdir(path(dir, "dash")) == 0 && rmdir(dir) == 0,
+	    "nothing else was left in the state directory");
 	return tap_done();
 }
