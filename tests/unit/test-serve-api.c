@@ -170,7 +170,7 @@ health(struct sre_srv *s)
 {
 	struct sre_answer a = SRE_ANSWER_INIT;
 	char msg[256];
-	jv v;
+	jv v, lm, tr, am;
 
 	sre_srv_count(s, R_HEALTH, 200);
 	sre_srv_count(s, R_HEALTH, 200);
@@ -183,9 +183,14 @@ health(struct sre_srv *s)
 	ok(sre_jv_str(v, "status") && strcmp(sre_jv_str(v, "status"),
 	    "ok") == 0 && strcmp(sre_jv_str(v, "governor"), "unknown") == 0,
 	    "ok, governor unknown");
-	ok(jv_get_kind(sre_jv_get(sre_jv_get(v, "last_ms"), "traces")) ==
-	    JV_KIND_NULL && jv_get_kind(sre_jv_get(sre_jv_get(v, "last_ms"),
-	    "alertmanager")) == JV_KIND_NUMBER, "last arrivals");
+	lm = sre_jv_get(v, "last_ms");
+	tr = sre_jv_get(lm, "traces");
+	am = sre_jv_get(lm, "alertmanager");
+	ok(jv_get_kind(tr) == JV_KIND_NULL && jv_get_kind(am) ==
+	    JV_KIND_NUMBER, "last arrivals");
+	jv_free(tr);
+	jv_free(am);
+	jv_free(lm);
 	jv_free(v);
 	sre_answer_free(&a);
 	s->out_failed = 1;
