@@ -118,9 +118,12 @@ serve(const struct sre_httpd_opts *ho)
 	int ex;
 
 	if ((s = sre_srv_new(&conf)) == NULL) {
-		sre_warnx(errno == ENAMETOOLONG ? "--state-dir: path too long" :
-		    "out of memory");
-		return errno == ENAMETOOLONG ? EX_USAGE : EX_OSERR;
+		if (errno == ENAMETOOLONG) {
+			sre_warnx("--state-dir: path too long");
+			return EX_USAGE;
+		}
+		sre_warnx("out of memory");
+		return EX_OSERR;
 	}
 	if ((s->out = sre_bus_open(opt.c.out, SRE_BUS_OUT, &bo, err,
 	    sizeof(err), &ex)) == NULL || (opt.c.in != NULL &&
