@@ -25,6 +25,10 @@ USER sre
 WORKDIR /var/lib/sre
 ENV SRE_STATE_DIR=/var/lib/sre/state ENV=local \
     SRE_GITOPS_REPO=/var/lib/sre/gitops
+# The state (the LMDB store, the control key, post-mortems) outlives the
+# container: a named volume unless one is mounted there.
+RUN mkdir -p /var/lib/sre/state
+VOLUME ["/var/lib/sre/state"]
 # The local pipeline: telemetry in on stdin, the loop's events out on
 # stdout, a GitOps checkout mounted at /var/lib/sre/gitops:
 #   docker run -i -v $PWD/gitops:/var/lib/sre/gitops sre-space < traces.ndjson

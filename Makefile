@@ -75,6 +75,8 @@ LIBS_sre-escalate = $(L_LMDB) $(L_YAML) $(L_CURL) $(L_SODIUM)
 LIBS_sre-serve  = $(O)/proto/otlp.pb-c.o -lprotobuf-c -lsnappy -lz \
                   $(L_MHD) $(L_LMDB) -lpthread
 BUS_sre-serve   = $(BUS_ALL)
+# lib/serve's ingest test reaches the protobuf decoders and the daemon.
+LIBS_test-serve-ingest = $(LIBS_sre-serve)
 
 # Bus back-ends a tool links: all by default; BUS_sre-NAME picks fewer
 # (a URL for a back-end a tool lacks is a configuration error).
@@ -110,8 +112,9 @@ $(O)/bin/%: bin/%.c $(LIBSRE)
 
 $(O)/tests/unit/%: tests/unit/%.c $(LIBSRE)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBSRE) $(L_CURL) $(L_REDIS) \
-	    $(L_KAFKA) $(L_LMDB) $(L_YAML) $(L_SODIUM) $(L_BASE)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBSRE) $(LIBS_$*) \
+	    $(L_CURL) $(L_REDIS) $(L_KAFKA) $(L_LMDB) $(L_YAML) $(L_SODIUM) \
+	    $(L_BASE)
 
 -include $(LIB_OBJ:.o=.d) $(TOOLS:=.d) $(UNITS:=.d)
 
@@ -125,6 +128,7 @@ $(O)/proto/otlp.pb-c.o: $(O)/proto/otlp.pb-c.c
 $(O)/lib/telemetry/serve-pb.o: $(O)/proto/otlp.pb-c.h
 $(O)/lib/telemetry/serve-pb.o: ALL_CFLAGS += -I$(O)/proto
 $(O)/bin/sre-serve: $(O)/proto/otlp.pb-c.o
+$(O)/tests/unit/test-serve-ingest: $(O)/proto/otlp.pb-c.o
 
 # ---- tests -----------------------------------------------------------
 
@@ -173,6 +177,7 @@ install: all
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
 	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
 	for t in $(TOOLS); do install -m 755 $$t $(DESTDIR)$(BINDIR)/; done
+	install -m 755 tests/mock/kafka-mock $(DESTDIR)$(BINDIR)/sre-kafka-mock
 	for m in man/*.[0-9]; do s=$${m##*.}; \
 	    install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
 	$(MAKE) install-dashboard
@@ -195,6 +200,7 @@ install-systemd:
 	    $$u > $$d && chmod 644 $$d || exit 1; done
 	install -m 600 systemd/sre.env $(DESTDIR)$(PREFIX)/share/sre/sre.env
 	install -m 644 systemd/sre-tool.env $(DESTDIR)$(PREFIX)/share/sre/sre-tool.env
+	install -m 644 systemd/pipeline.env $(DESTDIR)$(PREFIX)/share/sre/pipeline.env
 	$(MAKE) install-dashboard
 	for p in pipelines/*.sh; do [ ! -f $$p ] || \
 	    install -m 755 $$p $(DESTDIR)$(PREFIX)/share/sre/pipelines/ || exit 1; done
@@ -206,6 +212,7 @@ uninstall-systemd:
 
 uninstall:
 	for t in $(TOOLS); do rm -f $(DESTDIR)$(BINDIR)/$${t##*/}; done
+	rm -f $(DESTDIR)$(BINDIR)/sre-kafka-mock
 	for m in man/*.[0-9]; do s=$${m##*.}; \
 	    rm -f $(DESTDIR)$(MANDIR)/man$$s/$${m##*/}; done
 	rm -rf $(DESTDIR)$(PREFIX)/share/sre/dashboard

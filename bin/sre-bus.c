@@ -36,13 +36,18 @@ usage(FILE *fp)
 	    "usage: sre-bus [-hqrVv] [-f TYPE[,TYPE...]] [-i URL] "
 	    "[--max-line N] [-o URL]\n"
 	    "               [--sign] [--state-dir DIR] [FILE]\n"
-	    "  -i, --in URL       read from URL: -, file:PATH (default -)\n"
+	    "  -i, --in URL       read from URL: -, a path, file:PATH, "
+	    "redis://HOST:PORT/STREAM,\n"
+	    "                     kafka://HOST:PORT/TOPIC (default -)\n"
 	    "  -o, --out URL      write to URL (default -)\n"
 	    "  -f, --filter LIST  pass only events of these types\n"
 	    "  -r, --raw          pass any JSON object, not only events\n"
 	    "      --sign         sign diagnoses, verdicts and actions with "
 	    "the control key\n"
 	    "      --max-line N   longest line in bytes (default 16777216)\n"
+	    "      --state-dir DIR  where --sign finds the control key "
+	    "(default\n"
+	    "                     $SRE_STATE_DIR or .sre)\n"
 	    "  -q, --quiet        report errors only\n"
 	    "  -v, --verbose      report more\n"
 	    "  -h, --help         this help\n"
@@ -116,36 +121,23 @@ main(int argc, char *argv[])
 
 	sre_init("sre-bus");
 	sre_common_init(&opt.c);
-	while ((ch = getopt_long(argc, argv, SRE_COMMON_SHORTOPTS "f:r",
-	    longopts, NULL)) != -1) {
-		switch (sre_opt_common(&opt.c, ch, optarg)) {
-		case 1:
-			continue;
-		case -1:
-			return EX_USAGE;
-		}
+	while ((ch = sre_getopt(&opt.c, argc, argv, "f:r", longopts,
+	    usage, &ex)) != -1) {
 		switch (ch) {
 		case 'f':
 			if (add_types(optarg) < 0)
 				return EX_USAGE;
 			break;
-		case 'h':
-			usage(stdout);
-			return EX_OK;
 		case 'r':
 			opt.raw = 1;
 			break;
 		case OPT_SIGN:
 			opt.sign = 1;
 			break;
-		case 'V':
-			sre_print_version();
-			return EX_OK;
-		default:
-			usage(stderr);
-			return EX_USAGE;
 		}
 	}
+	if (ex >= 0)
+		return ex;
 	if (sre_opt_input(&opt.c, argc - optind, argv + optind) < 0) {
 		usage(stderr);
 		return EX_USAGE;

@@ -284,21 +284,9 @@ main(int argc, char *argv[])
 	sre_common_init(&opt.c);
 	opt.rule.min_successes = SRE_CAG_MIN_SUCCESSES;
 	opt.rule.min_ratio = SRE_CAG_MIN_RATIO;
-	while ((ch = getopt_long(argc, argv, SRE_COMMON_SHORTOPTS, longopts,
-	    NULL)) != -1) {
-		switch (sre_opt_common(&opt.c, ch, optarg)) {
-		case 1:
-			continue;
-		case -1:
-			return EX_USAGE;
-		}
+	while ((ch = sre_getopt(&opt.c, argc, argv, "", longopts,
+	    usage, &ex)) != -1) {
 		switch (ch) {
-		case 'h':
-			usage(stdout);
-			return EX_OK;
-		case 'V':
-			sre_print_version();
-			return EX_OK;
 		case OPT_MIN_RATIO:
 			if (sre_opt_real("--min-ratio", optarg, 0, 1, 0,
 			    &opt.rule.min_ratio) < 0)
@@ -310,11 +298,10 @@ main(int argc, char *argv[])
 				return EX_USAGE;
 			opt.rule.min_successes = (long)n;
 			break;
-		default:
-			usage(stderr);
-			return EX_USAGE;
 		}
 	}
+	if (ex >= 0)
+		return ex;
 	if (sre_opt_input(&opt.c, argc - optind, argv + optind) < 0) {
 		usage(stderr);
 		return EX_USAGE;

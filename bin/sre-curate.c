@@ -81,8 +81,8 @@ usage(FILE *fp)
 	    "[THH:MM[:SS]][Z],\n"
 	    "                       or -N[smhd] before now\n"
 	    "      --until TIME     report up to TIME (exclusive)\n"
-	    "      --truth FILE     NDJSON of known root causes, for cognitive "
-	    "accuracy\n"
+	    "      --truth FILE     known root causes, for cognitive accuracy:\n"
+	    "                       NDJSON, or a generator's truth file\n"
 	    "      --limit N        search: at most N results (default 5)\n"
 	    "      --incident ID    search: incidents similar to this one\n"
 	    "      --keep-days N    gc: keep closed incidents of the last N "
@@ -308,6 +308,55 @@ out:
 
 /* ---- report ------------------------------------------------------------------ */
 
+/*
+ * A generator's truth file (examples/marketplace, examples/traces): one
+ * object whose "faults" say what was broken, where and when.  Each fault
+ * becomes a truth entry {service, operation?, start_ms, end_ms} that
+ * judges the incidents whose first anomaly falls in its window.  Takes
+ * ownership of t.  Returns 0, or -1 (reported) when a fault is malformed.
+ */
+static int
+truth_faults(jv t, jv *out, const char *where)
+{
+	jv faults = jv_object_get(t, jv_string("faults"));
+	int i, n, bad = 0;
+
+	if (jv_get_kind(faults) != JV_KIND_ARRAY) {
+		sre_warnx("%s: field 'faults': want an array", where);
+		jv_free(faults);
+		return -1;
+	}
+	n = jv_array_length(jv_copy(faults));
+	for (i = 0; i < n; i++) {
+		jv f = jv_array_get(jv_copy(faults), i), e;
+		const char *svc = sre_jv_str(f, "culprit");
+		const char *op = sre_jv_str(f, "operation");
+		int64_t start, end;
+
+		if (svc == NULL || sre_jv_int(f, "start_ms", &start) != 0 ||
+		    sre_jv_int(f, "end_ms", &end) != 0) {
+			sre_warnx("%s: faults[%d]: want \"culprit\", "
+			    "\"start_ms\" and \"end_ms\"", where, i);
+			bad = 1;
+			jv_free(f);
+			continue;
+		}
+		e = jv_object_set(jv_object(), jv_string("service"),
+		    jv_string(svc));
+		if (op != NULL)
+			e = jv_object_set(e, jv_string("operation"),
+			    jv_string(op));
+		e = jv_object_set(e, jv_string("start_ms"),
+		    jv_number((double)start));
+		e = jv_object_set(e, jv_string("end_ms"),
+		    jv_number((double)end));
+		*out = jv_array_append(*out, e);
+		jv_free(f);
+	}
+	jv_free(faults);
+	return bad ? -1 : 0;
+}
+
 static int
 read_truth(jv *out)
 {
@@ -343,6 +392,12 @@ read_truth(jv *out)
 		if (!jv_is_valid(t)) {
 			sre_warnx("%s: %s", sre_bus_where(in), err);
 			ex = EX_DATAERR;
+			continue;
+		}
+		if (jv_get_kind(t) == JV_KIND_OBJECT &&
+		    jv_object_has(jv_copy(t), jv_string("faults"))) {
+			if (truth_faults(t, out, sre_bus_where(in)) != 0)
+				ex = EX_DATAERR;
 			continue;
 		}
 		if ((sre_jv_str(t, "incident") == NULL &&
@@ -663,28 +718,16 @@ main(int argc, char *argv[])
 	};
 	const char *cmd;
 	long long n;
-	int ch;
+	int ch, ex;
 
 	sre_init("sre-curate");
 	sre_common_init(&opt.c);
 	opt.keep_days = -1;
 	opt.limit = 5;
 	opt.until = INT64_MAX;
-	while ((ch = getopt_long(argc, argv, SRE_COMMON_SHORTOPTS, longopts,
-	    NULL)) != -1) {
-		switch (sre_opt_common(&opt.c, ch, optarg)) {
-		case 1:
-			continue;
-		case -1:
-			return EX_USAGE;
-		}
+	while ((ch = sre_getopt(&opt.c, argc, argv, "", longopts,
+	    usage, &ex)) != -1) {
 		switch (ch) {
-		case 'h':
-			usage(stdout);
-			return EX_OK;
-		case 'V':
-			sre_print_version();
-			return EX_OK;
 		case OPT_INCIDENT:
 			opt.incident = optarg;
 			break;
@@ -721,11 +764,10 @@ main(int argc, char *argv[])
 		case OPT_TRUTH:
 			opt.truth = optarg;
 			break;
-		default:
-			usage(stderr);
-			return EX_USAGE;
 		}
 	}
+	if (ex >= 0)
+		return ex;
 	cmd = optind < argc ? argv[optind] : "";
 	/* A first operand that is no command is the input FILE: "-", a
 	 * file, or a path with a "/" (./report is the file, report the

@@ -515,6 +515,32 @@ on_idle(struct sre_stream *s, int at_end, void *ctx)
 
 /* ---- main ---------------------------------------------------------- */
 
+/* Non-zero when inc is an incident this store knows: one escalated (open
+ * or not yet closed) or one sre-curate recorded. */
+static int
+known(const char *inc)
+{
+	char err[1024], *text = kv_get("esc:open");
+	struct sre_txn *t;
+	int found = 0;
+	jv open, rec;
+
+	if (text != NULL) {
+		open = jv_parse(text);
+		found = jv_get_kind(open) == JV_KIND_OBJECT &&
+		    jv_object_has(jv_copy(open), jv_string(inc));
+		jv_free(open);
+		free(text);
+	}
+	if (found || sre_store_read(opt.st, &t, err, sizeof(err)) != EX_OK)
+		return found;
+	rec = sre_txn_incident_get(t, inc);
+	found = jv_get_kind(rec) == JV_KIND_OBJECT;
+	jv_free(rec);
+	sre_txn_end(t);
+	return found;
+}
+
 static int
 ack(const char *inc)
 {
@@ -532,6 +558,14 @@ ack(const char *inc)
 	    sizeof(err))) != EX_OK) {
 		sre_warnx("%s", err);
 		return ex;
+	}
+	if (!known(inc)) {
+		sre_warnx("ack: no incident '%s': none was escalated, and the "
+		    "store in %s has no record of it", inc,
+		    sre_state_dir(&opt.c));
+		sre_store_close(opt.st);
+		jv_free(rec);
+		return EX_NOINPUT;
 	}
 	rec = jv_object_set(rec, jv_string("ts_ms"),
 	    jv_number((double)sre_now_ms()));
@@ -576,14 +610,8 @@ main(int argc, char *argv[])
 	    "someone";
 	if ((env = getenv("SRE_WEBHOOK_URL")) != NULL && *env != '\0')
 		opt.webhook = env;
-	while ((ch = getopt_long(argc, argv, SRE_COMMON_SHORTOPTS "m:t:w:",
-	    longopts, NULL)) != -1) {
-		switch (sre_opt_common(&opt.c, ch, optarg)) {
-		case 1:
-			continue;
-		case -1:
-			return EX_USAGE;
-		}
+	while ((ch = sre_getopt(&opt.c, argc, argv, "m:t:w:", longopts,
+	    usage, &ex)) != -1) {
 		switch (ch) {
 		case OPT_BY:
 			opt.by = optarg;
@@ -596,9 +624,6 @@ main(int argc, char *argv[])
 		case OPT_SENDMAIL:
 			opt.sendmail = optarg;
 			break;
-		case 'h':
-			usage(stdout);
-			return EX_OK;
 		case 'm':
 			opt.mail = optarg;
 			break;
@@ -606,17 +631,13 @@ main(int argc, char *argv[])
 			if (parse_tier(optarg) < 0)
 				return EX_USAGE;
 			break;
-		case 'V':
-			sre_print_version();
-			return EX_OK;
 		case 'w':
 			opt.webhook = optarg;
 			break;
-		default:
-			usage(stderr);
-			return EX_USAGE;
 		}
 	}
+	if (ex >= 0)
+		return ex;
 	if (optind < argc && strcmp(argv[optind], "ack") == 0) {
 		if (argc - optind != 2) {
 			sre_warnx("ack: one incident id");

@@ -366,14 +366,8 @@ main(int argc, char *argv[])
 		return EX_CONFIG;
 	if (rc)
 		opt.max_llm = d > 1000 ? 1000 : (int)d;
-	while ((ch = getopt_long(argc, argv, "+" SRE_COMMON_SHORTOPTS
-	    "1c:l:p:P:t:", longopts, NULL)) != -1) {
-		switch (sre_opt_common(&opt.c, ch, optarg)) {
-		case 1:
-			continue;
-		case -1:
-			return EX_USAGE;
-		}
+	while ((ch = sre_getopt(&opt.c, argc, argv, "+1c:l:p:P:t:", longopts,
+	    usage, &ex)) != -1) {
 		switch (ch) {
 		case '1':
 			opt.once = 1;
@@ -385,9 +379,6 @@ main(int argc, char *argv[])
 			if (seconds("--period", optarg, 0.1, &opt.period_s) < 0)
 				return EX_USAGE;
 			break;
-		case 'h':
-			usage(stdout);
-			return EX_OK;
 		case 'H':
 			if (seconds("--hold", optarg, 0, &opt.hold_s) < 0)
 				return EX_USAGE;
@@ -426,14 +417,10 @@ main(int argc, char *argv[])
 			    &opt.threshold_mb) < 0)
 				return EX_USAGE;
 			break;
-		case 'V':
-			sre_print_version();
-			return EX_OK;
-		default:
-			usage(stderr);
-			return EX_USAGE;
 		}
 	}
+	if (ex >= 0)
+		return ex;
 	argc -= optind;
 	argv += optind;
 	if ((opt.cgroup != NULL) + (opt.npids + opt.npidfiles > 0) +

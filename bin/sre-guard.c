@@ -486,14 +486,8 @@ main(int argc, char *argv[])
 		opt.policy = NULL;
 	if (opt.repo != NULL && *opt.repo == '\0')
 		opt.repo = NULL;
-	while ((ch = getopt_long(argc, argv, SRE_COMMON_SHORTOPTS "np:r:x",
-	    longopts, NULL)) != -1) {
-		switch (sre_opt_common(&opt.c, ch, optarg)) {
-		case 1:
-			continue;
-		case -1:
-			return EX_USAGE;
-		}
+	while ((ch = sre_getopt(&opt.c, argc, argv, "np:r:x", longopts,
+	    usage, &ex)) != -1) {
 		switch (ch) {
 		case OPT_CHECK:
 			opt.check = optarg;
@@ -511,9 +505,6 @@ main(int argc, char *argv[])
 			}
 			opt.freeze[opt.nfreeze++] = optarg;
 			break;
-		case 'h':
-			usage(stdout);
-			return EX_OK;
 		case 'n':
 			opt.dry_run = 1;
 			break;
@@ -523,17 +514,13 @@ main(int argc, char *argv[])
 		case 'r':
 			opt.repo = optarg;
 			break;
-		case 'V':
-			sre_print_version();
-			return EX_OK;
 		case 'x':
 			opt.explain = 1;
 			break;
-		default:
-			usage(stderr);
-			return EX_USAGE;
 		}
 	}
+	if (ex >= 0)
+		return ex;
 	if (sre_opt_input(&opt.c, argc - optind, argv + optind) < 0) {
 		usage(stderr);
 		return EX_USAGE;

@@ -81,6 +81,8 @@ usage(FILE *fp)
 	    "      --interval S       the interval without a governor file "
 	    "(60)\n"
 	    "      --interval-scale F multiply intervals by F (tests)\n"
+	    "      --max-line N       longest event line in bytes "
+	    "(default 16777216)\n"
 	    "      --state-dir DIR    the store, governor.json, audits/ "
 	    "(default\n"
 	    "                         $SRE_STATE_DIR or .sre)\n"
@@ -583,21 +585,11 @@ main(int argc, char *argv[])
 	opt.fail_on = -1;
 	opt.interval_s = 60;
 	opt.scale = 1;
-	while ((ch = getopt_long(argc, argv, SRE_COMMON_SHORTOPTS "e:lr:t:w:",
-	    longopts, NULL)) != -1) {
-		if (ch == 'i') {	/* a source, not the one input */
-			if (add_source(optarg) < 0)
-				return EX_USAGE;
-			continue;
-		}
-		switch (sre_opt_common(&opt.c, ch, optarg)) {
-		case 1:
-			continue;
-		case -1:
-			return EX_USAGE;
-		}
+	while ((ch = sre_getopt(&opt.c, argc, argv, "e:i:lr:t:w:", longopts,
+	    usage, &ex)) != -1) {
 		switch (ch) {
 		case 'e':
+		case 'i':	/* a source, not the one input: repeatable */
 			if (add_source(optarg) < 0)
 				return EX_USAGE;
 			break;
@@ -608,9 +600,6 @@ main(int argc, char *argv[])
 				return EX_USAGE;
 			}
 			break;
-		case 'h':
-			usage(stdout);
-			return EX_OK;
 		case OPT_INTERVAL:
 			if (sre_opt_real("--interval", optarg, 1, 86400 * 7, 0,
 			    &opt.interval_s) < 0)
@@ -643,19 +632,15 @@ main(int argc, char *argv[])
 				return EX_USAGE;
 			}
 			break;
-		case 'V':
-			sre_print_version();
-			return EX_OK;
 		case 'w':
 			if (sre_opt_duration("--window", optarg, 0,
 			    SRE_DURATION_MAX, &opt.lim.window_ms) < 0)
 				return EX_USAGE;
 			break;
-		default:
-			usage(stderr);
-			return EX_USAGE;
 		}
 	}
+	if (ex >= 0)
+		return ex;
 	/* Operands are recordings too, as -e gives them. */
 	for (; optind < argc; optind++)
 		if (add_source(argv[optind]) < 0)

@@ -81,9 +81,12 @@ usage(FILE *fp)
 	    "  -n, --max-templates N  templates kept at most (default 10000)\n"
 	    "  -m, --mask LIST      maskers: num,hex,ip,url,path,unit,host, "
 	    "all, none\n"
-	    "  -i, --in URL         read from URL: -, file:PATH (default -)\n"
+	    "  -i, --in URL         read from URL: -, file:PATH, "
+	    "redis://HOST:PORT/STREAM,\n"
+	    "                       kafka://HOST:PORT/TOPIC (default -)\n"
 	    "  -o, --out URL        write to URL (default -)\n"
 	    "      --max-line N     longest line in bytes (default 16777216)\n"
+	    "      --state-dir DIR  accepted; sre-logmine keeps no state\n"
 	    "  -q, --quiet          report errors only\n"
 	    "  -v, --verbose        report more\n"
 	    "  -h, --help           this help\n"
@@ -584,16 +587,10 @@ parse_options(int argc, char *argv[])
 	    {"summary", no_argument, NULL, 's'},
 	    {"threshold", required_argument, NULL, 't'}, {NULL, 0, NULL, 0}};
 	long long n;
-	int ch;
+	int ch, ex;
 
-	while ((ch = getopt_long(argc, argv, SRE_COMMON_SHORTOPTS "d:f:m:n:st:",
-	            longopts, NULL)) != -1) {
-		switch (sre_opt_common(&opt.c, ch, optarg)) {
-		case 1:
-			continue;
-		case -1:
-			return EX_USAGE;
-		}
+	while ((ch = sre_getopt(&opt.c, argc, argv, "d:f:m:n:st:", longopts,
+	    usage, &ex)) != -1) {
 		switch (ch) {
 		case 'd':
 			if (sre_opt_count("--depth", optarg, 3, 16, &n) < 0)
@@ -603,9 +600,6 @@ parse_options(int argc, char *argv[])
 		case 'f':
 			opt.format = optarg;
 			break;
-		case 'h':
-			usage(stdout);
-			return -1;
 		case 'I':
 			if (strcmp(optarg, "auto") == 0)
 				opt.input = IN_AUTO;
@@ -637,14 +631,10 @@ parse_options(int argc, char *argv[])
 			    SRE_OPT_ABOVE, &opt.conf.sim_threshold) < 0)
 				return EX_USAGE;
 			break;
-		case 'V':
-			sre_print_version();
-			return -1;
-		default:
-			usage(stderr);
-			return EX_USAGE;
 		}
 	}
+	if (ex >= 0)
+		return ex == EX_OK ? -1 : ex;	/* -h, -V: done */
 	return EX_OK;
 }
 

@@ -22,6 +22,7 @@
 #include <bsd/stdlib.h>
 
 #include "evtime.h"
+#include "progress.h"
 #include "retime.h"
 #include "sre.h"
 
@@ -46,6 +47,7 @@ struct replay {
 	int have_last;		/* last_ns is set (this pass) */
 	int started;
 	unsigned long long records;
+	struct sre_progress prog;	/* "N records so far" on a terminal */
 };
 
 static void
@@ -68,6 +70,7 @@ usage(FILE *fp)
 	    "                     read through gzip when it ends in .gz\n"
 	    "  -o, --out URL      write to URL (default -)\n"
 	    "      --max-line N   longest line in bytes (default 16777216)\n"
+	    "      --state-dir DIR  accepted; sre-replay keeps no state\n"
 	    "  -q, --quiet        report errors only\n"
 	    "  -v, --verbose      report more\n"
 	    "  -h, --help         this help\n"
@@ -175,6 +178,8 @@ on_line(struct sre_stream *s, const char *line, size_t len, void *ctx)
 		}
 	}
 	rp->records++;
+	if (sre_progress_due(&rp->prog))
+		sre_progress_show(&rp->prog, "%llu records", rp->records);
 	if (rp->delta_ns == 0)
 		return sre_stream_emit(s, line, len), 0;
 	if (sre_retime(line, len, rp->delta_ns, &rp->buf, &t_ns, err,
@@ -247,18 +252,9 @@ main(int argc, char *argv[])
 	sre_init("sre-replay");
 	sre_common_init(&opt.c);
 	opt.max_gap_ms = 3600000;
-	while ((ch = getopt_long(argc, argv, SRE_COMMON_SHORTOPTS "lrs:",
-	    longopts, NULL)) != -1) {
-		switch (sre_opt_common(&opt.c, ch, optarg)) {
-		case 1:
-			continue;
-		case -1:
-			return EX_USAGE;
-		}
+	while ((ch = sre_getopt(&opt.c, argc, argv, "lrs:", longopts,
+	    usage, &ex)) != -1) {
 		switch (ch) {
-		case 'h':
-			usage(stdout);
-			return EX_OK;
 		case 'G':
 			if (sre_opt_duration("--max-gap", optarg, 0,
 			    SRE_DURATION_MAX, &opt.max_gap_ms) < 0)
@@ -281,14 +277,10 @@ main(int argc, char *argv[])
 			    SRE_OPT_ABOVE | SRE_OPT_NOMAX, &opt.speed) < 0)
 				return EX_USAGE;
 			break;
-		case 'V':
-			sre_print_version();
-			return EX_OK;
-		default:
-			usage(stderr);
-			return EX_USAGE;
 		}
 	}
+	if (ex >= 0)
+		return ex;
 	if (sre_opt_input(&opt.c, argc - optind, argv + optind) < 0) {
 		usage(stderr);
 		return EX_USAGE;
@@ -299,7 +291,9 @@ main(int argc, char *argv[])
 		return EX_USAGE;
 	}
 	memset(&rp, 0, sizeof(rp));
+	sre_progress_init(&rp.prog);
 	ex = play(&rp, url);
+	sre_progress_end(&rp.prog);
 	sre_info("%llu records replayed", rp.records);
 	sre_sbuf_free(&rp.buf);
 	return ex;

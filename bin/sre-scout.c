@@ -24,6 +24,7 @@
 
 #include "govern.h"
 #include "mac.h"
+#include "progress.h"
 #include "scout-silence.h"
 #include "scout.h"
 #include "sre.h"
@@ -54,6 +55,7 @@ struct ctx {
 	uint64_t polled_windows;
 	char silences_path[PATH_MAX];
 	char sil_err[1200], gov_err[700];	/* the last complaints */
+	struct sre_progress prog;	/* "N lines ... so far" on a terminal */
 };
 
 enum {
@@ -319,6 +321,16 @@ on_line(struct sre_stream *s, const char *line, size_t len, void *arg)
 	if (sre_scout_submit(x->sc, line, len, s->lines) < 0)
 		return s->epipe ? 0 : EX_SOFTWARE;
 	poll_files(x, 0);
+	if (sre_progress_due(&x->prog)) {
+		const struct sre_scout_stats *st = sre_scout_stats(x->sc);
+
+		sre_progress_show(&x->prog, "%llu lines, %llu spans, %llu points, "
+		    "%llu log records, %llu anomalies", s->lines,
+		    (unsigned long long)st->spans,
+		    (unsigned long long)st->points,
+		    (unsigned long long)st->logs,
+		    (unsigned long long)st->anomalies);
+	}
 	return 0;
 }
 
@@ -405,14 +417,8 @@ main(int argc, char *argv[])
 	sre_scout_config_default(&opt.cfg);
 	opt.degraded_sample = 0.1;
 	memset(&x, 0, sizeof(x));
-	while ((ch = getopt_long(argc, argv, SRE_COMMON_SHORTOPTS "l:s:t:w:",
-	    longopts, NULL)) != -1) {
-		switch (sre_opt_common(&opt.c, ch, optarg)) {
-		case 1:
-			continue;
-		case -1:
-			return EX_USAGE;
-		}
+	while ((ch = sre_getopt(&opt.c, argc, argv, "l:s:t:w:", longopts,
+	    usage, &ex)) != -1) {
 		switch (ch) {
 		case OPT_DEGRADED_SAMPLE:
 			if (sre_opt_real("--degraded-sample", optarg, 0, 1,
@@ -426,9 +432,6 @@ main(int argc, char *argv[])
 				return EX_USAGE;
 			dw_given = 1;
 			break;
-		case 'h':
-			usage(stdout);
-			return EX_OK;
 		case OPT_HOLD:
 			if (count("--hold", optarg, 0, 1000,
 			    &opt.cfg.incident_hold) < 0)
@@ -499,9 +502,6 @@ main(int argc, char *argv[])
 			    &opt.cfg.topology_every) < 0)
 				return EX_USAGE;
 			break;
-		case 'V':
-			sre_print_version();
-			return EX_OK;
 		case 'w':
 			if (sre_opt_duration("--window", optarg, 1000,
 			    SRE_DURATION_MAX, &opt.cfg.window_ms) < 0)
@@ -515,11 +515,10 @@ main(int argc, char *argv[])
 			    SRE_DURATION_MAX, &opt.cfg.warmup_ms) < 0)
 				return EX_USAGE;
 			break;
-		default:
-			usage(stderr);
-			return EX_USAGE;
 		}
 	}
+	if (ex >= 0)
+		return ex;
 	if (sre_opt_input(&opt.c, argc - optind, argv + optind) < 0) {
 		usage(stderr);
 		return EX_USAGE;
@@ -584,7 +583,9 @@ main(int argc, char *argv[])
 	}
 	x.s = &s;
 	s.idle_ms = 250;	/* also how long a lone line may wait for a parser */
+	sre_progress_init(&x.prog);
 	ex = sre_stream_run(&s, on_line, on_idle, &x);
+	sre_progress_end(&x.prog);
 	summary(x.sc, &s);
 	sre_scout_free(x.sc);
 	sre_silences_free(x.sil);

@@ -66,6 +66,8 @@
 #                      sre-fix's worktrees (default ./.sre)
 #   SRE_POSTMORTEMS    where the postmortem events go (default
 #                      $SRE_STATE_DIR/postmortems.ndjson)
+#   SRE_TAIL           1: write the events in plain lines (sre-tail(1))
+#                      instead of JSON, for a person watching
 #   SRE_LOG_DIR        a directory for each tool's standard error, as
 #                      NAME.log (default: this script's standard error)
 #   SRE_POLICY         the policy of sre-guard, sre-policy(5), whose config
@@ -99,6 +101,8 @@ for t in sre-scout sre-cag sre-brain sre-guard sre-fix sre-escalate \
 	command -v "$t" >/dev/null 2>&1 ||
 	    { echo "local.sh: $t not found: run make first" >&2; exit 70; }
 done
+[ "${SRE_TAIL:-0}" != 1 ] || command -v sre-tail >/dev/null 2>&1 ||
+    { echo "local.sh: sre-tail not found: run make first" >&2; exit 70; }
 
 SRE_STATE_DIR=${SRE_STATE_DIR:-.sre}
 export SRE_STATE_DIR
@@ -155,6 +159,16 @@ curate=$!
 } | sre-curate $curate_opts -o "file:$pm" 2>>"$(log sre-curate)" &
 gcurate=$!
 
+# view: how the events reach standard output, as JSON or, with SRE_TAIL=1,
+# in plain lines.
+view() {
+	if [ "${SRE_TAIL:-0}" = 1 ]; then
+		sre-tail
+	else
+		cat
+	fi
+}
+
 # stage NAME COMMAND...: run a tool of the loop, note its exit status
 # (the shell keeps only the last one of a pipeline).
 stage() {
@@ -175,7 +189,7 @@ stage sre-scout sre-scout -i "$in" $scout_opts 2>>"$(log sre-scout)" |
 	2>>"$(log sre-fix)" |
     stage sre-escalate sre-escalate $escalate_opts \
 	2>>"$(log sre-escalate)" |
-    tee "$run/events"
+    tee "$run/events" | view
 
 rc=0
 for t in sre-scout sre-cag sre-brain sre-guard sre-fix sre-escalate; do

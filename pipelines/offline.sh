@@ -46,6 +46,8 @@
 #   SRE_STATE_DIR    the state the tools read (default: a fresh temporary
 #                    one); sre-guard records its verdicts there
 #   SRE_EVENTS       a file to keep every event of the run in
+#   SRE_TAIL         1: print every event of the run in plain lines
+#                    (sre-tail(1)) instead of the summary per incident
 #   SRE_SCOUT_OPTS, SRE_CAG_OPTS, SRE_BRAIN_OPTS, SRE_GUARD_OPTS,
 #   SRE_FIX_OPTS     more options for each tool, split on blanks
 #
@@ -63,6 +65,8 @@ for t in sre-scout sre-cag sre-brain sre-guard sre-fix jq git; do
 	command -v "$t" >/dev/null 2>&1 ||
 	    { echo "offline.sh: $t not found: run make first" >&2; exit 70; }
 done
+[ "${SRE_TAIL:-0}" != 1 ] || command -v sre-tail >/dev/null 2>&1 ||
+    { echo "offline.sh: sre-tail not found: run make first" >&2; exit 70; }
 
 trace=${1:-$root/examples/traces/release.ndjson.gz}
 [ -r "$trace" ] || { echo "offline.sh: $trace: cannot read it" >&2; exit 66; }
@@ -154,6 +158,11 @@ grep -v '^sre-cag: no store' "$tmp/err" >&2
 grep -v '^sre-scout: [0-9]* lines,' "$tmp/scout.err" >&2
 # sre-fix --dry-run writes its diffs on standard error: shown below.
 [ "$(sed -n 's/^sre-fix //p' "$tmp/status")" = 0 ] || cat "$tmp/fix.err" >&2
+
+if [ "${SRE_TAIL:-0}" = 1 ]; then
+	sre-tail "$events" || { [ "$rc" -ne 0 ] || rc=$?; }
+	exit "$rc"
+fi
 
 # Per incident: the first anomaly, each diagnosis, verdict and diff.
 jq -rn '

@@ -133,7 +133,7 @@ same_input() {
 	[ "$(head -1 "$T/pretty.json")" = "{" ]
 	run -65 --separate-stderr sre-scout "$T/pretty.json"
 	[ "$(grep -c 'hint:' <<< "$stderr")" -eq 1 ]
-	[[ $stderr == *"sre-scout: hint: $T/pretty.json:1 looks like pretty-printed JSON"* ]]
+	[[ $stderr == *"sre-scout: $T/pretty.json:1: hint: this looks like pretty-printed JSON"* ]]
 	[[ $stderr == *"jq -c . FILE"* ]]
 	# The tools of the event loop say the same, through the stream.
 	run -65 --separate-stderr sre-replay "$T/pretty.json"

@@ -85,6 +85,24 @@ tree_sum() {
 	grep -q '^diff --git a/services/quote-api/deployment.yaml' "$out"
 }
 
+@test "offline.sh and local.sh with SRE_TAIL=1: the events in plain lines" {
+	SRE_TAIL=1 run_files "$OFFLINE" "$TRACES/release.ndjson.gz"
+	[ "$status" -eq 0 ] || { cat "$BATS_TEST_TMPDIR/err"; false; }
+	out=$BATS_TEST_TMPDIR/out
+	grep -q 'root cause (sre-brain) of incident .*: quote-api .*(release)' "$out"
+	grep -q 'proposal: rollback quote-api {"to":"1.3.4"}' "$out"
+	grep -q 'verdict (sre-guard) on incident .*: approve (dry run)' "$out"
+	! grep -q '^{' "$out"
+	gitops_repo
+	gzip -dc "$TRACES/release.ndjson.gz" > "$BATS_TEST_TMPDIR/rec.ndjson"
+	SRE_TAIL=1 SRE_GITOPS_REPO=$REPO SRE_STATE_DIR=$BATS_TEST_TMPDIR/state \
+	    SRE_LOG_DIR=$BATS_TEST_TMPDIR/logs \
+	    run_files "$LOCAL" < "$BATS_TEST_TMPDIR/rec.ndjson"
+	[ "$status" -eq 0 ] || { cat "$BATS_TEST_TMPDIR"/logs/*; false; }
+	grep -q 'fix (sre-fix) for incident .*: committed, commit [0-9a-f]\{7\} on branch sre/' "$out"
+	! grep -q '^{' "$out"
+}
+
 @test "offline.sh: no fault, no incident; a pool exhaustion, the pool doubled" {
 	run_files "$OFFLINE" "$TRACES/none.ndjson.gz"
 	[ "$status" -eq 0 ]

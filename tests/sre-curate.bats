@@ -133,6 +133,25 @@ can_mount() {
 	[[ $stderr == *"truth:3: want \"incident\" or \"fingerprint\""* ]]
 }
 
+@test "report --truth: a generator's truth file judges the incidents in each fault's window" {
+	curate_fixture
+	# inc-1 starts at ...000000 (its cause: pricing), inc-3 at ...200000
+	printf '%s\n' '{"seed":1,"start_ms":1699999000000,"faults":[' \
+	    '{"kind":"latency","culprit":"pricing","operation":null,"start_ms":1699999990000,"end_ms":1700000050000},' \
+	    '{"kind":"error","culprit":"fraud","operation":null,"start_ms":1700000190000,"end_ms":1700000250000}],' \
+	    '"services":["pricing","fraud"]}' | tr -d '\n' > truth.json
+	echo >> truth.json
+	run -0 --separate-stderr sre-curate --state-dir st report --json --truth truth.json
+	[ "$(printf '%s\n' "$output" | jq -c .cognitive_accuracy)" = '{"rate":0.5,"matched":1,"n":2}' ]
+	# the recordings' own truth files are read (no incident falls in them here)
+	run -0 --separate-stderr sre-curate --state-dir st report --truth "$SRE_ROOT/examples/traces/pool.truth.json"
+	[ -z "$stderr" ]
+	printf '{"faults":[{"kind":"cpu","start_ms":1}]}\n' > bad.json
+	run -65 --separate-stderr sre-curate --state-dir st report --truth bad.json
+	[[ $stderr == *"bad.json:1: faults[0]: want \"culprit\", \"start_ms\" and \"end_ms\""* ]]
+	assert_no_sanitizer
+}
+
 @test "report --since/--until select incidents by their first anomaly" {
 	curate_fixture
 	run -0 --separate-stderr sre-curate --state-dir st report --json --until 1700000100000

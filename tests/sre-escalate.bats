@@ -147,13 +147,18 @@ esc() {	# esc ID INCIDENT [TS]: a verdict that escalates
 	[ "$(escalations | jq -r .tier | tr '\n' ' ')" = "0 " ]
 }
 
-@test "ack records who acknowledged, and nothing more is sent for the incident" {
-	run -0 --separate-stderr "${E[@]}" --by alice ack inc-1
+@test "ack records who acknowledged; an incident nobody knows is 66" {
+	run -66 --separate-stderr "${E[@]}" --by alice ack nonexistent-incident
+	[[ $stderr == *"ack: no incident 'nonexistent-incident'"* ]]
 	[ -z "$output" ]
-	run -0 --separate-stderr "${E[@]}" < <(esc V1 inc-1; esc V2 inc-2)
+	run -0 --separate-stderr "${E[@]}" < <(esc V2 inc-2)
 	[ "$(escalations | jq -r .incident)" = inc-2 ]
 	run -0 --separate-stderr "${E[@]}" -v --by bob ack inc-2
 	[[ $stderr == *"inc-2: acknowledged by bob"* ]]
+	[ -z "$output" ]
+	# one sre-curate recorded is known too
+	sre-curate --state-dir "$STATE" < <(esc V3 inc-3) > /dev/null 2>&1
+	run -0 --separate-stderr "${E[@]}" --by carol ack inc-3
 }
 
 @test "bad lines are reported and skipped" {

@@ -74,7 +74,10 @@ services() {
 		keys "$u" | grep -qE '^Service\.Environment=(.* )?SRE_STATE_DIR=/var/lib/sre( |$)'
 		keys "$u" | grep -qxF 'Service.EnvironmentFile=-/etc/sre/sre.env'
 		if [ "$(key "$u" Service.Type)" != oneshot ]; then
-			[ "$(key "$u" Service.Restart)" = on-failure ]
+			# a pipeline is restarted when its input ends too
+			want=on-failure
+			case $u in *sre-pipeline@*) want=always;; esac
+			[ "$(key "$u" Service.Restart)" = "$want" ]
 			[ "$(key "$u" Service.RestartPreventExitStatus)" = "64 78" ]
 		fi
 	done
@@ -96,7 +99,7 @@ services() {
 	# The pipeline runs under the governor; a tool unit reads and writes
 	# the bus URLs of its instance's EnvironmentFile.
 	[[ $(key "$UNITS/sre-pipeline@.service" Service.ExecStart) == \
-	    "/usr/local/bin/sre-govern -- /bin/sh /usr/local/share/sre/pipelines/%i.sh" ]]
+	    *"exec /usr/local/bin/sre-govern -- /bin/sh /usr/local/share/sre/pipelines/%i.sh'" ]]
 	[ "$(key "$UNITS/sre-tool@.service" Service.ExecStart)" = \
 	    '/usr/local/bin/%i --in ${SRE_IN} --out ${SRE_OUT} $SRE_ARGS' ]
 	keys "$UNITS/sre-tool@.service" | grep -qxF 'Service.EnvironmentFile=/etc/sre/%i.env'
@@ -129,6 +132,7 @@ services() {
 		set -- $cmd
 		[ -x "$1" ] || { echo "$u: $1 is not executable"; false; }
 		for w; do
+			w=${w%\'}
 			case $w in "$ROOT"/*) [ -e "$w" ] || { echo "$u: no $w"; false; };; esac
 		done
 	done
@@ -160,6 +164,34 @@ services() {
 	run ! env MANPATH="$ROOT/man" systemd-analyze verify --man=no \
 	    "$ROOT/units/sre-tool@sre-nope.service"
 	[[ $output == *"sre-nope"* ]]
+}
+
+@test "sre-pipeline@local refuses to start without SRE_IN (78, not restarted); with it, the pipeline runs" {
+	install_units
+	u=$ROOT/units/sre-pipeline@local.service
+	cp "$ROOT/units/sre-pipeline@.service" "$u"
+	[ "$(key "$u" Service.EnvironmentFile)" = /etc/sre/pipeline-%i.env ]
+	[ "$(key "$u" Service.Restart)" = always ]
+	[[ " $(key "$u" Service.RestartPreventExitStatus) " == *" 78 "* ]]
+	[ -f "$ROOT/usr/share/sre/pipeline.env" ]
+	grep -q '^SRE_IN=' "$ROOT/usr/share/sre/pipeline.env"
+	# The command line as systemd makes it: %i, and $$ for $.
+	cmd=$(key "$u" Service.ExecStart)
+	cmd=${cmd//%i/local}
+	cmd=${cmd//\$\$/\$}
+	[[ $cmd == "/bin/sh -c '"*"'" ]]
+	script=${cmd#/bin/sh -c \'}
+	script=${script%\'}
+	run -78 env -i PATH=/usr/bin:/bin sh -c "$script"
+	[[ $output == *"sre-pipeline@local: no input: set SRE_IN"* ]]
+	run -78 env -i PATH=/usr/bin:/bin SRE_IN=- sh -c "$script"
+	# With an input (here an empty file), the pipeline runs under the
+	# governor and ends when its input does.
+	git init -q "$STATE/gitops"
+	run -0 env -i PATH="$SRE_BIN/bin:/usr/bin:/bin" SRE_STATE_DIR="$STATE" \
+	    SRE_IN=file:/dev/null SRE_GITOPS_REPO="$STATE/gitops" \
+	    timeout 60 sh -c "$script"
+	[[ $output == *'"type":"governor"'* ]]
 }
 
 @test "sre-jules.service's command line runs as the unit would run it" {

@@ -32,6 +32,7 @@
 #include <bsd/stdlib.h>
 #include <bsd/string.h>
 
+#include "narrate.h"
 #include "sre.h"
 #include "subproc.h"
 
@@ -91,113 +92,6 @@ say(const char *fmt, ...)
 	va_end(ap);
 	putchar('\n');
 	fflush(stdout);
-}
-
-/* "12.3 s" or "850 ms" for a duration in milliseconds. */
-static const char *
-dur(double ms, char *buf, size_t len)
-{
-	if (fabs(ms) < 1000)
-		snprintf(buf, len, "%.0f ms", ms);
-	else
-		snprintf(buf, len, "%.1f s", ms / 1000);
-	return buf;
-}
-
-/* HH:MM:SS of an epoch time in ms, local time. */
-static const char *
-clock_of(int64_t ms, char *buf, size_t len)
-{
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-
-	if (localtime_r(&t, &tm) == NULL || strftime(buf, len, "%H:%M:%S",
-	    &tm) == 0)
-		snprintf(buf, len, "%lld", (long long)ms);
-	return buf;
-}
-
-/* A value of a signal in its unit. */
-static const char *
-value(const char *signal, double v, char *buf, size_t len)
-{
-	if (signal != NULL && strcmp(signal, "errors") == 0 && v <= 1)
-		snprintf(buf, len, "%.1f%%", v * 100);
-	else if (signal != NULL && strcmp(signal, "latency") == 0)
-		snprintf(buf, len, "%.0f ms", v);
-	else if (signal != NULL && strcmp(signal, "throughput") == 0)
-		snprintf(buf, len, "%.1f/s", v);
-	else
-		snprintf(buf, len, "%.3g", v);
-	return buf;
-}
-
-/* The compact JSON of a member, in buf ("" when missing). */
-static const char *
-json_of(jv obj, const char *key, char *buf, size_t len)
-{
-	jv m;
-	char *s;
-
-	buf[0] = '\0';
-	if (jv_get_kind(obj) != JV_KIND_OBJECT)
-		return buf;
-	m = jv_object_get(jv_copy(obj), jv_string(key));
-	if (!jv_is_valid(m) || jv_get_kind(m) == JV_KIND_NULL) {
-		jv_free(m);
-		return buf;
-	}
-	if ((s = sre_jv_dump(m, NULL)) != NULL) {
-		strlcpy(buf, s, len);
-		free(s);
-	}
-	return buf;
-}
-
-/* Strings of an array member joined by sep, in buf. */
-static const char *
-joined(jv obj, const char *key, const char *sep, char *buf, size_t len)
-{
-	jv a;
-	int i, n;
-
-	buf[0] = '\0';
-	if (jv_get_kind(obj) != JV_KIND_OBJECT)
-		return buf;
-	a = jv_object_get(jv_copy(obj), jv_string(key));
-	if (jv_get_kind(a) != JV_KIND_ARRAY) {
-		jv_free(a);
-		return buf;
-	}
-	n = jv_array_length(jv_copy(a));
-	for (i = 0; i < n; i++) {
-		jv e = jv_array_get(jv_copy(a), i);
-
-		if (jv_get_kind(e) == JV_KIND_STRING) {
-			if (buf[0] != '\0')
-				strlcat(buf, sep, len);
-			strlcat(buf, jv_string_value(e), len);
-		}
-		jv_free(e);
-	}
-	jv_free(a);
-	return buf;
-}
-
-/* A proposal as "rollback quote-api {"to":"1.3.4"}". */
-static const char *
-proposal(jv ev, char *buf, size_t len)
-{
-	jv p = jv_object_get(jv_copy(ev), jv_string("proposal"));
-	const char *a = sre_jv_str(p, "action"), *t = sre_jv_str(p, "target");
-	char params[256];
-
-	json_of(p, "params", params, sizeof(params));
-	snprintf(buf, len, "%s %s%s%s", a ? a : "?", t ? t : "?",
-	    strcmp(params, "{}") == 0 || params[0] == '\0' ? "" : " ",
-	    strcmp(params, "{}") == 0 ? "" : params);
-	jv_free(p);
-	return buf;
 }
 
 /* ---- incidents ---------------------------------------------------------- */
@@ -352,14 +246,14 @@ say_detected(struct incident *c)
 	after[0] = '\0';
 	if (opt.bad_live > 0 && c->first_seen >= opt.bad_live)
 		snprintf(after, sizeof(after), ", %s after the bad release went "
-		    "live", dur((double)(c->first_seen - opt.bad_live), d,
+		    "live", sre_narrate_dur((double)(c->first_seen - opt.bad_live), d,
 		    sizeof(d)));
 	say("anomaly detected by sre-scout in the window %s-%s%s: %d series "
-	    "on %s", clock_of(ws, t1, sizeof(t1)), clock_of(we, t2,
+	    "on %s", sre_narrate_clock(ws, t1, sizeof(t1)), sre_narrate_clock(we, t2,
 	    sizeof(t2)), after, c->pending, c->pending_svcs);
 	say("  strongest: %s%s%s %s %s against a baseline of %s (score %.1f)",
 	    svc ? svc : "?", op ? " " : "", op ? op : "", sig ? sig : "?",
-	    value(sig, obs, a, sizeof(a)), value(sig, base, b, sizeof(b)),
+	    sre_narrate_value(sig, obs, a, sizeof(a)), sre_narrate_value(sig, base, b, sizeof(b)),
 	    score);
 	say("  incident %s opened", c->id);
 	jv_free(c->best);
@@ -410,7 +304,7 @@ on_recovery(jv ev, int64_t now)
 		after[0] = '\0';
 		if (c->fix_live > 0)
 			snprintf(after, sizeof(after), ", %s after the fix went "
-			    "live", dur((double)(now - c->fix_live), d,
+			    "live", sre_narrate_dur((double)(now - c->fix_live), d,
 			    sizeof(d)));
 		say("recovery verified by sre-scout: all %d anomalous series of "
 		    "the incident are back to their baselines%s", c->anomalies,
@@ -436,12 +330,12 @@ on_diagnosis(jv ev, int64_t now)
 	flush_pending();
 	sre_jv_num(ev, "confidence", &conf);
 	sre_jv_int(ev, "revision", &rev);
-	proposal(ev, p, sizeof(p));
-	joined(ev, "memory", ", ", mem, sizeof(mem));
+	sre_narrate_proposal(ev, p, sizeof(p));
+	sre_narrate_joined(ev, "memory", ", ", mem, sizeof(mem));
 	when[0] = '\0';
 	if (c != NULL && c->first_seen > 0)
 		snprintf(when, sizeof(when), "%s after the first anomaly",
-		    dur((double)(now - c->first_seen), d, sizeof(d)));
+		    sre_narrate_dur((double)(now - c->first_seen), d, sizeof(d)));
 	if (src != NULL && strcmp(src, "sre-cag") == 0) {
 		jv cag = jv_object_get(jv_copy(ev), jv_string("cag"));
 		double ok = 0, bad = 0;
@@ -487,8 +381,8 @@ on_verdict(jv ev)
 	jv dry = jv_object_get(jv_copy(ev), jv_string("dry_run"));
 
 	flush_pending();
-	joined(ev, "rules", ", ", rules, sizeof(rules));
-	joined(ev, "reasons", "; ", reasons, sizeof(reasons));
+	sre_narrate_joined(ev, "rules", ", ", rules, sizeof(rules));
+	sre_narrate_joined(ev, "reasons", "; ", reasons, sizeof(reasons));
 	say("verdict (sre-guard): %s%s; rules fired: %s; reasons: %s",
 	    decision ? decision : "?", jv_get_kind(dry) == JV_KIND_TRUE ?
 	    " (dry run)" : "", rules[0] ? rules : "none",
@@ -564,9 +458,9 @@ on_postmortem(jv ev)
 	say("post-mortem (sre-curate): %s; MTTR %s (first anomaly to verified "
 	    "recovery), time to fix %s (first anomaly to the commit), time to "
 	    "detect %s; learned: %s", outcome ? outcome : "?",
-	    mttr >= 0 ? dur(mttr, a, sizeof(a)) : "n/a",
-	    fix >= 0 ? dur(fix, b, sizeof(b)) : "n/a",
-	    det >= 0 ? dur(det, c, sizeof(c)) : "n/a",
+	    mttr >= 0 ? sre_narrate_dur(mttr, a, sizeof(a)) : "n/a",
+	    fix >= 0 ? sre_narrate_dur(fix, b, sizeof(b)) : "n/a",
+	    det >= 0 ? sre_narrate_dur(det, c, sizeof(c)) : "n/a",
 	    learned ? learned : "nothing");
 	if (path != NULL)
 		say("  %s", path);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sysexits.h>
 
 #include <bsd/stdlib.h>
 
@@ -57,6 +58,52 @@ sre_opt_common(struct sre_common *c, int ch, const char *arg)
 		return 1;
 	}
 	return 0;
+}
+
+int
+sre_getopt(struct sre_common *c, int argc, char *const argv[],
+    const char *shortopts, const struct option *longopts,
+    void (*usage)(FILE *), int *ex)
+{
+	/* "+" (stop at the first operand) must lead the whole string. */
+	const char *plus = *shortopts == '+' ? "+" : "";
+	char all[128];
+	int ch;
+
+	*ex = -1;
+	if ((size_t)snprintf(all, sizeof(all), "%s%s%s", plus,
+	    SRE_COMMON_SHORTOPTS, shortopts + strlen(plus)) >= sizeof(all))
+		abort();	/* a tool's option string: fixed, short */
+	while ((ch = getopt_long(argc, argv, all, longopts, NULL)) != -1) {
+		/* (strchr finds the NUL of any long-only value) */
+		if (ch > 0 && ch < 0x100 && ch != ':' && ch != '?' &&
+		    strchr(shortopts, ch) != NULL)
+			return ch;
+		switch (sre_opt_common(c, ch, optarg)) {
+		case 1:
+			continue;
+		case -1:
+			*ex = EX_USAGE;
+			return -1;
+		}
+		switch (ch) {
+		case 'h':
+			usage(stdout);
+			*ex = EX_OK;
+			return -1;
+		case 'V':
+			sre_print_version();
+			*ex = EX_OK;
+			return -1;
+		case '?':
+		case ':':
+			usage(stderr);
+			*ex = EX_USAGE;
+			return -1;
+		}
+		return ch;
+	}
+	return -1;
 }
 
 int
@@ -170,8 +217,13 @@ sre_state_dir(const struct sre_common *c)
 int
 sre_state_dir_make(const struct sre_common *c)
 {
+	return sre_mkdirs(sre_state_dir(c));
+}
+
+int
+sre_mkdirs(const char *dir)
+{
 	char path[4096], *p;
-	const char *dir = sre_state_dir(c);
 
 	if (snprintf(path, sizeof(path), "%s", dir) >= (int)sizeof(path)) {
 		errno = ENAMETOOLONG;

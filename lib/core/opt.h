@@ -7,12 +7,13 @@
  *	    --max-line N    longest input line in bytes (default 16 MiB)
  *	-q, --quiet         errors only
  *	-v, --verbose       more detail on stderr (repeatable)
- *	-h, --help / -V, --version are handled by each tool (its own usage).
+ *	-h, --help          the tool's usage on stdout, exit 0
+ *	-V, --version       "sre-NAME VERSION", exit 0
  *
- * A tool puts SRE_COMMON_LONGOPTS in its getopt_long table and
- * SRE_COMMON_SHORTOPTS in its short option string, and hands every option
- * to sre_opt_common() first.  Its own long options are named OPT_NAME in
- * one enum starting at SRE_OPT_TOOL (above the common ones):
+ * A tool puts SRE_COMMON_LONGOPTS in its getopt_long table and reads its
+ * options with sre_getopt(), which takes the common ones (and -h, -V, bad
+ * options) and hands out the tool's own.  Its own long options are named
+ * OPT_NAME in one enum starting at SRE_OPT_TOOL (above the common ones):
  *
  *	enum { OPT_HOLD = SRE_OPT_TOOL, OPT_WARMUP };
  *
@@ -29,6 +30,7 @@
 #include <getopt.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define SRE_OPT_STATE_DIR 0x1001
 #define SRE_OPT_MAX_LINE  0x1002
@@ -62,6 +64,34 @@ void sre_common_init(struct sre_common *c);
  * stderr; the tool exits EX_USAGE).  -h and -V are left to the tool.
  */
 int sre_opt_common(struct sre_common *c, int ch, const char *arg);
+
+/*
+ * getopt_long(3) for a tool: the common options (SRE_COMMON_SHORTOPTS and
+ * SRE_COMMON_LONGOPTS, which the tool's table must hold) are taken here,
+ * with -h (usage to stdout), -V (the version) and a bad option or value
+ * (reported, usage to stderr).  Returns the tool's next own option, or -1
+ * when the loop ends: then *ex is -1 when the tool goes on (optind is the
+ * first operand), else the code to exit with (EX_OK after -h or -V,
+ * EX_USAGE).  shortopts holds the tool's own letters only (a leading "+"
+ * stops at the first operand, as getopt's); a common letter named there
+ * too ("i:") is handed to the tool instead.
+ *
+ *	while ((ch = sre_getopt(&opt.c, argc, argv, "w:", longopts, usage,
+ *	    &ex)) != -1) {
+ *		switch (ch) {
+ *		case 'w':
+ *			if (sre_opt_duration("--window", optarg, 1000,
+ *			    SRE_DURATION_MAX, &opt.window_ms) < 0)
+ *				return EX_USAGE;
+ *			break;
+ *		}
+ *	}
+ *	if (ex >= 0)
+ *		return ex;
+ */
+int sre_getopt(struct sre_common *c, int argc, char *const argv[],
+    const char *shortopts, const struct option *longopts,
+    void (*usage)(FILE *), int *ex);
 
 /*
  * The operands left after the options (argc, argv from optind on): at most
@@ -109,6 +139,10 @@ void sre_print_version(void);
 
 /* The state directory: --state-dir, $SRE_STATE_DIR, else ".sre". */
 const char *sre_state_dir(const struct sre_common *c);
+
+/* mkdir -p: create dir and its parents if missing, mode 0777 less the
+ * umask.  Returns 0, or -1 with errno set. */
+int sre_mkdirs(const char *dir);
 
 /*
  * Create the state directory (and its parents) if missing.  Returns 0, or

@@ -48,9 +48,9 @@ sre_stream_hint(struct sre_stream *s, const char *where, const char *line,
 	if (s->hinted || line == NULL || !sre_line_pretty(line, len))
 		return;
 	s->hinted = 1;
-	sre_warnx("hint: %s looks like pretty-printed JSON; every tool reads "
-	    "one JSON object per line (NDJSON): jq -c . FILE writes it so",
-	    where != NULL ? where : sre_bus_where(s->in));
+	sre_warnx("%s: hint: this looks like pretty-printed JSON; every tool "
+	    "reads one JSON object per line (NDJSON): jq -c . FILE writes it "
+	    "so", where != NULL ? where : sre_bus_where(s->in));
 }
 
 void

@@ -1415,6 +1415,16 @@ struct rep {
 	int oom;
 };
 
+/* A fault's truth entry covers ts when start_ms <= ts <= end_ms. */
+static int
+in_window(jv t, int64_t ts)
+{
+	int64_t a, b;
+
+	return ts >= 0 && sre_jv_int(t, "start_ms", &a) == 0 &&
+	    sre_jv_int(t, "end_ms", &b) == 0 && ts >= a && ts <= b;
+}
+
 static int
 truth_for(struct rep *r, jv rec, jv *out)
 {
@@ -1432,6 +1442,13 @@ truth_for(struct rep *r, jv rec, jv *out)
 			jv_free(*out);
 			*out = t;
 			return 1;	/* an incident's own truth wins */
+		}
+		if (!found && ti == NULL && tf == NULL &&
+		    in_window(t, iget(rec, "anomaly_ms",
+		    iget(rec, "first_ms", -1)))) {
+			jv_free(*out);
+			*out = jv_copy(t);
+			found = 1;
 		}
 		if (!found && ti == NULL && tf != NULL && fp != NULL &&
 		    strcmp(tf, fp) == 0) {

@@ -106,7 +106,9 @@ char *sre_curate_markdown(jv rec, jv tl, jv cag);
  * event) falls in [since_ms, until_ms): counts and outcomes, time to fix,
  * MTTR and time to detect (p50 and p90, nearest rank), autonomous success
  * rate, cognitive accuracy against truth (borrowed: an array of
- * {"incident" or "fingerprint", "service", "operation"}; null for none),
+ * {"incident" or "fingerprint", "service", "operation"}, or of
+ * {"service", "operation", "start_ms", "end_ms"} judging the incidents
+ * that start in that window; null for none),
  * and resource use from governor samples.  An object, or jv_invalid()
  * with err set.
  */

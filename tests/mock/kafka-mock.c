@@ -3,8 +3,11 @@
  * cluster (rdkafka_mock.h), which speaks the real Kafka protocol on
  * loopback to any client.
  *
- *	kafka-mock [-D] [-b brokers] [-p partitions] [topic ...]
+ *	kafka-mock [-Dh] [-b brokers] [-p partitions] [topic ...]
  *
+ * `make install' installs it as sre-kafka-mock, for trying the Kafka
+ * URLs of sre-bus(1) without a broker (its section "Kafka without a
+ * broker").  -h prints the usage.
  * Creates the topics, prints the bootstrap servers ("127.0.0.1:PORT") on
  * one line of stdout, then serves until SIGTERM or SIGINT.  SIGUSR1 takes
  * every broker down (connections dropped, none accepted), SIGUSR2 brings
@@ -63,8 +66,15 @@ main(int argc, char *argv[])
 	char err[256];
 	rd_kafka_t *rk;
 
-	while ((ch = getopt(argc, argv, "Db:p:")) != -1) {
+	const char *name = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 :
+	    argv[0];
+
+	while ((ch = getopt(argc, argv, "Db:hp:")) != -1) {
 		switch (ch) {
+		case 'h':
+			printf("usage: %s [-Dh] [-b brokers] [-p partitions] "
+			    "[topic ...]\n", name);
+			return 0;
 		case 'D':
 			startdown = 1;
 			break;
@@ -75,8 +85,8 @@ main(int argc, char *argv[])
 			parts = (int)strtol(optarg, NULL, 10);
 			break;
 		default:
-			fprintf(stderr, "usage: kafka-mock [-D] [-b brokers] "
-			    "[-p partitions] [topic ...]\n");
+			fprintf(stderr, "usage: %s [-Dh] [-b brokers] "
+			    "[-p partitions] [topic ...]\n", name);
 			return 64;
 		}
 	}

@@ -135,6 +135,88 @@ test_input(void)
 	    "no input by default (sre-serve): FILE is taken");
 }
 
+static int usages_out, usages_err;
+
+static void
+count_usage(FILE *fp)
+{
+	if (fp == stdout)
+		usages_out++;
+	else
+		usages_err++;
+}
+
+/* Run sre_getopt over argv (NULL-terminated); the tool's letters "w:"
+ * and the long option --wide (0x1100).  Returns the options seen, "w=5s,"
+ * and so on, in out. */
+static int
+getopt_run(char **argv, const char *letters, struct sre_common *c, char *out,
+    size_t outlen)
+{
+	static const struct option longopts[] = {
+		SRE_COMMON_LONGOPTS,
+		{ "wide", no_argument, NULL, SRE_OPT_TOOL },
+		{ NULL, 0, NULL, 0 }
+	};
+	int argc = 0, ch, ex;
+
+	while (argv[argc] != NULL)
+		argc++;
+	optind = 0;	/* glibc: start afresh */
+	opterr = 0;
+	sre_common_init(c);
+	*out = '\0';
+	while ((ch = sre_getopt(c, argc, argv, letters, longopts, count_usage,
+	    &ex)) != -1) {
+		char one[64];
+
+		if (ch == SRE_OPT_TOOL)
+			snprintf(one, sizeof(one), "wide,");
+		else
+			snprintf(one, sizeof(one), "%c=%s,", ch,
+			    optarg ? optarg : "");
+		strncat(out, one, outlen - strlen(out) - 1);
+	}
+	return ex;
+}
+
+static void
+test_getopt(void)
+{
+	struct sre_common c;
+	char seen[256];
+	char *a1[] = { "t", "-q", "-w", "5s", "--max-line", "100", "--wide",
+	    "-i", "x", "op", NULL };
+	char *a2[] = { "t", "-w", "1", "-h", "-w", "2", NULL };
+	char *a3[] = { "t", "--bogus", NULL };
+	char *a4[] = { "t", "-w", NULL };
+	char *a5[] = { "t", "-i", "a", "-i", "b", NULL };
+	char *a6[] = { "t", "--max-line", "3", NULL };
+	char *a7[] = { "t", "-V", NULL };
+
+	ok(getopt_run(a1, "w:", &c, seen, sizeof(seen)) == -1 &&
+	    strcmp(seen, "w=5s,wide,") == 0, "own options handed out: %s",
+	    seen);
+	ok(strcmp(c.in, "x") == 0 && c.max_line == 100 && c.verbosity == -1,
+	    "common options taken");
+	ok(optind == 9, "optind at the operand (%d)", optind);
+	usages_out = usages_err = 0;
+	ok(getopt_run(a2, "w:", &c, seen, sizeof(seen)) == EX_OK &&
+	    strcmp(seen, "w=1,") == 0 && usages_out == 1,
+	    "-h: usage on stdout, the loop ends, exit 0");
+	ok(getopt_run(a3, "w:", &c, seen, sizeof(seen)) == EX_USAGE &&
+	    usages_err == 1, "an unknown option: usage on stderr, 64");
+	ok(getopt_run(a4, "w:", &c, seen, sizeof(seen)) == EX_USAGE &&
+	    usages_err == 2, "a missing argument: 64");
+	ok(getopt_run(a5, "i:", &c, seen, sizeof(seen)) == -1 &&
+	    strcmp(seen, "i=a,i=b,") == 0 && strcmp(c.in, "-") == 0,
+	    "a common letter in the tool's string goes to the tool");
+	ok(getopt_run(a6, "", &c, seen, sizeof(seen)) == EX_USAGE,
+	    "a bad common value: 64");
+	ok(getopt_run(a7, "w:", &c, seen, sizeof(seen)) == EX_OK,
+	    "-V: exit 0");
+}
+
 static void
 test_lines(void)
 {
@@ -267,6 +349,7 @@ main(void)
 	test_real();
 	test_duration();
 	test_input();
+	test_getopt();
 	test_lines();
 	test_bus();
 	return tap_done();
