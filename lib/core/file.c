@@ -1,5 +1,4 @@
-/* file.c: replacing a file whole, through a temporary file and rename(2);
- * making a directory with its parents. */
+/* file.c: replacing a file whole, through a temporary file and rename(2). */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -56,26 +55,4 @@ fail:
 	unlink(tmp);
 	errno = e;
 	return -1;
-}
-
-int
-sre_mkdirs(const char *dir)
-{
-	char path[4096], *p;
-
-	if (snprintf(path, sizeof(path), "%s", dir) >= (int)sizeof(path)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	for (p = path + 1; *p != '\0'; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(path, 0777) < 0 && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	if (mkdir(path, 0777) < 0 && errno != EEXIST)
-		return -1;
-	return 0;
 }

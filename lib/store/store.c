@@ -21,8 +21,8 @@
 
 #include "diag.h"
 #include "event.h"
-#include "file.h"
 #include "hash.h"
+#include "opt.h"
 #include "store-int.h"
 
 /* since: the schema that brought the database. */

@@ -17,6 +17,7 @@
 #include "event.h"
 #include "file.h"
 #include "hash.h"
+#include "opt.h"
 #include "sbuf.h"
 #include "tap.h"
 
