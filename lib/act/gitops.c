@@ -19,6 +19,7 @@
 #include "evtime.h"
 #include "file.h"
 #include "gitops.h"
+#include "sbuf.h"
 #include "yamlset.h"
 
 #define FILE_MAX	(8u * 1024 * 1024)
@@ -187,13 +188,11 @@ sre_gitops_services(const char *root, const struct sre_gitops_layout *l,
 		    sizeof(rel)) == 0 && is_regular(root, rel))))
 			continue;
 		if (n == cap) {
-			char **nn = reallocarray(names, cap ? cap * 2 : 16,
-			    sizeof(*nn));
+			char **nn = sre_grow(names, &cap, sizeof(*nn), 16);
 
 			if (nn == NULL)
 				break;
 			names = nn;
-			cap = cap ? cap * 2 : 16;
 		}
 		if ((names[n] = strdup(de->d_name)) != NULL)
 			n++;

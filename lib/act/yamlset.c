@@ -59,13 +59,11 @@ static struct ynode *
 kid_new(struct ynode *n)
 {
 	if (n->nkids == n->cap) {
-		size_t nc = n->cap ? n->cap * 2 : 8;
-		struct ynode *nk = reallocarray(n->kids, nc, sizeof(*nk));
+		struct ynode *nk = sre_grow(n->kids, &n->cap, sizeof(*nk), 8);
 
 		if (nk == NULL)
 			return NULL;
 		n->kids = nk;
-		n->cap = nc;
 	}
 	memset(&n->kids[n->nkids], 0, sizeof(struct ynode));
 	return &n->kids[n->nkids++];

@@ -8,7 +8,9 @@
 
 #include "catalog.h"
 #include "event.h"
+#include "hash.h"
 #include "rca.h"
+#include "sbuf.h"
 
 /* ---- a string -> index map (open addressing) ------------------------ */
 
@@ -17,31 +19,6 @@ struct strmap {
 	uint32_t *vals;
 	size_t cap, n;		/* cap a power of two, or 0 */
 };
-
-static uint64_t
-hash_str(const char *s)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	for (; *s != '\0'; s++) {
-		h ^= (unsigned char)*s;
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
-static uint64_t
-hash_mem(const char *s, size_t len)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
 
 static void
 strmap_free(struct strmap *m)
@@ -59,8 +36,8 @@ strmap_get(const struct strmap *m, const char *key, size_t len)
 
 	if (m->cap == 0)
 		return -1;
-	for (i = hash_mem(key, len) & (m->cap - 1); m->keys[i] != NULL;
-	    i = (i + 1) & (m->cap - 1))
+	for (i = sre_fnv1a64(SRE_FNV64_BASIS, key, len) & (m->cap - 1);
+	    m->keys[i] != NULL; i = (i + 1) & (m->cap - 1))
 		if (strncmp(m->keys[i], key, len) == 0 &&
 		    m->keys[i][len] == '\0')
 			return m->vals[i];
@@ -82,8 +59,8 @@ strmap_grow(struct strmap *m)
 	for (i = 0; i < m->cap; i++) {
 		if (m->keys[i] == NULL)
 			continue;
-		for (j = hash_str(m->keys[i]) & (ncap - 1); nk[j] != NULL;
-		    j = (j + 1) & (ncap - 1))
+		for (j = sre_fnv1a64_str(SRE_FNV64_BASIS, m->keys[i]) &
+		    (ncap - 1); nk[j] != NULL; j = (j + 1) & (ncap - 1))
 			;
 		nk[j] = m->keys[i];
 		nv[j] = m->vals[i];
@@ -104,8 +81,8 @@ strmap_put(struct strmap *m, const char *key, uint32_t val)
 
 	if ((m->n + 1) * 2 > m->cap && strmap_grow(m) < 0)
 		return -1;
-	for (i = hash_str(key) & (m->cap - 1); m->keys[i] != NULL;
-	    i = (i + 1) & (m->cap - 1))
+	for (i = sre_fnv1a64_str(SRE_FNV64_BASIS, key) & (m->cap - 1);
+	    m->keys[i] != NULL; i = (i + 1) & (m->cap - 1))
 		;
 	m->keys[i] = key;
 	m->vals[i] = val;
@@ -364,14 +341,12 @@ graph_edge(struct sre_rca_graph *g, jv e)
 			return 0;
 		}
 		if (g->nedges == g->capedges) {
-			size_t nc = g->capedges ? g->capedges * 2 : 64;
-			struct gedge *ne = reallocarray(g->edges, nc,
-			    sizeof(*ne));
+			struct gedge *ne = sre_grow(g->edges, &g->capedges,
+			    sizeof(*ne), 64);
 
 			if (ne == NULL)
 				return 0;
 			g->edges = ne;
-			g->capedges = nc;
 		}
 		if (edge_hash_put(g, ((uint64_t)a << 32 | (uint64_t)b) + 1,
 		    (uint32_t)g->nedges) < 0 ||
@@ -619,13 +594,11 @@ cand_of(struct dx *d, const char *name)
 		return -1;
 	}
 	if (d->n == d->cap) {
-		size_t nc = d->cap ? d->cap * 2 : 32;
-		struct cand *nc_ = reallocarray(d->c, nc, sizeof(*nc_));
+		struct cand *nc_ = sre_grow(d->c, &d->cap, sizeof(*nc_), 32);
 
 		if (nc_ == NULL)
 			return -1;
 		d->c = nc_;
-		d->cap = nc;
 	}
 	if (strmap_put(&d->map, name, (uint32_t)d->n) < 0)
 		return -1;
@@ -726,13 +699,11 @@ iedge_of(struct dx *d, int from, int to)
 		d->ecap = nc;
 	}
 	if (d->ne == d->cape) {
-		size_t nc = d->cape ? d->cape * 2 : 32;
-		struct iedge *ne = reallocarray(d->e, nc, sizeof(*ne));
+		struct iedge *ne = sre_grow(d->e, &d->cape, sizeof(*ne), 32);
 
 		if (ne == NULL)
 			return NULL;
 		d->e = ne;
-		d->cape = nc;
 	}
 	for (i = mix64(key) & (d->ecap - 1); d->ekeys[i] != 0;
 	    i = (i + 1) & (d->ecap - 1))

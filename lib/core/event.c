@@ -73,8 +73,15 @@ rand64(void)
 void
 sre_id_new(char *out)
 {
+	uint64_t hi = rand64();
+
+	sre_id_encode(out, (uint64_t)sre_now_ms(), hi, rand64());
+}
+
+void
+sre_id_encode(char *out, uint64_t t, uint64_t hi, uint64_t lo)
+{
 	static const char b32[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-	uint64_t t = (uint64_t)sre_now_ms(), hi = rand64(), lo = rand64();
 	int i;
 
 	/* 48 bits of time in 10 chars, 80 bits of randomness in 16. */

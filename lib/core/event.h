@@ -29,6 +29,13 @@
 void sre_id_new(char *out);
 
 /*
+ * Write into out (at least SRE_ID_LEN + 1 bytes) the ULID of the low 48
+ * bits of t (milliseconds) and the low 40 bits each of hi and lo, the
+ * randomness part; sre_id_new draws them, a derived id hashes them.
+ */
+void sre_id_encode(char *out, uint64_t t, uint64_t hi, uint64_t lo);
+
+/*
  * A new event object with the envelope filled in: v, type, id, incident
  * (left out when NULL), ts_ms (sre_now_ms()) and source (the tool name).
  * Borrows its string arguments.

@@ -78,14 +78,27 @@ digits(const char **s, int n, int *v)
 	return 0;
 }
 
+/* Seconds since the epoch of a UTC calendar time (fields checked). */
+static int64_t
+utc_seconds(int y, int mo, int d, int h, int mi, int sec)
+{
+	struct tm tm;
+
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	return (int64_t)timegm(&tm);
+}
+
 int
 sre_time_parse(const char *s, int64_t *ms)
 {
-	struct tm tm;
 	int y, mo, d, h = 0, mi = 0, sec = 0, frac = 0, scale = 1000;
-	time_t t;
 
-	memset(&tm, 0, sizeof(tm));
 	if (digits(&s, 4, &y) < 0 || *s++ != '-' || digits(&s, 2, &mo) < 0 ||
 	    *s++ != '-' || digits(&s, 2, &d) < 0)
 		return -1;
@@ -112,14 +125,49 @@ sre_time_parse(const char *s, int64_t *ms)
 	if (*s != '\0' || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 24 ||
 	    mi > 59 || sec > 60 || (h == 24 && (mi || sec)))
 		return -1;
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	t = timegm(&tm);
-	*ms = (int64_t)t * 1000 + frac;
+	*ms = utc_seconds(y, mo, d, h, mi, sec) * 1000 + frac;
+	return 0;
+}
+
+int
+sre_time_parse_rfc3339(const char *p, int64_t *ms)
+{
+	int y, mo, d, h, mi, sec, oh, om, frac = 0, scale = 100;
+	int64_t t;
+	int sign;
+
+	if (digits(&p, 4, &y) < 0 || *p++ != '-' || digits(&p, 2, &mo) < 0 ||
+	    *p++ != '-' || digits(&p, 2, &d) < 0 || (*p != 'T' && *p != 't' &&
+	    *p != ' ') || (p++, digits(&p, 2, &h)) < 0 || *p++ != ':' ||
+	    digits(&p, 2, &mi) < 0 || *p++ != ':' || digits(&p, 2, &sec) < 0)
+		return -1;
+	if (*p == '.') {
+		p++;
+		if (!isdigit((unsigned char)*p))
+			return -1;
+		while (isdigit((unsigned char)*p)) {
+			frac += (*p - '0') * scale;
+			scale /= 10;
+			p++;
+		}
+	}
+	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
+	    sec > 60)
+		return -1;
+	t = utc_seconds(y, mo, d, h, mi, sec);
+	if (*p == 'Z' || *p == 'z')
+		p++;
+	else if (*p == '+' || *p == '-') {
+		sign = *p++ == '+' ? 1 : -1;
+		if (digits(&p, 2, &oh) < 0 || *p++ != ':' ||
+		    digits(&p, 2, &om) < 0 || oh > 23 || om > 59)
+			return -1;
+		t -= sign * (oh * 3600 + om * 60);
+	} else
+		return -1;
+	if (*p != '\0')
+		return -1;
+	*ms = t * 1000 + frac;
 	return 0;
 }
 

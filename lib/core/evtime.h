@@ -41,6 +41,13 @@ void sre_time_fmt(int64_t ms, char *out, size_t outlen);
  */
 int sre_time_parse(const char *s, int64_t *ms);
 
+/*
+ * Parse an RFC 3339 time ("2023-11-14T22:13:20Z", fractions and offsets
+ * allowed; the zone is required) into epoch ms.  Returns 0, or -1 if it
+ * is not one.
+ */
+int sre_time_parse_rfc3339(const char *s, int64_t *ms);
+
 struct sre_evclock {
 	int64_t event_ms;	/* newest event time seen */
 	int64_t wall_ms;	/* wall-clock time when it was seen */

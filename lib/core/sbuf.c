@@ -202,3 +202,15 @@ sre_sbuf_take(struct sre_sbuf *b, size_t *len)
 	b->n = b->cap = 0;
 	return p;
 }
+
+void *
+sre_grow(void *a, size_t *cap, size_t size, size_t first)
+{
+	size_t nc = *cap ? *cap * 2 : first;
+	void *p;
+
+	if (nc < *cap || (p = reallocarray(a, nc, size)) == NULL)
+		return NULL;
+	*cap = nc;
+	return p;
+}

@@ -1,5 +1,6 @@
 /*
- * sbuf.h: a growable byte buffer, and JSON written into it.
+ * sbuf.h: a growable byte buffer, and JSON written into it; a growable
+ * array of any element (sre_grow, at the end).
  *
  *	struct sre_sbuf b = { 0 };
  *	sre_sbuf_adds(&b, "{\"name\":");
@@ -45,5 +46,17 @@ char *sre_sbuf_take(struct sre_sbuf *b, size_t *len);
 
 /* Make room for more bytes (and a NUL) past b->n: 0, or -1 (b->oom). */
 int sre_sbuf_reserve(struct sre_sbuf *b, size_t more);
+
+/*
+ * Make room in a full array: a holds *cap elements of size bytes each; it
+ * grows to twice *cap elements (first when *cap is 0).  Returns the array,
+ * perhaps moved, with *cap updated; or NULL when out of memory or the size
+ * overflows, a and *cap left as they were.
+ *
+ *	if (v->n == v->cap && (p = sre_grow(v->p, &v->cap, sizeof(*p),
+ *	    16)) == NULL)
+ *		return -1;
+ */
+void *sre_grow(void *a, size_t *cap, size_t size, size_t first);
 
 #endif

@@ -45,6 +45,7 @@
 #include "evtime.h"
 #include "busurl.h"
 #include "buskey.h"
+#include "sbuf.h"
 #include "sig.h"
 
 #define BATCH "100"
@@ -242,13 +243,12 @@ static int
 note_unacked(struct rbus *r, const char *id)
 {
 	if (r->nunacked == r->capunacked) {
-		size_t n = r->capunacked ? r->capunacked * 2 : 128;
-		char **nu = reallocarray(r->unacked, n, sizeof(*nu));
+		char **nu = sre_grow(r->unacked, &r->capunacked, sizeof(*nu),
+		    128);
 
 		if (nu == NULL)
 			return -1;
 		r->unacked = nu;
-		r->capunacked = n;
 	}
 	if ((r->unacked[r->nunacked] = strdup(id)) == NULL)
 		return -1;

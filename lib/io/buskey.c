@@ -7,6 +7,7 @@
 #include "buskey.h"
 #include "hash.h"
 #include "json.h"
+#include "sbuf.h"
 
 /* One resource of an OTLP request: its bytes and its service. */
 struct res {
@@ -103,14 +104,12 @@ resources(struct sre_json *j, struct scan *sc, struct sre_json_str *name)
 		return 0;
 	while (sre_json_arr_next(j) > 0) {
 		if (sc->nres == sc->capres) {
-			size_t n = sc->capres ? sc->capres * 2 : 16;
-			struct res *nr = reallocarray(sc->res, n,
-			    sizeof(*nr));
+			struct res *nr = sre_grow(sc->res, &sc->capres,
+			    sizeof(*nr), 16);
 
 			if (nr == NULL)
 				return -1;
 			sc->res = nr;
-			sc->capres = n;
 		}
 		if (sre_json_peek(j) == SRE_JSON_NONE)
 			break;

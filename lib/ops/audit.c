@@ -18,6 +18,7 @@
 #include "audit.h"
 #include "event.h"
 #include "evtime.h"
+#include "sbuf.h"
 #include "yamlset.h"
 
 #define NONE INT64_MAX		/* a time not seen */
@@ -363,13 +364,11 @@ inc_get(struct sre_audit *a, const char *id)
 	}
 	jv_free(pos);
 	if (a->ninc == a->cap) {
-		size_t cap = a->cap ? a->cap * 2 : 64;
-		struct inc *n = reallocarray(a->incs, cap, sizeof(*n));
+		struct inc *n = sre_grow(a->incs, &a->cap, sizeof(*n), 64);
 
 		if (n == NULL)
 			return NULL;
 		a->incs = n;
-		a->cap = cap;
 	}
 	i = &a->incs[a->ninc];
 	memset(i, 0, sizeof(*i));

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "scout-int.h"
 
 #define LAT_FLOOR	0.15	/* log units: a 16% change is one unit */
@@ -117,20 +118,15 @@ sre_scout_fingerprint(char out[17], const char *service,
     const char *from, const char *to)
 {
 	const char *part[6] = { service, operation, signal, scope, from, to };
-	uint64_t h = 0xcbf29ce484222325ULL;
-	const unsigned char *p;
+	uint64_t h = SRE_FNV64_BASIS;
 	int i;
 
+	/* Each part ends in a unit separator, so "ab"+"c" is not "a"+"bc". */
 	for (i = 0; i < 6; i++) {
 		if (i >= 4 && part[i] == NULL)
 			continue;
-		for (p = (const unsigned char *)(part[i] ? part[i] : "");
-		    *p != '\0'; p++) {
-			h ^= *p;
-			h *= 0x100000001b3ULL;
-		}
-		h ^= 0x1f;
-		h *= 0x100000001b3ULL;
+		h = sre_fnv1a64_str(h, part[i] ? part[i] : "");
+		h = sre_fnv1a64(h, "\x1f", 1);
 	}
 	snprintf(out, 17, "%016llx", (unsigned long long)h);
 }

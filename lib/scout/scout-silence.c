@@ -1,16 +1,16 @@
 /* scout-silence.c: silences for sre-scout (see scout-silence.h). */
-#include <ctype.h>
 #include <errno.h>
 #include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include <jv.h>
 
 #include "event.h"
+#include "evtime.h"
+#include "sbuf.h"
 #include "scout-silence.h"
 
 #define MAX_SILENCES 4096
@@ -67,71 +67,6 @@ sre_silences_free(struct sre_silences *s)
 	free(s);
 }
 
-static int
-digits(const char **p, int n, int *out)
-{
-	int v = 0;
-
-	while (n-- > 0) {
-		if (!isdigit((unsigned char)**p))
-			return -1;
-		v = v * 10 + (*(*p)++ - '0');
-	}
-	*out = v;
-	return 0;
-}
-
-int
-sre_silences_time(const char *text, int64_t *ms)
-{
-	const char *p = text;
-	int y, mo, d, h, mi, sec, oh, om, frac = 0, scale = 100;
-	struct tm tm;
-	time_t t;
-	int sign;
-
-	if (digits(&p, 4, &y) < 0 || *p++ != '-' || digits(&p, 2, &mo) < 0 ||
-	    *p++ != '-' || digits(&p, 2, &d) < 0 || (*p != 'T' && *p != 't' &&
-	    *p != ' ') || (p++, digits(&p, 2, &h)) < 0 || *p++ != ':' ||
-	    digits(&p, 2, &mi) < 0 || *p++ != ':' || digits(&p, 2, &sec) < 0)
-		return -1;
-	if (*p == '.') {
-		p++;
-		if (!isdigit((unsigned char)*p))
-			return -1;
-		while (isdigit((unsigned char)*p)) {
-			frac += (*p - '0') * scale;
-			scale /= 10;
-			p++;
-		}
-	}
-	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
-	    sec > 60)
-		return -1;
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	t = timegm(&tm);
-	if (*p == 'Z' || *p == 'z')
-		p++;
-	else if (*p == '+' || *p == '-') {
-		sign = *p++ == '+' ? 1 : -1;
-		if (digits(&p, 2, &oh) < 0 || *p++ != ':' ||
-		    digits(&p, 2, &om) < 0 || oh > 23 || om > 59)
-			return -1;
-		t -= sign * (oh * 3600 + om * 60);
-	} else
-		return -1;
-	if (*p != '\0')
-		return -1;
-	*ms = (int64_t)t * 1000 + frac;
-	return 0;
-}
-
 /* A time member: a number of epoch ms, or RFC 3339 text. */
 static int
 get_time(jv o, const char *key, int64_t dflt, int64_t *out, char *err,
@@ -154,7 +89,7 @@ get_time(jv o, const char *key, int64_t dflt, int64_t *out, char *err,
 			*out = (int64_t)d;
 		break;
 	case JV_KIND_STRING:
-		if (sre_silences_time(jv_string_value(v), out) < 0)
+		if (sre_time_parse_rfc3339(jv_string_value(v), out) < 0)
 			rc = -1;
 		break;
 	default:
@@ -261,8 +196,7 @@ sre_silences_poll(struct sre_silences *s, char *err, size_t errlen)
 			break;
 		}
 		if (n == ncap) {
-			ncap = ncap ? ncap * 2 : 16;
-			if ((nv = reallocarray(v, ncap, sizeof(*v))) == NULL) {
+			if ((nv = sre_grow(v, &ncap, sizeof(*v), 16)) == NULL) {
 				snprintf(err, errlen, "out of memory");
 				rc = -1;
 				break;

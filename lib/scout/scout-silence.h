@@ -50,10 +50,4 @@ int sre_silences_match(const struct sre_silences *s, const char *service,
 /* Silences in force. */
 size_t sre_silences_count(const struct sre_silences *s);
 
-/*
- * Parse an RFC 3339 time ("2023-11-14T22:13:20Z", fractions and offsets
- * allowed) into epoch ms.  Returns 0, or -1 if it is not one.
- */
-int sre_silences_time(const char *text, int64_t *ms);
-
 #endif

@@ -15,6 +15,7 @@
 #include <lmdb.h>
 
 #include "event.h"
+#include "sbuf.h"
 #include "store-int.h"
 
 #define DF_MAX		20000	/* terms commoner than this are noise */
@@ -49,13 +50,11 @@ terms_add(struct terms *ts, const char *prefix, const char *s, size_t n)
 	if (pn + n > SRE_STORE_KEY_MAX)
 		n = SRE_STORE_KEY_MAX - pn;
 	if (ts->n == ts->cap) {
-		size_t cap = ts->cap ? ts->cap * 2 : 16;
-		char **v = reallocarray(ts->v, cap, sizeof(*v));
+		char **v = sre_grow(ts->v, &ts->cap, sizeof(*v), 16);
 
 		if (v == NULL)
 			return -1;
 		ts->v = v;
-		ts->cap = cap;
 	}
 	if ((term = malloc(pn + n + 1)) == NULL)
 		return -1;
@@ -470,13 +469,11 @@ hit_fn(struct scan *s, void *ctx)
 	    memcmp(s->v.mv_data, ex, s->v.mv_size) == 0)
 		return 0;
 	if (hs->n == hs->cap) {
-		size_t cap = hs->cap ? hs->cap * 2 : 64;
-		struct hit *h = reallocarray(hs->v, cap, sizeof(*h));
+		struct hit *h = sre_grow(hs->v, &hs->cap, sizeof(*h), 64);
 
 		if (h == NULL)
 			return sre_txn_fail(s->t, EX_OSERR, "out of memory");
 		hs->v = h;
-		hs->cap = cap;
 	}
 	hs->v[hs->n].id = s->v.mv_data;
 	hs->v[hs->n].n = s->v.mv_size;

@@ -22,6 +22,7 @@
 #include "diag.h"
 #include "event.h"
 #include "hash.h"
+#include "opt.h"
 #include "store-int.h"
 
 /* since: the schema that brought the database. */
@@ -463,28 +464,6 @@ store_scan_collect(struct scan *s, void *ctx)
 
 /* ---- opening ---------------------------------------------------------- */
 
-static int
-mkdirs(const char *dir)
-{
-	char path[4096], *p;
-
-	if (snprintf(path, sizeof(path), "%s", dir) >= (int)sizeof(path)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	for (p = path + 1; *p != '\0'; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(path, 0777) < 0 && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	if (mkdir(path, 0777) < 0 && errno != EEXIST)
-		return -1;
-	return 0;
-}
-
 static size_t
 env_mapsize(void)
 {
@@ -815,7 +794,7 @@ sre_store_open(struct sre_store **out, const char *state_dir,
 			free(st);
 			return EX_NOINPUT;
 		}
-	} else if (mkdirs(st->dir) < 0) {
+	} else if (sre_mkdirs(st->dir) < 0) {
 		rc = errno;
 		snprintf(err, errlen, "cannot create %s: %s", st->dir,
 		    strerror(rc));
@@ -1035,20 +1014,11 @@ mix(uint64_t z)
 void
 sre_store_id_derive(char *out, int64_t ts_ms, const char *a, const char *b)
 {
-	static const char b32[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-	uint64_t h = SRE_FNV64_BASIS, t = (uint64_t)ts_ms, hi, lo;
-	int i;
+	uint64_t h = SRE_FNV64_BASIS;
 
 	h = sre_fnv1a64(h, a, strlen(a) + 1);
 	if (b != NULL)
 		h = sre_fnv1a64(h, b, strlen(b));
-	hi = mix(h);
-	lo = mix(h ^ 0x9e3779b97f4a7c15ULL);
-	for (i = 9; i >= 0; i--, t >>= 5)
-		out[i] = b32[t & 31];
-	for (i = 0; i < 8; i++, hi >>= 5)
-		out[10 + i] = b32[hi & 31];
-	for (i = 0; i < 8; i++, lo >>= 5)
-		out[18 + i] = b32[lo & 31];
-	out[SRE_ID_LEN] = '\0';
+	sre_id_encode(out, (uint64_t)ts_ms, mix(h),
+	    mix(h ^ 0x9e3779b97f4a7c15ULL));
 }

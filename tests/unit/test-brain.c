@@ -18,21 +18,10 @@
 #include "diag.h"
 #include "event.h"
 #include "mac.h"
+#include "tap-jv.h"
 #include "tap.h"
 
 #define KEY "5eb15a1f0a4c7d2e9b3f6a8c1d0e2f4a6b8c0d2e4f6a8b0c2d4e6f8a0b2c4d6e"
-
-static jv
-J(const char *text)
-{
-	jv v = jv_parse(text);
-
-	if (!jv_is_valid(v)) {
-		fprintf(stderr, "bad test JSON: %s\n", text);
-		exit(2);
-	}
-	return v;
-}
 
 /* The string member key of v (borrowed), or "" (for messages). */
 static const char *

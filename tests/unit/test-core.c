@@ -2,11 +2,12 @@
  * test-core: the small shared pieces of lib/core: FNV-1a (lib/core/hash.c,
  * against the published test vectors), replacing a file whole
  * (lib/core/file.c), the one jv member getter (lib/core/event.c) and
- * handing a buffer's bytes over (lib/core/sbuf.c).
+ * handing a buffer's bytes over, growing an array (lib/core/sbuf.c).
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include "event.h"
 #include "file.h"
 #include "hash.h"
+#include "opt.h"
 #include "sbuf.h"
 #include "tap.h"
 
@@ -104,6 +106,19 @@ test_file(void)
 	    "replacing a directory fails with EISDIR");
 	ok(entries(dir) == 2, "and leaves no temporary file");
 	rmdir(bad);
+	snprintf(bad, sizeof(bad), "%s/a/b/c", dir);
+	ok(sre_mkdirs(bad) == 0 && stat(bad, &st) == 0 && S_ISDIR(st.st_mode),
+	    "sre_mkdirs makes a directory and its parents");
+	ok(sre_mkdirs(bad) == 0, "and one that is there already is fine");
+	snprintf(bad, sizeof(bad), "%s/x/y", path);
+	ok(sre_mkdirs(bad) < 0 && errno == ENOTDIR,
+	    "a file in the way of a parent fails with ENOTDIR");
+	snprintf(bad, sizeof(bad), "%s/a/b/c", dir);
+	rmdir(bad);
+	snprintf(bad, sizeof(bad), "%s/a/b", dir);
+	rmdir(bad);
+	snprintf(bad, sizeof(bad), "%s/a", dir);
+	rmdir(bad);
 	unlink(path);
 	rmdir(dir);
 }
@@ -155,6 +170,26 @@ test_take(void)
 	    "after a failed allocation: NULL, the bytes freed");
 }
 
+static void
+test_grow(void)
+{
+	size_t cap = 0, big = SIZE_MAX / 2 + 1, i;
+	int *a = NULL, *p;
+
+	p = sre_grow(a, &cap, sizeof(*a), 4);
+	ok(p != NULL && cap == 4, "an empty array gets the first size");
+	a = p;
+	for (i = 0; i < cap; i++)
+		a[i] = (int)i;
+	p = sre_grow(a, &cap, sizeof(*a), 4);
+	ok(p != NULL && cap == 8 && p[3] == 3, "a full one doubles, kept");
+	a = p;
+	p = sre_grow(a, &big, sizeof(*a), 4);
+	ok(p == NULL && big == SIZE_MAX / 2 + 1,
+	    "a size that overflows: NULL, the capacity unchanged");
+	free(a);
+}
+
 int
 main(void)
 {
@@ -162,5 +197,6 @@ main(void)
 	test_file();
 	test_get();
 	test_take();
+	test_grow();
 	return tap_done();
 }

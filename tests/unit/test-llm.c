@@ -12,19 +12,8 @@
 #include "brain-llm.h"
 #include "event.h"
 #include "llm.h"
+#include "tap-jv.h"
 #include "tap.h"
-
-static jv
-J(const char *text)
-{
-	jv v = jv_parse(text);
-
-	if (!jv_is_valid(v)) {
-		fprintf(stderr, "bad test JSON: %s\n", text);
-		exit(2);
-	}
-	return v;
-}
 
 static const char *anoms =
     "[{\"type\":\"anomaly\",\"service\":\"pricing-engine\",\"operation\":"

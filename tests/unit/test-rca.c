@@ -17,21 +17,10 @@
 #include "event.h"
 #include "rca.h"
 #include "store.h"
+#include "tap-jv.h"
 #include "tap.h"
 
 #define T0 "1700000010000"
-
-static jv
-J(const char *text)
-{
-	jv v = jv_parse(text);
-
-	if (!jv_is_valid(v)) {
-		fprintf(stderr, "bad test JSON: %s\n", text);
-		exit(2);
-	}
-	return v;
-}
 
 /* The top root cause's service of a diagnosis (borrowed) or "". */
 static const char *

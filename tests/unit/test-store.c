@@ -600,6 +600,8 @@ main(void)
 	sre_store_id_derive(id2, 1700000000000LL, "postmortem", "inc-1");
 	ok(strlen(id1) == SRE_ID_LEN && strcmp(id1, id2) == 0,
 	    "derived ids are stable: %s", id1);
+	ok(strcmp(id1, "01HF7YAT000A3GY7P799GE5M8X") == 0,
+	    "and the same on every host and build (they are stored)");
 	sre_store_id_derive(id2, 1700000000000LL, "postmortem", "inc-2");
 	ok(strcmp(id1, id2) != 0 && memcmp(id1, id2, 10) == 0,
 	    "and differ by incident, not by time");
