@@ -89,14 +89,40 @@ diag() {
 		[ "$(diag '.proposal | [.action, .target, .params]')" = "$4" ] || { echo "$1: $output"; return 1; }
 		assert_no_sanitizer
 	}
-	check error pricing-engine errors '["restart","pricing-engine",{}]'
+	# own errors, the network: nothing a restart clears, so observe
+	# (sre-guard escalates it)
+	check error pricing-engine errors '["observe","pricing-engine",{}]'
 	check release pricing-engine release '["rollback","pricing-engine",{"to":"2.2.0"}]'
 	check release-done pricing-engine release '["rollback","pricing-engine",{"to":"2.2.0"}]'
-	check release-old pricing-engine errors '["restart","pricing-engine",{}]'
-	check network quote-service network '["restart","quote-service",{}]'
+	check release-old pricing-engine errors '["observe","pricing-engine",{}]'
+	check network quote-service network '["observe","quote-service",{}]'
 	check pool db-policy pool '["config","db-policy",{"key":"DB_POOL_SIZE","value":"40"}]'
 	check saturation pricing-engine saturation '["scale","pricing-engine",{"delta":2}]'
 	check datastore redis-cache latency '["scale","redis-cache",{"delta":1}]'
+}
+
+@test "a restart needs a process state it clears: out of memory, stuck workers, memory growth" {
+	# the error story, its culprit's messages saying what a restart clears
+	for m in 'java.lang.OutOfMemoryError: Java heap space' \
+	    'watchdog: worker pricing-engine-worker-3 stuck for 60 s, 14 of 16 workers stuck'; do
+		jq -c --arg m "$m" 'if .type == "anomaly" and .service == "pricing-engine" and .evidence.messages
+		    then .evidence.messages[0].text = $m else . end' "$B/error.ndjson" > in
+		run -0 --separate-stderr sre-brain --no-pass --no-memory < in
+		[ "$(diag '.proposal | [.action, .target] | join(" ")')" = '"restart pricing-engine"' ] ||
+		    { echo "$m: $output"; false; }
+	done
+	# its resident memory at twice its baseline, as a metric anomaly
+	jq -c 'select(.type == "anomaly" and .service == "pricing-engine")' "$B/error.ndjson" |
+	    head -n 1 | jq -c '.id = "M1" | .signal = "metric" | .operation = "process.memory.usage"
+	    | .observed = 1.8e9 | .baseline = 0.9e9 | .evidence = {scope: "metric", metric: "process.memory.usage"}' > m
+	awk 'NR == 1 { while ((getline l < "m") > 0) print l } { print }' "$B/error.ndjson" > in
+	run -0 --separate-stderr sre-brain --no-pass --no-memory < in
+	[ "$(diag '.proposal.action')" = '"restart"' ]
+	# a worker timing out is no stuck worker pool
+	[[ $(grep -c 'waiting for a worker thread' "$B/error.ndjson") -gt 0 ]]
+	run -0 --separate-stderr sre-brain --no-pass --no-memory < "$B/error.ndjson"
+	[ "$(diag '.proposal.action')" = '"observe"' ]
+	[[ $(diag .summary) == *"No remedy of the catalog follows from the evidence"* ]]
 }
 
 @test "every rank explains itself; confidence is in 0..1" {
@@ -305,7 +331,7 @@ EOF
 	[[ $(diag .summary) == *"Similar past incident INC-PAST-1 (auto_resolved): rollback db was done then."* ]]
 	# another culprit: the known fix is not for it, not reused
 	run -0 --separate-stderr sre-brain --state-dir state --no-pass < "$B/error.ndjson"
-	[ "$(diag .proposal.action)" = '"restart"' ]
+	[ "$(diag .proposal.action)" = '"observe"' ]
 	# no store: memory is empty, not an error
 	run -0 --separate-stderr sre-brain --state-dir nowhere --no-pass < in
 	[ "$(diag '.memory')" = '[]' ]

@@ -182,9 +182,10 @@ verdicts() {	# the verdict lines of $output
 	    diag D2 inc-2 restart quote-api '{}'
 	    diag D3 inc-3 restart quote-api '{}' 0.9 fp 1700100000000)
 	[ "$(verdicts | jq -r .rules[0] | tr '\n' ' ')" = "builtin:freeze default " ]
-	# observe changes nothing: no freeze for it.
+	# observe changes nothing: no freeze for it; a confident diagnosis
+	# with no remedy calls a human.
 	run -0 --separate-stderr "${G[@]}" --freeze '*' < <(diag D4 inc-4 observe quote-api '{}')
-	[ "$(verdicts | jq -r .decision)" = approve ]
+	[ "$(verdicts | jq -r '[.decision, .rules[0]] | @tsv')" = "$(printf 'escalate\tbuiltin:observe')" ]
 }
 
 @test "policy rules: first match wins, with \$ctx; a failing rule escalates" {

@@ -1176,8 +1176,15 @@ builtins(const struct sre_policy *p, jv d, const struct sre_guard_facts *f,
 	}
 	say(dc, "builtin:confidence", "pass: %g at least %g", conf,
 	    l->min_confidence);
-	if (!changes)
+	if (!changes) {
+		/* a culprit named with confidence, and no remedy of the
+		 * catalog backed by the evidence: a human, now */
+		fire(dc, "builtin:observe", SRE_ESCALATE, "%s is the likely "
+		    "origin (confidence %g) and no remedy of the catalog "
+		    "follows from the evidence: a human decides", target,
+		    conf);
 		goto out;
+	}
 	if ((fz = sre_policy_frozen(p, ts_of(d))) != NULL) {
 		fire(dc, "builtin:freeze", SRE_ESCALATE, "change freeze (%s)",
 		    fz);
