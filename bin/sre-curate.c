@@ -27,6 +27,7 @@
 #include <bsd/stdlib.h>
 
 #include "curate.h"
+#include "evtime.h"
 #include "mac.h"
 #include "sre.h"
 #include "store.h"
@@ -39,6 +40,7 @@
 #define OPT_TIMEOUT	0x2006
 #define OPT_TRUTH	0x2007
 #define OPT_UNTIL	0x2008
+#define OPT_VERIFY	0x2009
 
 static struct {
 	struct sre_common c;
@@ -49,6 +51,7 @@ static struct {
 	long long limit;
 	int64_t since, until;
 	int64_t timeout_ms;
+	int64_t verify_ms;	/* report: 0 for the default */
 	struct sre_store *st;
 	struct sre_curate cur;
 	struct sre_mac_key key;
@@ -65,6 +68,7 @@ usage(FILE *fp)
 	    "                  [--timeout SECONDS]\n"
 	    "       sre-curate report [--json] [--since TIME] [--truth FILE] "
 	    "[--until TIME]\n"
+	    "                         [--verify-window DURATION]\n"
 	    "       sre-curate search [--json] [--limit N] "
 	    "[--incident ID | TEXT ...]\n"
 	    "       sre-curate export [-o URL]\n"
@@ -84,6 +88,9 @@ usage(FILE *fp)
 	    "[THH:MM[:SS]][Z],\n"
 	    "                       or -N[smhd] before now\n"
 	    "      --until TIME     report up to TIME (exclusive)\n"
+	    "      --verify-window D  an incident open D after its fix (or its "
+	    "first\n"
+	    "                       anomaly) counts as a failure (default 3m)\n"
 	    "      --truth FILE     NDJSON of known root causes, for cognitive "
 	    "accuracy\n"
 	    "      --limit N        search: at most N results (default 5)\n"
@@ -425,8 +432,8 @@ cmd_report(void)
 		jv_free(truth);
 		return ex;
 	}
-	rep = sre_curate_report(opt.st, opt.since, opt.until, truth, err,
-	    sizeof(err), &ex);
+	rep = sre_curate_report(opt.st, opt.since, opt.until, opt.verify_ms,
+	    truth, err, sizeof(err), &ex);
 	jv_free(truth);
 	sre_store_close(opt.st);
 	if (!jv_is_valid(rep)) {
@@ -685,6 +692,7 @@ main(int argc, char *argv[])
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "truth", required_argument, NULL, OPT_TRUTH },
 		{ "until", required_argument, NULL, OPT_UNTIL },
+		{ "verify-window", required_argument, NULL, OPT_VERIFY },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *cmd;
@@ -745,6 +753,14 @@ main(int argc, char *argv[])
 			break;
 		case OPT_TRUTH:
 			opt.truth = optarg;
+			break;
+		case OPT_VERIFY:
+			if (sre_duration_parse(optarg, &opt.verify_ms) < 0 ||
+			    opt.verify_ms <= 0) {
+				sre_warnx("--verify-window %s: not a duration",
+				    optarg);
+				return EX_USAGE;
+			}
 			break;
 		default:
 			usage(stderr);

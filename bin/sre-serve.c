@@ -802,7 +802,7 @@ get_report(struct MHD_Connection *conn, struct req *rq)
 			    err);
 		return fail(conn, rq, 503, "5", "store: %s", err);
 	}
-	rep = sre_curate_report(rq->s->st, from, INT64_MAX, jv_null(), err,
+	rep = sre_curate_report(rq->s->st, from, INT64_MAX, 0, jv_null(), err,
 	    sizeof(err), &ex);
 	pthread_mutex_unlock(&rq->s->jlock);
 	if (!jv_is_valid(rep)) {

@@ -18,6 +18,7 @@
 #include "curate.h"
 #include "diag.h"
 #include "event.h"
+#include "evtime.h"
 #include "store.h"
 
 #define FEATURE_MAX	64
@@ -1457,6 +1458,10 @@ struct rep {
 	long long incidents, closed, auto_resolved, escalated, unresolved,
 	    healed, judged, matched;
 	jv spans;		/* [start, end] of each incident */
+	struct vec open;	/* when each open incident's verify window
+				   began (its fix, else its first anomaly) */
+	int64_t newest;		/* the newest event time of any incident */
+	long long overdue;	/* open past their verify window */
 	struct sample *s;
 	size_t ns, caps;
 	double last_raw;
@@ -1500,9 +1505,15 @@ report_fn(jv rec, void *ctx)
 	const char *outcome = sre_jv_str(rec, "outcome");
 	jv t = jv_null(), sp;
 
+	v = iget(rec, "closed_ms", iget(rec, "last_ms", start));
+	if (v > r->newest)
+		r->newest = v;
 	if (start < r->since || start >= r->until)
 		return 0;
 	r->incidents++;
+	if (outcome == NULL && vec_add(&r->open, iget(rec, "fixed_ms",
+	    start)) < 0)
+		r->oom = 1;
 	if (outcome != NULL) {
 		r->closed++;
 		if (strcmp(outcome, "auto_resolved") == 0) {
@@ -1666,8 +1677,10 @@ ratio(long long a, long long b)
 
 jv
 sre_curate_report(struct sre_store *st, int64_t since_ms, int64_t until_ms,
-    jv truth, char *err, size_t errlen, int *ex)
+    int64_t verify_ms, jv truth, char *err, size_t errlen, int *ex)
 {
+	int64_t ref;
+	size_t i;
 	struct rep r;
 	struct sre_txn *t;
 	jv o = jv_object(), x;
@@ -1708,8 +1721,17 @@ sre_curate_report(struct sre_store *st, int64_t since_ms, int64_t until_ms,
 	o = set(o, "time_to_fix_ms", percentiles(&r.fix));
 	o = set(o, "mttr_ms", percentiles(&r.mttr));
 	o = set(o, "detect_ms", percentiles(&r.detect));
+	/* open incidents past their verify window are failures */
+	if (verify_ms <= 0)
+		verify_ms = SRE_CURATE_VERIFY_MS;
+	ref = until_ms < INT64_MAX ? until_ms : r.newest;
+	for (i = 0; i < r.open.n; i++)
+		if (ref - r.open.v[i] > verify_ms)
+			r.overdue++;
+	o = set(o, "overdue", num(r.overdue));
+	o = set(o, "verify_window_ms", num(verify_ms));
 	o = set(o, "autonomous_success_rate", ratio(r.auto_resolved,
-	    r.closed));
+	    r.closed + r.overdue));
 	if (jv_get_kind(truth) == JV_KIND_ARRAY) {
 		x = jv_object();
 		x = set(x, "rate", ratio(r.matched, r.judged));
@@ -1722,6 +1744,7 @@ sre_curate_report(struct sre_store *st, int64_t since_ms, int64_t until_ms,
 	free(r.fix.v);
 	free(r.mttr.v);
 	free(r.detect.v);
+	free(r.open.v);
 	free(r.s);
 	jv_free(r.spans);
 	*ex = EX_OK;
@@ -1730,6 +1753,7 @@ fail:
 	free(r.fix.v);
 	free(r.mttr.v);
 	free(r.detect.v);
+	free(r.open.v);
 	free(r.s);
 	jv_free(r.spans);
 	jv_free(o);
@@ -1799,12 +1823,15 @@ sre_curate_report_text(jv rep)
 	text_pct(fp, "time to detect", rep, "detect_ms");
 	fprintf(fp, "%-26s", "autonomous success rate");
 	x = member(rep, "outcomes");
+	sre_duration_fmt(iget(rep, "verify_window_ms", 0), a, sizeof(a));
 	if (sre_jv_num(rep, "autonomous_success_rate", &d) == 0)
-		fprintf(fp, "%.1f%% (%" PRId64 " of %" PRId64 " closed)\n",
-		    d * 100, iget(x, "auto_resolved", 0),
-		    iget(rep, "closed", 0));
+		fprintf(fp, "%.1f%% (%" PRId64 " of %" PRId64 " closed, %"
+		    PRId64 " open past the %s verify window)\n", d * 100,
+		    iget(x, "auto_resolved", 0), iget(rep, "closed", 0),
+		    iget(rep, "overdue", 0), a);
 	else
-		fputs("n/a (nothing closed)\n", fp);
+		fprintf(fp, "n/a (nothing closed, %" PRId64 " open within "
+		    "the %s verify window)\n", iget(rep, "open", 0), a);
 	jv_free(x);
 	fprintf(fp, "%-26s", "cognitive accuracy");
 	x = member(rep, "cognitive_accuracy");
