@@ -131,3 +131,9 @@ said() {
 	said 'is not empty and no demo made it: not wiping it'
 	[ "$(cat "$DEMO/file")" = precious ]
 }
+
+@test "make demo FAULT=KIND: an unknown kind is a usage error" {
+	SRE_DEMO_FAULT=nope run_demo 20
+	[ "$status" -eq 64 ]
+	said "unknown fault kind 'nope'"
+}
