@@ -453,6 +453,8 @@ on_action(jv rec, jv ev, int64_t ts)
 		rec = set(rec, "fix", jv_copy(a));
 		rec = set(rec, "fixed_ms", num(ts));
 	}
+	if (is_fix(str(ev, "status")))
+		rec = set(rec, "last_fix", jv_copy(a));	/* the one that held */
 	rec = set(rec, "action", a);
 	if (!has(rec, "proposal") && kind_is(ev, "proposal", JV_KIND_OBJECT))
 		rec = set(rec, "proposal", member(ev, "proposal"));
@@ -489,6 +491,34 @@ txn_errno(struct sre_txn *t, int e, const char *what, const char *path)
 	    strerror(e));
 }
 
+static const char *outcome_text(const char *o, int healed);
+
+/* Why an incident closed as it did, in a line: the outcome's meaning,
+ * and what says so (the fix that held, the escalation's reason). */
+static jv
+close_reason(jv r, const char *outcome, int healed)
+{
+	jv x, out;
+	const char *t = outcome_text(outcome, healed), *why = NULL;
+	char buf[600];
+
+	if (strcmp(outcome, "escalated") == 0) {
+		x = member(r, "escalation");
+		why = str(x, "reason");
+	} else if (strcmp(outcome, "auto_resolved") == 0 && !healed) {
+		x = member(r, "last_fix");
+		why = str(x, "detail");
+	} else
+		x = jv_null();
+	if (why != NULL)
+		snprintf(buf, sizeof(buf), "%s: %.500s", t, why);
+	else
+		snprintf(buf, sizeof(buf), "%s", t);
+	out = jv_string(buf);
+	jv_free(x);
+	return out;
+}
+
 /*
  * Close the incident in *rec with outcome at event time at: metrics,
  * learning, the post-mortem file, the outbox.  The caller stores *rec.
@@ -510,6 +540,7 @@ close_incident(struct sre_txn *t, struct apply *a, jv *rec,
 	    recovered < fixed));
 	r = set(r, "status", jv_string("closed"));
 	r = set(r, "outcome", jv_string(outcome));
+	r = set(r, "reason", close_reason(r, outcome, healed));
 	r = set(r, "closed_ms", num(at));
 	r = set(r, "self_healed", jv_bool(healed));
 	r = set(r, "detect_ms", span(r, "window_start_ms", "anomaly_ms"));
@@ -564,6 +595,7 @@ close_incident(struct sre_txn *t, struct apply *a, jv *rec,
 	pm = set(pm, "id", jv_string(id));
 	pm = set(pm, "ts_ms", num(at));
 	pm = set(pm, "outcome", jv_string(outcome));
+	pm = set(pm, "reason", member(r, "reason"));
 	pm = set(pm, "mttr_ms", member(r, "mttr_ms"));
 	pm = set(pm, "fix_ms", member(r, "fix_ms"));
 	pm = set(pm, "detect_ms", member(r, "detect_ms"));
