@@ -97,7 +97,7 @@ F=$FIXTURES/bus
 
 @test "JSON that libjq would take but the grammar does not is rejected" {
 	run -65 --separate-stderr sre-bus --raw <<< '{"n":nan}'
-	[ "$stderr" = "sre-bus: line 1: not JSON: at byte 5: bad literal" ]
+	[ "$stderr" = "sre-bus: line 1: not JSON: invalid literal at byte 5" ]
 	run -65 --separate-stderr sre-bus --raw <<< "{'a':1}"
 	[ -z "$output" ]
 }

@@ -17,6 +17,7 @@
 #include "envset.h"
 #include "event.h"
 #include "evtime.h"
+#include "file.h"
 #include "gitops.h"
 #include "yamlset.h"
 
@@ -348,12 +349,9 @@ int
 sre_gitops_write(const char *root, const char *rel, const char *text,
     size_t len, char *err, size_t errlen)
 {
-	char path[SRE_GITOPS_PATH_MAX], tmp[SRE_GITOPS_PATH_MAX + 16];
+	char path[SRE_GITOPS_PATH_MAX];
 	mode_t mode = 0644;
 	struct stat st;
-	size_t off = 0;
-	char *slash;
-	int fd;
 
 	if (sre_gitops_resolve(root, rel, path, sizeof(path), err, errlen) < 0)
 		return -1;
@@ -364,43 +362,11 @@ sre_gitops_write(const char *root, const char *rel, const char *text,
 		}
 		mode = st.st_mode & 07777;
 	}
-	if ((slash = strrchr(path, '/')) == NULL ||
-	    snprintf(tmp, sizeof(tmp), "%.*s/.sre-fix.XXXXXX",
-	    (int)(slash - path), path) >= (int)sizeof(tmp)) {
-		snprintf(err, errlen, "%s: path too long", rel);
-		return -1;
-	}
-	if ((fd = mkstemp(tmp)) < 0) {
+	if (sre_file_replace(path, text, len, mode) < 0) {
 		snprintf(err, errlen, "%s: %s", rel, strerror(errno));
 		return -1;
-	}
-	while (off < len) {
-		ssize_t w = write(fd, text + off, len - off);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) {
-			snprintf(err, errlen, "%s: %s", rel, strerror(errno));
-			goto fail;
-		}
-		off += (size_t)w;
-	}
-	if (fchmod(fd, mode) < 0 || close(fd) < 0) {
-		fd = -1;
-		snprintf(err, errlen, "%s: %s", rel, strerror(errno));
-		goto fail;
-	}
-	fd = -1;
-	if (rename(tmp, path) < 0) {
-		snprintf(err, errlen, "%s: %s", rel, strerror(errno));
-		goto fail;
 	}
 	return 0;
-fail:
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
-	return -1;
 }
 
 /* ---- sensitive names ----------------------------------------------- */

@@ -14,6 +14,7 @@
 #include "event.h"
 #include "evtime.h"
 #include "gitops.h"
+#include "hash.h"
 #include "policy.h"
 #include "yamlset.h"
 
@@ -1316,13 +1317,11 @@ sre_policy_decide(const struct sre_policy *p, jv d,
 void
 sre_policy_key(char *out, size_t outlen, const char *prefix, const char *id)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
-	const unsigned char *q;
+	uint64_t h;
 
 	if (strlen(prefix) + strlen(id) <= 200 &&
 	    snprintf(out, outlen, "%s%s", prefix, id) < (int)outlen)
 		return;
-	for (q = (const unsigned char *)id; *q != '\0'; q++)
-		h = (h ^ *q) * 0x100000001b3ULL;
+	h = sre_fnv1a64_str(SRE_FNV64_BASIS, id);
 	snprintf(out, outlen, "%s#%016llx", prefix, (unsigned long long)h);
 }

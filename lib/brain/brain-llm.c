@@ -42,21 +42,6 @@ sre_brain_llm_system(void)
 
 /* ---- the request ---------------------------------------------------- */
 
-static jv
-member(jv obj, const char *key)
-{
-	jv v;
-
-	if (jv_get_kind(obj) != JV_KIND_OBJECT)
-		return jv_null();
-	v = jv_object_get(jv_copy(obj), jv_string(key));
-	if (!jv_is_valid(v)) {
-		jv_free(v);
-		return jv_null();
-	}
-	return v;
-}
-
 /* A string for the prompt: anonymised (when asked) and bounded. */
 static jv
 text(const struct sre_brain_llm_in *in, const char *s, size_t max)
@@ -123,7 +108,7 @@ num(jv obj, const char *key)
 static jv
 obs_base(jv evd, const char *key)
 {
-	jv m = member(evd, key), o;
+	jv m = sre_jv_get(evd, key), o;
 
 	if (jv_get_kind(m) != JV_KIND_OBJECT) {
 		jv_free(m);
@@ -165,8 +150,8 @@ register_services(const struct sre_brain_llm_in *in)
 	    jv_array_length(jv_copy(in->anomalies)) : 0;
 	for (i = 0; i < n; i++) {
 		jv ev = jv_array_get(jv_copy(in->anomalies), i);
-		jv evd = member(ev, "evidence"), es = member(evd, "edges"),
-		    e1 = member(evd, "edge");
+		jv evd = sre_jv_get(ev, "evidence"), es = sre_jv_get(evd, "edges"),
+		    e1 = sre_jv_get(evd, "edge");
 
 		sre_anon_service(in->anon, sre_jv_str(ev, "service"));
 		sre_anon_service(in->anon, sre_jv_str(e1, "from"));
@@ -185,7 +170,7 @@ register_services(const struct sre_brain_llm_in *in)
 		jv_free(ev);
 	}
 	{
-		jv rcs = member(in->builtin, "root_causes");
+		jv rcs = sre_jv_get(in->builtin, "root_causes");
 
 		nk = jv_get_kind(rcs) == JV_KIND_ARRAY ?
 		    jv_array_length(jv_copy(rcs)) : 0;
@@ -213,7 +198,7 @@ by_score_desc(const void *a, const void *b)
 static jv
 anomaly_out(const struct sre_brain_llm_in *in, jv ev, int nmsg)
 {
-	jv a = jv_object(), evd = member(ev, "evidence"), m, msgs, vers;
+	jv a = jv_object(), evd = sre_jv_get(ev, "evidence"), m, msgs, vers;
 	int k, nk;
 
 	a = jv_object_set(a, jv_string("service"),
@@ -227,7 +212,7 @@ anomaly_out(const struct sre_brain_llm_in *in, jv ev, int nmsg)
 	a = jv_object_set(a, jv_string("observed"), num(ev, "observed"));
 	a = jv_object_set(a, jv_string("baseline"), num(ev, "baseline"));
 	a = jv_object_set(a, jv_string("score"), num(ev, "score"));
-	m = member(evd, "edge");
+	m = sre_jv_get(evd, "edge");
 	if (jv_get_kind(m) == JV_KIND_OBJECT)
 		a = jv_object_set(a, jv_string("edge"), jv_object_set(
 		    jv_object_set(jv_object(), jv_string("from"),
@@ -240,13 +225,13 @@ anomaly_out(const struct sre_brain_llm_in *in, jv ev, int nmsg)
 	    obs_base(evd, "error_ratio"));
 	a = jv_object_set(a, jv_string("throughput"),
 	    obs_base(evd, "throughput"));
-	m = member(evd, "metric");
+	m = sre_jv_get(evd, "metric");
 	if (jv_get_kind(m) == JV_KIND_STRING)
 		a = jv_object_set(a, jv_string("metric"),
 		    text(in, jv_string_value(m), 80));
 	jv_free(m);
 	vers = jv_array();
-	m = member(evd, "versions");
+	m = sre_jv_get(evd, "versions");
 	nk = jv_get_kind(m) == JV_KIND_ARRAY ? jv_array_length(jv_copy(m)) : 0;
 	for (k = 0; k < nk && k < 4; k++) {
 		jv v = jv_array_get(jv_copy(m), k);
@@ -263,7 +248,7 @@ anomaly_out(const struct sre_brain_llm_in *in, jv ev, int nmsg)
 	else
 		jv_free(vers);
 	msgs = jv_array();
-	m = member(evd, "messages");
+	m = sre_jv_get(evd, "messages");
 	nk = jv_get_kind(m) == JV_KIND_ARRAY ? jv_array_length(jv_copy(m)) : 0;
 	for (k = 0; k < nk && k < nmsg; k++) {
 		jv x = jv_array_get(jv_copy(m), k);
@@ -282,17 +267,60 @@ anomaly_out(const struct sre_brain_llm_in *in, jv ev, int nmsg)
 	return a;
 }
 
-static jv
-document(const struct sre_brain_llm_in *in, int max_anom, int nmsg)
+/* The edge eo (borrowed) is in edges (borrowed) already. */
+static int
+edge_known(jv edges, jv eo)
 {
-	jv doc = jv_object(), anoms = jv_array(), edges = jv_array(), rcs, c;
-	int i, n, k, nk, nedges = 0;
+	int j, dup = 0, ne = jv_array_length(jv_copy(edges));
+
+	for (j = 0; j < ne && !dup; j++) {
+		jv x = jv_array_get(jv_copy(edges), j);
+
+		dup = jv_equal(sre_jv_get(x, "from"), sre_jv_get(eo, "from")) &&
+		    jv_equal(sre_jv_get(x, "to"), sre_jv_get(eo, "to"));
+		jv_free(x);
+	}
+	return dup;
+}
+
+/* The edges that anomaly evidence evd (borrowed) saw, added to edges
+ * (consumed, returned) while there are fewer than 40. */
+static jv
+edges_of(const struct sre_brain_llm_in *in, jv evd, jv edges)
+{
+	jv es = sre_jv_get(evd, "edges");
+	int k, nk = jv_get_kind(es) == JV_KIND_ARRAY ?
+	    jv_array_length(jv_copy(es)) : 0;
+
+	for (k = 0; k < nk && jv_array_length(jv_copy(edges)) < 40; k++) {
+		jv e = jv_array_get(jv_copy(es), k), eo = edge_out(in, e);
+
+		if (!edge_known(edges, eo))
+			edges = jv_array_append(edges, eo);
+		else
+			jv_free(eo);
+		jv_free(e);
+	}
+	jv_free(es);
+	return edges;
+}
+
+/* The strongest max_anom anomalies (nmsg messages each) into *anoms,
+ * and the call edges they saw into *edges. */
+static void
+anomalies_out(const struct sre_brain_llm_in *in, int max_anom, int nmsg,
+    jv *anoms, jv *edges)
+{
+	int i, n;
 	double *order;
 
+	*anoms = jv_array();
+	*edges = jv_array();
 	n = jv_get_kind(in->anomalies) == JV_KIND_ARRAY ?
 	    jv_array_length(jv_copy(in->anomalies)) : 0;
-	order = calloc((size_t)n * 2 + 2, sizeof(double));
-	for (i = 0; order != NULL && i < n; i++) {
+	if ((order = calloc((size_t)n * 2 + 2, sizeof(double))) == NULL)
+		return;
+	for (i = 0; i < n; i++) {
 		jv ev = jv_array_get(jv_copy(in->anomalies), i);
 		double s = 0;
 
@@ -301,54 +329,30 @@ document(const struct sre_brain_llm_in *in, int max_anom, int nmsg)
 		order[2 * i + 1] = i;
 		jv_free(ev);
 	}
-	if (order != NULL)
-		qsort(order, (size_t)n, 2 * sizeof(double), by_score_desc);
-	for (i = 0; order != NULL && i < n && i < max_anom; i++) {
+	qsort(order, (size_t)n, 2 * sizeof(double), by_score_desc);
+	for (i = 0; i < n && i < max_anom; i++) {
 		jv ev = jv_array_get(jv_copy(in->anomalies),
 		    (int)order[2 * i + 1]);
-		jv evd = member(ev, "evidence"), es = member(evd, "edges");
+		jv evd = sre_jv_get(ev, "evidence");
 
 		if (sre_jv_str(ev, "service") != NULL)
-			anoms = jv_array_append(anoms, anomaly_out(in, ev,
+			*anoms = jv_array_append(*anoms, anomaly_out(in, ev,
 			    nmsg));
-		nk = jv_get_kind(es) == JV_KIND_ARRAY ?
-		    jv_array_length(jv_copy(es)) : 0;
-		for (k = 0; k < nk && nedges < 40; k++) {
-			jv e = jv_array_get(jv_copy(es), k), eo;
-			int j, dup = 0, ne = jv_array_length(jv_copy(edges));
-
-			eo = edge_out(in, e);
-			for (j = 0; j < ne && !dup; j++) {
-				jv x = jv_array_get(jv_copy(edges), j);
-
-				dup = jv_equal(jv_object_get(jv_copy(x),
-				    jv_string("from")), jv_object_get(
-				    jv_copy(eo), jv_string("from"))) &&
-				    jv_equal(jv_object_get(jv_copy(x),
-				    jv_string("to")), jv_object_get(jv_copy(eo),
-				    jv_string("to")));
-				jv_free(x);
-			}
-			if (!dup) {
-				edges = jv_array_append(edges, eo);
-				nedges++;
-			} else
-				jv_free(eo);
-			jv_free(e);
-		}
-		jv_free(es);
+		*edges = edges_of(in, evd, *edges);
 		jv_free(evd);
 		jv_free(ev);
 	}
 	free(order);
-	doc = jv_object_set(doc, jv_string("incident"),
-	    ident(in, in->incident));
-	doc = jv_object_set(doc, jv_string("anomalies"), anoms);
-	doc = jv_object_set(doc, jv_string("edges"), edges);
-	c = jv_array();
-	rcs = member(in->builtin, "root_causes");
-	nk = jv_get_kind(rcs) == JV_KIND_ARRAY ? jv_array_length(jv_copy(rcs)) :
-	    0;
+}
+
+/* The built-in reasoner's first 5 root causes, as candidates. */
+static jv
+candidates_out(const struct sre_brain_llm_in *in)
+{
+	jv c = jv_array(), rcs = sre_jv_get(in->builtin, "root_causes");
+	int k, nk = jv_get_kind(rcs) == JV_KIND_ARRAY ?
+	    jv_array_length(jv_copy(rcs)) : 0;
+
 	for (k = 0; k < nk && k < 5; k++) {
 		jv rc = jv_array_get(jv_copy(rcs), k), o = jv_object();
 
@@ -365,39 +369,50 @@ document(const struct sre_brain_llm_in *in, int max_anom, int nmsg)
 		jv_free(rc);
 	}
 	jv_free(rcs);
-	doc = jv_object_set(doc, jv_string("candidates"), c);
-	{
-		jv p = member(in->builtin, "proposal"), po = jv_object(), pp;
+	return c;
+}
 
-		po = jv_object_set(po, jv_string("action"),
-		    text(in, sre_jv_str(p, "action"), 20));
-		po = jv_object_set(po, jv_string("target"),
-		    svc(in, sre_jv_str(p, "target")));
-		pp = member(p, "params");
-		if (jv_get_kind(pp) == JV_KIND_OBJECT) {
-			jv q = jv_object();
+/* The built-in reasoner's confidence and proposal. */
+static jv
+builtin_out(const struct sre_brain_llm_in *in)
+{
+	jv p = sre_jv_get(in->builtin, "proposal"), po = jv_object(), pp;
 
-			jv_object_foreach(pp, key, val) {
-				if (jv_get_kind(val) == JV_KIND_STRING)
-					q = jv_object_set(q, key, text(in,
-					    jv_string_value(val), 80));
-				else if (jv_get_kind(val) == JV_KIND_NUMBER)
-					q = jv_object_set(q, key, jv_copy(val));
-				else
-					jv_free(key);
-				jv_free(val);
-			}
-			po = jv_object_set(po, jv_string("params"), q);
+	po = jv_object_set(po, jv_string("action"),
+	    text(in, sre_jv_str(p, "action"), 20));
+	po = jv_object_set(po, jv_string("target"),
+	    svc(in, sre_jv_str(p, "target")));
+	pp = sre_jv_get(p, "params");
+	if (jv_get_kind(pp) == JV_KIND_OBJECT) {
+		jv q = jv_object();
+
+		jv_object_foreach(pp, key, val) {
+			if (jv_get_kind(val) == JV_KIND_STRING)
+				q = jv_object_set(q, key, text(in,
+				    jv_string_value(val), 80));
+			else if (jv_get_kind(val) == JV_KIND_NUMBER)
+				q = jv_object_set(q, key, jv_copy(val));
+			else
+				jv_free(key);
+			jv_free(val);
 		}
-		jv_free(pp);
-		jv_free(p);
-		doc = jv_object_set(doc, jv_string("builtin"), jv_object_set(
-		    jv_object_set(jv_object(), jv_string("confidence"),
-		    num(in->builtin, "confidence")), jv_string("proposal"), po));
+		po = jv_object_set(po, jv_string("params"), q);
 	}
-	c = jv_array();
-	nk = jv_get_kind(in->templates) == JV_KIND_ARRAY ?
+	jv_free(pp);
+	jv_free(p);
+	return jv_object_set(jv_object_set(jv_object(),
+	    jv_string("confidence"), num(in->builtin, "confidence")),
+	    jv_string("proposal"), po);
+}
+
+/* The culprit's log templates, 10 at most. */
+static jv
+templates_out(const struct sre_brain_llm_in *in)
+{
+	jv c = jv_array();
+	int k, nk = jv_get_kind(in->templates) == JV_KIND_ARRAY ?
 	    jv_array_length(jv_copy(in->templates)) : 0;
+
 	for (k = 0; k < nk && k < 10; k++) {
 		jv t = jv_array_get(jv_copy(in->templates), k);
 
@@ -406,10 +421,17 @@ document(const struct sre_brain_llm_in *in, int max_anom, int nmsg)
 		    200)), jv_string("count"), num(t, "count")));
 		jv_free(t);
 	}
-	doc = jv_object_set(doc, jv_string("log_templates"), c);
-	c = jv_array();
-	nk = jv_get_kind(in->memory) == JV_KIND_ARRAY ?
+	return c;
+}
+
+/* Similar past incidents, 5 at most. */
+static jv
+similar_out(const struct sre_brain_llm_in *in)
+{
+	jv c = jv_array();
+	int k, nk = jv_get_kind(in->memory) == JV_KIND_ARRAY ?
 	    jv_array_length(jv_copy(in->memory)) : 0;
+
 	for (k = 0; k < nk && k < 5; k++) {
 		jv m = jv_array_get(jv_copy(in->memory), k), o = jv_object(), p;
 
@@ -417,7 +439,7 @@ document(const struct sre_brain_llm_in *in, int max_anom, int nmsg)
 		    ident(in, sre_jv_str(m, "incident")));
 		o = jv_object_set(o, jv_string("outcome"),
 		    text(in, sre_jv_str(m, "outcome"), 40));
-		p = member(m, "proposal");
+		p = sre_jv_get(m, "proposal");
 		o = jv_object_set(o, jv_string("action"),
 		    text(in, sre_jv_str(p, "action"), 20));
 		o = jv_object_set(o, jv_string("target"),
@@ -428,8 +450,26 @@ document(const struct sre_brain_llm_in *in, int max_anom, int nmsg)
 		c = jv_array_append(c, o);
 		jv_free(m);
 	}
-	doc = jv_object_set(doc, jv_string("similar_incidents"), c);
-	return doc;
+	return c;
+}
+
+/* The incident as one JSON document, the user message. */
+static jv
+document(const struct sre_brain_llm_in *in, int max_anom, int nmsg)
+{
+	jv doc = jv_object(), anoms, edges;
+
+	anomalies_out(in, max_anom, nmsg, &anoms, &edges);
+	doc = jv_object_set(doc, jv_string("incident"),
+	    ident(in, in->incident));
+	doc = jv_object_set(doc, jv_string("anomalies"), anoms);
+	doc = jv_object_set(doc, jv_string("edges"), edges);
+	doc = jv_object_set(doc, jv_string("candidates"), candidates_out(in));
+	doc = jv_object_set(doc, jv_string("builtin"), builtin_out(in));
+	doc = jv_object_set(doc, jv_string("log_templates"),
+	    templates_out(in));
+	return jv_object_set(doc, jv_string("similar_incidents"),
+	    similar_out(in));
 }
 
 static jv
@@ -643,8 +683,8 @@ known_service(const struct sre_brain_llm_in *in, const char *name)
 	    jv_array_length(jv_copy(in->anomalies)) : 0;
 	for (i = 0; i < n && !found; i++) {
 		jv ev = jv_array_get(jv_copy(in->anomalies), i);
-		jv evd = member(ev, "evidence"), es = member(evd, "edges"),
-		    e1 = member(evd, "edge");
+		jv evd = sre_jv_get(ev, "evidence"), es = sre_jv_get(evd, "edges"),
+		    e1 = sre_jv_get(evd, "edge");
 		const char *s = sre_jv_str(ev, "service"), *f;
 
 		found = s != NULL && strcmp(s, name) == 0;
@@ -667,7 +707,7 @@ known_service(const struct sre_brain_llm_in *in, const char *name)
 		jv_free(ev);
 	}
 	if (!found) {
-		jv rcs = member(in->builtin, "root_causes");
+		jv rcs = sre_jv_get(in->builtin, "root_causes");
 
 		nk = jv_get_kind(rcs) == JV_KIND_ARRAY ?
 		    jv_array_length(jv_copy(rcs)) : 0;
@@ -694,7 +734,7 @@ unit_num(jv o, const char *key, double *out)
 static jv
 usage_of(jv resp)
 {
-	jv u = member(resp, "usage"), out = jv_object();
+	jv u = sre_jv_get(resp, "usage"), out = jv_object();
 	static const char *const keys[] = {
 		"prompt_tokens", "completion_tokens", "total_tokens", NULL
 	};
@@ -734,227 +774,253 @@ parse_content(const char *s)
 	return jv_parse_sized(s, (int)(e - s));
 }
 
-jv
-sre_brain_llm_answer(const char *body, size_t len,
-    const struct sre_brain_llm_in *in)
+/* The first of the response's choices (borrowed r), or jv_invalid()
+ * when it has none. */
+static jv
+first_choice(jv r)
 {
-	jv resp, choices, ch, msg, content = jv_null(), rcs, out_rcs, prop;
-	jv params, q, t;
-	const char *s, *fin;
-	double conf;
-	int i, n;
-	char note[80], err[160];
-	jv out = jv_invalid();
+	jv choices = sre_jv_get(r, "choices");
 
+	if (jv_get_kind(choices) != JV_KIND_ARRAY ||
+	    jv_array_length(jv_copy(choices)) < 1) {
+		jv_free(choices);
+		return jv_invalid();
+	}
+	return jv_array_get(choices, 0);
+}
+
+/*
+ * The JSON content of the first choice of a chat completion (body, len
+ * bytes), an object; the whole response in *resp (jv_null() on failure).
+ * Or a failure: not a chat completion, an error, a refusal, an answer
+ * cut short, content that is not a JSON object.
+ */
+static jv
+content_of(const char *body, size_t len, jv *resp)
+{
+	jv r, ch, msg, refusal, err, out;
+	const char *fin, *s;
+
+	*resp = jv_null();
 	if (body == NULL || len == 0)
 		return fail("empty answer");
 	if (len > 4 * 1024 * 1024)
 		return fail("answer too large");
-	resp = jv_parse_sized(body, (int)len);
-	if (!jv_is_valid(resp) || jv_get_kind(resp) != JV_KIND_OBJECT) {
-		jv_free(resp);
-		return fail("answer is not a JSON object");
-	}
-	t = member(resp, "error");
-	if (jv_get_kind(t) != JV_KIND_NULL) {
-		jv_free(t);
-		jv_free(resp);
-		return fail("the API answered with an error");
-	}
-	jv_free(t);
-	choices = member(resp, "choices");
-	if (jv_get_kind(choices) != JV_KIND_ARRAY ||
-	    jv_array_length(jv_copy(choices)) < 1) {
-		jv_free(choices);
-		jv_free(resp);
-		return fail("answer without choices");
-	}
-	ch = jv_array_get(choices, 0);
-	msg = member(ch, "message");
+	r = jv_parse_sized(body, (int)len);
+	err = sre_jv_get(r, "error");
+	ch = first_choice(r);
+	msg = sre_jv_get(ch, "message");
+	refusal = sre_jv_get(msg, "refusal");
 	fin = sre_jv_str(ch, "finish_reason");
-	t = member(msg, "refusal");
-	if (jv_get_kind(t) == JV_KIND_STRING) {
+	s = sre_jv_str(msg, "content");
+	if (jv_get_kind(r) != JV_KIND_OBJECT)
+		out = fail("answer is not a JSON object");
+	else if (jv_is_valid(err) && jv_get_kind(err) != JV_KIND_NULL)
+		out = fail("the API answered with an error");
+	else if (!jv_is_valid(ch))
+		out = fail("answer without choices");
+	else if (jv_get_kind(refusal) == JV_KIND_STRING)
 		out = fail("the model refused");
-		jv_free(t);
-		goto done_msg;
-	}
-	jv_free(t);
-	if (fin != NULL && strcmp(fin, "length") == 0) {
+	else if (fin != NULL && strcmp(fin, "length") == 0)
 		out = fail("the answer was cut short (finish_reason length)");
-		goto done_msg;
-	}
-	if ((s = sre_jv_str(msg, "content")) == NULL) {
+	else if (s == NULL)
 		out = fail("answer without content");
-		goto done_msg;
-	}
-	content = parse_content(s);
-	if (!jv_is_valid(content) || jv_get_kind(content) != JV_KIND_OBJECT) {
-		jv_free(content);
+	else if (jv_get_kind(out = parse_content(s)) != JV_KIND_OBJECT) {
+		jv_free(out);
 		out = fail("content is not a JSON object");
-		goto done_msg;
 	}
-
-	/* root causes */
-	rcs = member(content, "root_causes");
-	n = jv_get_kind(rcs) == JV_KIND_ARRAY ? jv_array_length(jv_copy(rcs)) :
-	    0;
-	if (n < 1 || n > 10) {
-		jv_free(rcs);
-		out = fail("root_causes must hold 1 to 10 entries");
-		goto done_content;
-	}
-	out_rcs = jv_array();
-	for (i = 0; i < n; i++) {
-		jv rc = jv_array_get(jv_copy(rcs), i), o, sv, op;
-		const char *name = sre_jv_str(rc, "service");
-		const char *reason = sre_jv_str(rc, "reason");
-		double sc;
-
-		if (name == NULL || reason == NULL ||
-		    unit_num(rc, "score", &sc) < 0) {
-			jv_free(rc);
-			jv_free(rcs);
-			jv_free(out_rcs);
-			out = fail("root cause %d: service, score (0..1) and "
-			    "reason are needed", i + 1);
-			goto done_content;
-		}
-		sv = back(in, name, 256);
-		if (!jv_is_valid(sv) || !known_service(in,
-		    jv_string_value(sv))) {
-			quote(note, sizeof(note), jv_is_valid(sv) ?
-			    jv_string_value(sv) : name);
-			jv_free(sv);
-			jv_free(rc);
-			jv_free(rcs);
-			jv_free(out_rcs);
-			out = fail("unknown service '%s' in root causes", note);
-			goto done_content;
-		}
-		op = member(rc, "operation");
-		o = jv_object();
-		o = jv_object_set(o, jv_string("service"), sv);
-		o = jv_object_set(o, jv_string("operation"),
-		    jv_get_kind(op) == JV_KIND_STRING ?
-		    back(in, jv_string_value(op), 200) : jv_null());
-		jv_free(op);
-		o = jv_object_set(o, jv_string("score"),
-		    jv_number(floor(sc * 1000 + 0.5) / 1000));
-		o = jv_object_set(o, jv_string("reason"),
-		    back(in, reason, 500));
-		out_rcs = jv_array_append(out_rcs, o);
-		jv_free(rc);
-	}
-	jv_free(rcs);
-	if (unit_num(content, "confidence", &conf) < 0) {
-		jv_free(out_rcs);
-		out = fail("confidence must be a number in 0..1");
-		goto done_content;
-	}
-	if ((s = sre_jv_str(content, "summary")) == NULL) {
-		jv_free(out_rcs);
-		out = fail("answer without a summary");
-		goto done_content;
-	}
-
-	/* the proposal */
-	t = member(content, "proposal");
-	if (jv_get_kind(t) != JV_KIND_OBJECT) {
-		jv_free(t);
-		jv_free(out_rcs);
-		out = fail("answer without a proposal");
-		goto done_content;
-	}
-	{
-		const char *act = sre_jv_str(t, "action");
-		const char *tgt = sre_jv_str(t, "target");
-		jv tg = jv_null();
-
-		if (act != NULL && strcmp(act, "patch") == 0) {
-			jv_free(t);
-			jv_free(out_rcs);
-			out = fail("patch proposals are not taken from an LLM");
-			goto done_content;
-		}
-		if (!sre_catalog_action_known(act)) {
-			quote(note, sizeof(note), act ? act : "(none)");
-			jv_free(t);
-			jv_free(out_rcs);
-			out = fail("unknown action '%s'", note);
-			goto done_content;
-		}
-		if (tgt != NULL) {
-			tg = back(in, tgt, 256);
-			if (!jv_is_valid(tg) ||
-			    !known_service(in, jv_string_value(tg))) {
-				quote(note, sizeof(note), jv_is_valid(tg) ?
-				    jv_string_value(tg) : tgt);
-				jv_free(tg);
-				jv_free(t);
-				jv_free(out_rcs);
-				out = fail("unknown service '%s' as the target",
-				    note);
-				goto done_content;
-			}
-		}
-		params = member(t, "params");
-		q = jv_object();
-		if (jv_get_kind(params) == JV_KIND_OBJECT) {
-			static const char *const keys[] = {
-				"to", "replicas", "delta", "key", "value", NULL
-			};
-			int k;
-
-			for (k = 0; keys[k] != NULL; k++) {
-				jv v = member(params, keys[k]);
-
-				if (jv_get_kind(v) == JV_KIND_STRING) {
-					jv r = back(in, jv_string_value(v), 256);
-
-					jv_free(v);
-					v = r;
-				}
-				if (jv_get_kind(v) == JV_KIND_STRING ||
-				    jv_get_kind(v) == JV_KIND_NUMBER)
-					q = jv_object_set(q, jv_string(keys[k]),
-					    v);
-				else
-					jv_free(v);
-			}
-		}
-		jv_free(params);
-		prop = jv_object();
-		prop = jv_object_set(prop, jv_string("action"),
-		    jv_string(act));
-		prop = jv_object_set(prop, jv_string("target"), tg);
-		prop = jv_object_set(prop, jv_string("params"), q);
-		jv_free(t);
-		if (sre_catalog_check(prop, NULL, err, sizeof(err)) !=
-		    SRE_CATALOG_OK) {
-			jv_free(prop);
-			jv_free(out_rcs);
-			out = fail("proposal: %s", err);
-			goto done_content;
-		}
-	}
-	out = jv_object();
-	out = jv_object_set(out, jv_string("root_causes"), out_rcs);
-	out = jv_object_set(out, jv_string("confidence"),
-	    jv_number(floor(conf * 1000 + 0.5) / 1000));
-	out = jv_object_set(out, jv_string("summary"), back(in, s, 2000));
-	out = jv_object_set(out, jv_string("proposal"), prop);
-	{
-		const char *model = sre_jv_str(resp, "model");
-
-		out = jv_object_set(out, jv_string("model"), model ?
-		    back(in, model, 100) : jv_null());
-	}
-	out = jv_object_set(out, jv_string("usage"), usage_of(resp));
-done_content:
-	jv_free(content);
-done_msg:
+	if (jv_is_valid(out))
+		*resp = jv_copy(r);
+	jv_free(refusal);
 	jv_free(msg);
 	jv_free(ch);
+	jv_free(err);
+	jv_free(r);
+	return out;
+}
+
+/* Root cause number k (rc, borrowed) of an answer, checked, its names
+ * mapped back; or a failure. */
+static jv
+cause_of(const struct sre_brain_llm_in *in, jv rc, int k)
+{
+	const char *name = sre_jv_str(rc, "service");
+	const char *reason = sre_jv_str(rc, "reason");
+	char note[80];
+	double sc;
+	jv sv, op, o;
+
+	if (name == NULL || reason == NULL || unit_num(rc, "score", &sc) < 0)
+		return fail("root cause %d: service, score (0..1) and reason "
+		    "are needed", k + 1);
+	sv = back(in, name, 256);
+	if (!jv_is_valid(sv) || !known_service(in, jv_string_value(sv))) {
+		quote(note, sizeof(note), jv_is_valid(sv) ?
+		    jv_string_value(sv) : name);
+		jv_free(sv);
+		return fail("unknown service '%s' in root causes", note);
+	}
+	op = sre_jv_get(rc, "operation");
+	o = jv_object();
+	o = jv_object_set(o, jv_string("service"), sv);
+	o = jv_object_set(o, jv_string("operation"),
+	    jv_get_kind(op) == JV_KIND_STRING ?
+	    back(in, jv_string_value(op), 200) : jv_null());
+	jv_free(op);
+	o = jv_object_set(o, jv_string("score"),
+	    jv_number(floor(sc * 1000 + 0.5) / 1000));
+	return jv_object_set(o, jv_string("reason"), back(in, reason, 500));
+}
+
+/* The root causes of content (borrowed): 1 to 10, each checked; or a
+ * failure. */
+static jv
+causes_of(const struct sre_brain_llm_in *in, jv content)
+{
+	jv rcs = sre_jv_get(content, "root_causes"), out, rc, o;
+	int k, n = jv_get_kind(rcs) == JV_KIND_ARRAY ?
+	    jv_array_length(jv_copy(rcs)) : 0;
+
+	if (n < 1 || n > 10)
+		out = fail("root_causes must hold 1 to 10 entries");
+	else
+		out = jv_array();
+	for (k = 0; k < n && jv_is_valid(out); k++) {
+		rc = jv_array_get(jv_copy(rcs), k);
+		o = cause_of(in, rc, k);
+		jv_free(rc);
+		if (jv_is_valid(o))
+			out = jv_array_append(out, o);
+		else {
+			jv_free(out);
+			out = o;
+		}
+	}
+	jv_free(rcs);
+	return out;
+}
+
+/* The params of proposal p (borrowed) the catalog knows, strings mapped
+ * back. */
+static jv
+params_of(const struct sre_brain_llm_in *in, jv p)
+{
+	static const char *const keys[] = {
+		"to", "replicas", "delta", "key", "value", NULL
+	};
+	jv params = sre_jv_get(p, "params"), q = jv_object(), v, r;
+	int k;
+
+	for (k = 0; keys[k] != NULL && jv_get_kind(params) ==
+	    JV_KIND_OBJECT; k++) {
+		v = sre_jv_get(params, keys[k]);
+		if (jv_get_kind(v) == JV_KIND_STRING) {
+			r = back(in, jv_string_value(v), 256);
+			jv_free(v);
+			v = r;
+		}
+		if (jv_get_kind(v) == JV_KIND_STRING ||
+		    jv_get_kind(v) == JV_KIND_NUMBER)
+			q = jv_object_set(q, jv_string(keys[k]), v);
+		else
+			jv_free(v);
+	}
+	jv_free(params);
+	return q;
+}
+
+/*
+ * The proposal of content (borrowed): an action of the catalog but patch,
+ * a target among the incident's services, params that fit the action
+ * (sre_catalog_check); or a failure.
+ */
+static jv
+proposal_of(const struct sre_brain_llm_in *in, jv content)
+{
+	jv p = sre_jv_get(content, "proposal"), tg = jv_null(), out;
+	const char *act = sre_jv_str(p, "action");
+	const char *tgt = sre_jv_str(p, "target");
+	char note[80], err[160];
+
+	if (tgt != NULL)
+		tg = back(in, tgt, 256);
+	if (jv_get_kind(p) != JV_KIND_OBJECT)
+		out = fail("answer without a proposal");
+	else if (act != NULL && strcmp(act, "patch") == 0)
+		out = fail("patch proposals are not taken from an LLM");
+	else if (!sre_catalog_action_known(act)) {
+		quote(note, sizeof(note), act ? act : "(none)");
+		out = fail("unknown action '%s'", note);
+	} else if (tgt != NULL && (!jv_is_valid(tg) ||
+	    !known_service(in, jv_string_value(tg)))) {
+		quote(note, sizeof(note), jv_is_valid(tg) ?
+		    jv_string_value(tg) : tgt);
+		out = fail("unknown service '%s' as the target", note);
+	} else {
+		out = jv_object();
+		out = jv_object_set(out, jv_string("action"), jv_string(act));
+		out = jv_object_set(out, jv_string("target"), jv_copy(tg));
+		out = jv_object_set(out, jv_string("params"), params_of(in, p));
+		if (sre_catalog_check(out, NULL, err, sizeof(err)) !=
+		    SRE_CATALOG_OK) {
+			jv_free(out);
+			out = fail("proposal: %s", err);
+		}
+	}
+	jv_free(tg);
+	jv_free(p);
+	return out;
+}
+
+/* Move v into *slot when valid (0), else into *failure (-1). */
+static int
+take(jv v, jv *slot, jv *failure)
+{
+	if (jv_is_valid(v)) {
+		*slot = v;
+		return 0;
+	}
+	*failure = v;
+	return -1;
+}
+
+jv
+sre_brain_llm_answer(const char *body, size_t len,
+    const struct sre_brain_llm_in *in)
+{
+	jv resp = jv_null(), content = jv_null(), rcs = jv_null(),
+	    prop = jv_null(), out = jv_null();
+	const char *summary, *model;
+	double conf;
+
+	if (take(content_of(body, len, &resp), &content, &out) < 0 ||
+	    take(causes_of(in, content), &rcs, &out) < 0)
+		goto done;
+	if (unit_num(content, "confidence", &conf) < 0) {
+		out = fail("confidence must be a number in 0..1");
+		goto done;
+	}
+	if ((summary = sre_jv_str(content, "summary")) == NULL) {
+		out = fail("answer without a summary");
+		goto done;
+	}
+	if (take(proposal_of(in, content), &prop, &out) < 0)
+		goto done;
+	model = sre_jv_str(resp, "model");
+	out = jv_object();
+	out = jv_object_set(out, jv_string("root_causes"), jv_copy(rcs));
+	out = jv_object_set(out, jv_string("confidence"),
+	    jv_number(floor(conf * 1000 + 0.5) / 1000));
+	out = jv_object_set(out, jv_string("summary"), back(in, summary,
+	    2000));
+	out = jv_object_set(out, jv_string("proposal"), jv_copy(prop));
+	out = jv_object_set(out, jv_string("model"), model ?
+	    back(in, model, 100) : jv_null());
+	out = jv_object_set(out, jv_string("usage"), usage_of(resp));
+done:
+	jv_free(prop);
+	jv_free(rcs);
+	jv_free(content);
 	jv_free(resp);
 	return out;
 }

@@ -5,6 +5,7 @@
 #include <sysexits.h>
 #include <time.h>
 
+#include "brain-diag.h"
 #include "brain-memory.h"
 #include "event.h"
 #include "store.h"
@@ -75,21 +76,6 @@ sre_brain_mem_ready(struct sre_brain_mem *m)
 	return m != NULL && m->st != NULL;
 }
 
-static jv
-member(jv obj, const char *key)
-{
-	jv v;
-
-	if (jv_get_kind(obj) != JV_KIND_OBJECT)
-		return jv_null();
-	v = jv_object_get(jv_copy(obj), jv_string(key));
-	if (!jv_is_valid(v)) {
-		jv_free(v);
-		return jv_null();
-	}
-	return v;
-}
-
 static int
 seen(jv out, const char *id)
 {
@@ -111,13 +97,15 @@ static jv
 entry(const char *id, const char *via, double score, jv rec)
 {
 	jv e = jv_object();
-	jv s = member(rec, "summary");
+	jv s = sre_brain_or_null(sre_jv_get(rec, "summary"));
 
 	e = jv_object_set(e, jv_string("incident"), jv_string(id));
 	e = jv_object_set(e, jv_string("via"), jv_string(via));
 	e = jv_object_set(e, jv_string("score"), jv_number(score));
-	e = jv_object_set(e, jv_string("outcome"), member(rec, "outcome"));
-	e = jv_object_set(e, jv_string("proposal"), member(rec, "proposal"));
+	e = jv_object_set(e, jv_string("outcome"), sre_brain_or_null(
+	    sre_jv_get(rec, "outcome")));
+	e = jv_object_set(e, jv_string("proposal"), sre_brain_or_null(
+	    sre_jv_get(rec, "proposal")));
 	/* a past summary is context, not a document: keep it short */
 	if (jv_get_kind(s) == JV_KIND_STRING &&
 	    jv_string_length_bytes(jv_copy(s)) > 300) {
@@ -150,7 +138,7 @@ sre_brain_mem_lookup(struct sre_brain_mem *m, jv query, const char *exclude,
 	}
 	if ((ex = sre_store_read(m->st, &t, err, errlen)) != EX_OK)
 		return out;
-	fps = member(query, "fingerprints");
+	fps = sre_jv_get(query, "fingerprints");
 	n = jv_get_kind(fps) == JV_KIND_ARRAY ? jv_array_length(jv_copy(fps)) :
 	    0;
 	for (i = 0; i < n && i < 16; i++) {

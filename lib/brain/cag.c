@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "brain-diag.h"
 #include "cag.h"
 #include "event.h"
 #include "store.h"
@@ -27,27 +28,13 @@ sre_cag_lookup(struct sre_txn *t, const char *fp,
 	    entry);
 }
 
-static jv
-get(jv o, const char *k)
-{
-	jv m;
-
-	if (jv_get_kind(o) != JV_KIND_OBJECT)
-		return jv_null();
-	m = jv_object_get(jv_copy(o), jv_string(k));
-	if (!jv_is_valid(m)) {
-		jv_free(m);
-		return jv_null();
-	}
-	return m;
-}
-
 jv
 sre_cag_diagnosis(jv anomaly, jv entry)
 {
 	const char *inc = sre_jv_str(anomaly, "incident");
 	const char *fp = sre_jv_str(entry, "fingerprint");
-	jv proposal = get(entry, "proposal"), known = get(entry, "root_cause");
+	jv proposal = sre_brain_or_null(sre_jv_get(entry, "proposal"));
+	jv known = sre_jv_get(entry, "root_cause");
 	jv ev, rc = jv_object(), cag = jv_object();
 	int64_t s = 0, f = 0, ts = 0;
 	const char *svc, *act, *target;
@@ -71,7 +58,7 @@ sre_cag_diagnosis(jv anomaly, jv entry)
 	    svc != NULL ? jv_string(svc) : jv_null());
 	rc = jv_object_set(rc, jv_string("operation"),
 	    sre_jv_str(known, "operation") != NULL ?
-	    get(known, "operation") : jv_null());
+	    sre_jv_get(known, "operation") : jv_null());
 	rc = jv_object_set(rc, jv_string("score"), jv_number(conf));
 	rc = jv_object_set(rc, jv_string("reason"), jv_string(reason));
 	snprintf(summary, sizeof(summary), "known pattern %s: %s on %s fixed "
@@ -88,7 +75,8 @@ sre_cag_diagnosis(jv anomaly, jv entry)
 	ev = jv_object_set(ev, jv_string("confidence"), jv_number(conf));
 	ev = jv_object_set(ev, jv_string("summary"), jv_string(summary));
 	ev = jv_object_set(ev, jv_string("proposal"), proposal);
-	ev = jv_object_set(ev, jv_string("memory"), get(entry, "incidents"));
+	ev = jv_object_set(ev, jv_string("memory"),
+	    sre_brain_or_null(sre_jv_get(entry, "incidents")));
 	ev = jv_object_set(ev, jv_string("fingerprint"),
 	    fp != NULL ? jv_string(fp) : jv_null());
 	cag = jv_object_set(cag, jv_string("successes"), jv_number((double)s));

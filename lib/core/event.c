@@ -9,7 +9,7 @@
 
 #include "diag.h"
 #include "event.h"
-#include "retime.h"
+#include "json.h"
 
 static const char *const types[] = {
 	"anomaly", "recovery", "topology", "diagnosis", "verdict", "action",
@@ -39,41 +39,6 @@ int
 sre_event_type_has_incident(const char *type)
 {
 	return in_list(types, type) && !in_list(no_incident, type);
-}
-
-int64_t
-sre_now_ms(void)
-{
-	const char *s = getenv("SRE_NOW");
-	struct timespec ts;
-
-	if (s != NULL && *s != '\0') {
-		const char *errstr;
-		long long v = strtonum(s, 0, INT64_MAX / 2, &errstr);
-
-		if (errstr == NULL)
-			return v;
-	}
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int64_t
-sre_mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-double
-sre_mono_msf(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1000 + (double)ts.tv_nsec / 1e6;
 }
 
 /* splitmix64: the deterministic stream used when SRE_SEED is set. */
@@ -156,20 +121,10 @@ sre_json_object(const char *line, size_t len, char *err, size_t errlen)
 	 * strictly first, with messages that name the byte. */
 	{
 		char msg[256];
-		int64_t t;
 
-		if (sre_retime(line, len, 0, NULL, &t, msg, sizeof(msg)) < 0 &&
-		    strstr(msg, "not a JSON object") == NULL) {
-			const char *m = msg;
-
-			if (strncmp(m, "bad JSON ", 9) == 0)
-				m += 9;
-			else if (strncmp(m, "truncated JSON: ", 16) == 0) {
-				snprintf(err, errlen, "not JSON: truncated: %s",
-				    m + 16);
-				return jv_invalid();
-			}
-			snprintf(err, errlen, "not JSON: %s", m);
+		if (sre_json_check(line, len, msg, sizeof(msg)) ==
+		    SRE_JSON_NONE) {
+			snprintf(err, errlen, "not JSON: %s", msg);
 			return jv_invalid();
 		}
 	}
@@ -199,9 +154,8 @@ sre_json_object(const char *line, size_t len, char *err, size_t errlen)
 	return v;
 }
 
-/* Borrows obj; returns the member (a new reference) or jv_invalid(). */
-static jv
-member(jv obj, const char *key)
+jv
+sre_jv_get(jv obj, const char *key)
 {
 	if (jv_get_kind(obj) != JV_KIND_OBJECT)
 		return jv_invalid();
@@ -211,7 +165,7 @@ member(jv obj, const char *key)
 const char *
 sre_jv_str(jv obj, const char *key)
 {
-	jv m = member(obj, key);
+	jv m = sre_jv_get(obj, key);
 	const char *s = NULL;
 
 	if (jv_get_kind(m) == JV_KIND_STRING)
@@ -223,7 +177,7 @@ sre_jv_str(jv obj, const char *key)
 int
 sre_jv_num(jv obj, const char *key, double *out)
 {
-	jv m = member(obj, key);
+	jv m = sre_jv_get(obj, key);
 	int rc = -1;
 
 	if (jv_get_kind(m) == JV_KIND_NUMBER && isfinite(jv_number_value(m))) {
@@ -249,7 +203,7 @@ sre_jv_int(jv obj, const char *key, int64_t *out)
 static const char *
 kind_of(jv obj, const char *key)
 {
-	jv m = member(obj, key);
+	jv m = sre_jv_get(obj, key);
 	const char *k = !jv_is_valid(m) ? "missing" :
 	    jv_get_kind(m) == JV_KIND_STRING && jv_string_length_bytes(
 	    jv_copy(m)) == 0 ? "an empty string" :

@@ -17,18 +17,10 @@
 
 #include <jv.h>
 
+#include "clock.h"
+
 #define SRE_EVENT_VERSION 1
 #define SRE_ID_LEN 26		/* ULID: 10 chars of time, 16 of randomness */
-
-/* Wall-clock time in unix epoch milliseconds, or SRE_NOW when set. */
-int64_t sre_now_ms(void);
-
-/* A monotonic clock in milliseconds, for timeouts and intervals (never
- * pinned by SRE_NOW: durations stay real in tests). */
-int64_t sre_mono_ms(void);
-
-/* The same with the fraction of a millisecond, for measuring work. */
-double sre_mono_msf(void);
 
 /*
  * Write a new unique id into out (at least SRE_ID_LEN + 1 bytes): a ULID,
@@ -62,6 +54,13 @@ jv sre_json_object(const char *line, size_t len, char *err, size_t errlen);
  * a diagnosis or verdict, when present, must be a number from 0 to 1.
  */
 int sre_event_check(jv ev, char *err, size_t errlen);
+
+/*
+ * The one member getter: borrows obj (of any kind) and returns its member
+ * key as a new reference, or jv_invalid() when obj is not an object or has
+ * no such member (a member that is JSON null comes back as jv_null()).
+ */
+jv sre_jv_get(jv obj, const char *key);
 
 /*
  * Borrowing accessors: the string of a string member (NULL when missing or

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "event.h"
+#include "clock.h"
 #include "evtime.h"
 
 #define TEN_YEARS_MS (10LL * 366 * 24 * 3600 * 1000)

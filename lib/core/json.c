@@ -743,6 +743,29 @@ sre_json_end(struct sre_json *j)
 	return 0;
 }
 
+enum sre_json_type
+sre_json_check(const char *p, size_t len, char *err, size_t errlen)
+{
+	struct sre_json j;
+	enum sre_json_type t;
+	const char *msg;
+	size_t off;
+
+	sre_json_init(&j, p, len, 0);
+	sre_json_set_max_depth(&j, SRE_JSON_DEPTH_MAX);
+	t = sre_json_peek(&j);
+	if (t != SRE_JSON_NONE && sre_json_skip(&j) == 0 &&
+	    sre_json_end(&j) == 0)
+		return t;
+	if ((msg = sre_json_error(&j, &off)) == NULL) {
+		msg = "empty";
+		off = 0;
+	}
+	snprintf(err, errlen, "%s%s at byte %zu", off >= len && len > 0 ?
+	    "truncated: " : "", msg, off);
+	return SRE_JSON_NONE;
+}
+
 const char *
 sre_json_error(const struct sre_json *j, size_t *off)
 {

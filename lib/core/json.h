@@ -208,6 +208,16 @@ int sre_json_leave(struct sre_json *j);
 int sre_json_end(struct sre_json *j);
 
 /*
+ * Check that the len bytes at p are exactly one JSON value (RFC 8259:
+ * strings, escapes, numbers, literals, nesting up to SRE_JSON_DEPTH_MAX,
+ * nothing but whitespace after it).  Returns the value's type, or
+ * SRE_JSON_NONE with "MESSAGE at byte N" in err (errlen bytes; cut to
+ * fit), "truncated: MESSAGE at byte N" when the text ends too soon.  Strict where libjq is lenient (nan, single quotes, comments).
+ */
+enum sre_json_type sre_json_check(const char *p, size_t len, char *err,
+    size_t errlen);
+
+/*
  * The pending error: a static message, and its byte offset in *off (may be
  * NULL); NULL if there is no error.
  */

@@ -6,7 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "event.h"
+#include "clock.h"
 #include "line.h"
 #include "sig.h"
 

@@ -35,7 +35,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "bus.h"
-#include "event.h"
+#include "clock.h"
 #include "busurl.h"
 #include "evtime.h"
 #include "sig.h"

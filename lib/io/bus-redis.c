@@ -41,7 +41,7 @@
 #include <bsd/stdlib.h>
 
 #include "bus.h"
-#include "event.h"
+#include "clock.h"
 #include "evtime.h"
 #include "busurl.h"
 #include "buskey.h"

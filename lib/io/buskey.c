@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "buskey.h"
+#include "hash.h"
 #include "json.h"
 
 /* One resource of an OTLP request: its bytes and its service. */
@@ -252,12 +253,5 @@ sre_buskey_split(const char *line, size_t len, sre_buskey_out out,
 unsigned long
 sre_buskey_hash(const char *key, size_t keylen)
 {
-	uint32_t h = 2166136261u;
-	size_t i;
-
-	for (i = 0; i < keylen; i++) {
-		h ^= (unsigned char)key[i];
-		h *= 16777619u;
-	}
-	return h;
+	return sre_fnv1a32(SRE_FNV32_BASIS, key, keylen);
 }

@@ -7,7 +7,7 @@
 
 #include <curl/curl.h>
 
-#include "event.h"
+#include "clock.h"
 #include "llm.h"
 
 #ifndef SRE_VERSION

@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "event.h"
+#include "clock.h"
 #include "subproc.h"
 
 extern char **environ;

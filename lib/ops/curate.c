@@ -19,6 +19,7 @@
 #include "diag.h"
 #include "event.h"
 #include "evtime.h"
+#include "file.h"
 #include "store.h"
 
 #define FEATURE_MAX	64
@@ -204,51 +205,6 @@ ex_errno(int e)
 		return EX_OSERR;
 	}
 	return EX_IOERR;
-}
-
-/* Write text to path through a temporary file and rename(2): readers see
- * the old file or the new one, never half of one.  0 or -1 (errno). */
-static int
-write_atomic(const char *path, const char *text)
-{
-	char tmp[4200];
-	size_t len = strlen(text), off = 0;
-	ssize_t n;
-	int fd, e;
-
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp%ld", path, (long)getpid()) >=
-	    (int)sizeof(tmp)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666)) < 0)
-		return -1;
-	while (off < len) {
-		if ((n = write(fd, text + off, len - off)) < 0) {
-			if (errno == EINTR)
-				continue;
-			goto fail;
-		}
-		off += (size_t)n;
-	}
-	if (fsync(fd) < 0)
-		goto fail;
-	if (close(fd) < 0) {
-		fd = -1;
-		goto fail;
-	}
-	if (rename(tmp, path) < 0) {
-		fd = -1;
-		goto fail;
-	}
-	return 0;
-fail:
-	e = errno;
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
-	errno = e;
-	return -1;
 }
 
 /* The post-mortem file name of an incident: its id where that is a safe
@@ -584,7 +540,7 @@ close_incident(struct sre_txn *t, struct apply *a, jv *rec,
 		sre_txn_fail(t, EX_OSERR, "out of memory");
 		goto fail;
 	}
-	if (write_atomic(path, md) < 0) {
+	if (sre_file_replace(path, md, strlen(md), 0644) < 0) {
 		txn_errno(t, errno, "writing", path);
 		free(md);
 		goto fail;

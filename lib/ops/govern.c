@@ -13,6 +13,7 @@
 #include <jv.h>
 
 #include "event.h"
+#include "file.h"
 #include "govern.h"
 
 void
@@ -35,12 +36,11 @@ int
 sre_gov_write(const char *dir, const struct sre_gov_state *st, char *err,
     size_t errlen)
 {
-	char path[4096], tmp[4096], text[1024];
-	int fd, n, e;
+	char path[4096], text[1024];
+	int n, e;
 
 	if (snprintf(path, sizeof(path), "%s/%s", dir, SRE_GOV_FILE) >=
-	    (int)sizeof(path) || snprintf(tmp, sizeof(tmp), "%s/.%s.%ld",
-	    dir, SRE_GOV_FILE, (long)getpid()) >= (int)sizeof(tmp)) {
+	    (int)sizeof(path)) {
 		snprintf(err, errlen, "%s: path too long", dir);
 		errno = ENAMETOOLONG;
 		return -1;
@@ -59,24 +59,8 @@ sre_gov_write(const char *dir, const struct sre_gov_state *st, char *err,
 		snprintf(err, errlen, "state too long");
 		return -1;
 	}
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0644)) < 0) {
+	if (sre_file_replace(path, text, (size_t)n, 0644) < 0) {
 		e = errno;
-		snprintf(err, errlen, "%s: %s", tmp, strerror(e));
-		errno = e;
-		return -1;
-	}
-	if (write(fd, text, (size_t)n) != n || fsync(fd) < 0) {
-		e = errno ? errno : EIO;
-		close(fd);
-		unlink(tmp);
-		snprintf(err, errlen, "%s: %s", tmp, strerror(e));
-		errno = e;
-		return -1;
-	}
-	if (close(fd) < 0 || rename(tmp, path) < 0) {
-		e = errno;
-		unlink(tmp);
 		snprintf(err, errlen, "%s: %s", path, strerror(e));
 		errno = e;
 		return -1;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "anon.h"
+#include "hash.h"
 
 enum kind { A_SVC, A_EMAIL, A_URL, A_IP, A_HOST, A_ID, A_SECRET, A_NKIND };
 static const char *const prefix[A_NKIND] = {
@@ -71,14 +72,7 @@ done(struct buf *b)
 static uint64_t
 hash(const char *s, size_t n)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
+	return sre_fnv1a64(SRE_FNV64_BASIS, s, n);
 }
 
 struct sre_anon *

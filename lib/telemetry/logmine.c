@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "logmine.h"
 
 #define WILD "<*>"
@@ -302,25 +303,12 @@ static const unsigned char ctab[256] = {
 
 /* ---- hashing ---------------------------------------------------------- */
 
-static uint64_t
-fnv1a(const void *p, size_t n, uint64_t h)
-{
-	const unsigned char *s = p;
-
-	while (n--) {
-		h ^= *s++;
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
-
-#define FNV_BASIS 14695981039346656037ULL
 
 /* A token's hash; 0 is kept for "wildcard". */
 static uint64_t
 tok_hash(const char *p, size_t n)
 {
-	uint64_t h = fnv1a(p, n, FNV_BASIS);
+	uint64_t h = sre_fnv1a64(SRE_FNV64_BASIS, p, n);
 
 	return h ? h : 1;
 }
@@ -1390,9 +1378,9 @@ add_new(struct sre_logmine *lm, uint32_t n, struct sre_logmine_match *out)
 		leaf->grp = p;
 		leaf->grpcap = cap;
 	}
-	g->id = fnv1a(g->text, g->text_len, FNV_BASIS);
+	g->id = sre_fnv1a64(SRE_FNV64_BASIS, g->text, g->text_len);
 	while (g->id == 0 || lm->idtab[id_slot(lm, g->id)])
-		g->id = fnv1a(&g->id, sizeof(g->id), FNV_BASIS);
+		g->id = sre_fnv1a64(SRE_FNV64_BASIS, &g->id, sizeof(g->id));
 	g->count = 1;
 	g->born = g->last = lm->seq;
 	g->leaf = leaf;
