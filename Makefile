@@ -162,10 +162,12 @@ lint-man:
 lint: lint-man
 	sh tests/lint
 
-# The closed loop end to end on embedded defaults (examples/demo/run).
+# The closed loop end to end on embedded defaults (examples/demo/run);
+# FAULT=KIND injects another fault kind of the marketplace (make demo
+# FAULT=pool).
 demo: deps
 	$(MAKE) all
-	sh examples/demo/run
+	SRE_DEMO_FAULT='$(FAULT)' sh examples/demo/run
 
 bench: all
 	@for r in bench/*/run; do [ -x "$$r" ] && "$$r" || exit 1; done

@@ -74,12 +74,17 @@ usage(FILE *fp)
 	    "[--no-memory]\n"
 	    "                 [--no-pass]"
 	    "\n"
-	    "                 [-o URL] [--settle T] [--state-dir DIR] "
-	    "[--top N]\n"
+	    "                 [-o URL] [--settle T] [--evidence-wait T] "
+	    "[--state-dir DIR]\n"
+	    "                 [--top N]\n"
 	    "  -i, --in URL            read events from URL (default -)\n"
 	    "  -o, --out URL           write to URL (default -)\n"
 	    "      --settle T          gather an incident's anomalies this "
 	    "long (10s)\n"
+	    "      --evidence-wait T   a first diagnosis with no remedy "
+	    "waits this much\n"
+	    "                          more for deciding evidence (one "
+	    "settle time; 0: not)\n"
 	    "      --top N             root causes per diagnosis (5)\n"
 	    "      --no-pass           write diagnoses only\n"
 	    "      --no-memory         do not look for similar past "
@@ -389,7 +394,7 @@ out:
 enum {
 	O_ANON = 0x2001, O_NOANON, O_LLM, O_NOLLM, O_CONC, O_RETRIES,
 	O_TIMEOUT, O_URL, O_MAXANOM, O_MAXINC, O_MAXMEM, O_MODEL, O_NOMEM, O_NOPASS,
-	O_SETTLE, O_TOP
+	O_SETTLE, O_TOP, O_EVWAIT
 };
 
 static const struct option longopts[] = {
@@ -409,6 +414,7 @@ static const struct option longopts[] = {
 	{ "no-memory", no_argument, NULL, O_NOMEM },
 	{ "no-pass", no_argument, NULL, O_NOPASS },
 	{ "settle", required_argument, NULL, O_SETTLE },
+	{ "evidence-wait", required_argument, NULL, O_EVWAIT },
 	{ "top", required_argument, NULL, O_TOP },
 	{ NULL, 0, NULL, 0 }
 };
@@ -488,6 +494,13 @@ options(int argc, char *argv[])
 			if ((n = number("--llm-retries", optarg, 0, 20)) < 0)
 				return EX_USAGE;
 			opt.llm_retries = (int)n;
+			break;
+		case O_EVWAIT:
+			if ((opt.b.evidence_ms = duration_ms(optarg)) < 0) {
+				sre_warnx("--evidence-wait %s: not a duration "
+				    "(10s, 500ms, 0)", optarg);
+				return EX_USAGE;
+			}
 			break;
 		case O_SETTLE:
 			if ((opt.b.settle_ms = duration_ms(optarg)) < 0) {

@@ -28,13 +28,14 @@
 #include <bsd/stdlib.h>
 
 #include "curate.h"
+#include "evtime.h"
 #include "mac.h"
 #include "sre.h"
 #include "store.h"
 
 enum {
 	OPT_INCIDENT = SRE_OPT_TOOL, OPT_JSON, OPT_KEEP_DAYS, OPT_LIMIT,
-	OPT_SINCE, OPT_TIMEOUT, OPT_TRUTH, OPT_UNTIL
+	OPT_SINCE, OPT_TIMEOUT, OPT_TRUTH, OPT_UNTIL, OPT_VERIFY
 };
 
 static struct {
@@ -46,6 +47,7 @@ static struct {
 	long long limit;
 	int64_t since, until;
 	int64_t timeout_ms;
+	int64_t verify_ms;	/* report: 0 for the default */
 	struct sre_store *st;
 	struct sre_curate cur;
 	struct sre_mac_key key;
@@ -62,6 +64,7 @@ usage(FILE *fp)
 	    "                  [--timeout SECONDS] [FILE]\n"
 	    "       sre-curate report [--json] [--since TIME] [--truth FILE] "
 	    "[--until TIME]\n"
+	    "                         [--verify-window DURATION]\n"
 	    "       sre-curate search [--json] [--limit N] "
 	    "[--incident ID | TEXT ...]\n"
 	    "       sre-curate export [-o URL]\n"
@@ -81,6 +84,9 @@ usage(FILE *fp)
 	    "[THH:MM[:SS]][Z],\n"
 	    "                       or -N[smhd] before now\n"
 	    "      --until TIME     report up to TIME (exclusive)\n"
+	    "      --verify-window D  an incident open D after its fix (or its "
+	    "first\n"
+	    "                       anomaly) counts as a failure (default 3m)\n"
 	    "      --truth FILE     known root causes, for cognitive accuracy:\n"
 	    "                       NDJSON, or a generator's truth file\n"
 	    "      --limit N        search: at most N results (default 5)\n"
@@ -462,8 +468,8 @@ cmd_report(void)
 		jv_free(truth);
 		return ex;
 	}
-	rep = sre_curate_report(opt.st, opt.since, opt.until, truth, err,
-	    sizeof(err), &ex);
+	rep = sre_curate_report(opt.st, opt.since, opt.until, opt.verify_ms,
+	    truth, err, sizeof(err), &ex);
 	jv_free(truth);
 	sre_store_close(opt.st);
 	if (!jv_is_valid(rep)) {
@@ -714,6 +720,7 @@ main(int argc, char *argv[])
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "truth", required_argument, NULL, OPT_TRUTH },
 		{ "until", required_argument, NULL, OPT_UNTIL },
+		{ "verify-window", required_argument, NULL, OPT_VERIFY },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *cmd;
@@ -763,6 +770,11 @@ main(int argc, char *argv[])
 			break;
 		case OPT_TRUTH:
 			opt.truth = optarg;
+			break;
+		case OPT_VERIFY:
+			if (sre_opt_duration("--verify-window", optarg, 1,
+			    SRE_DURATION_MAX, &opt.verify_ms) < 0)
+				return EX_USAGE;
 			break;
 		}
 	}

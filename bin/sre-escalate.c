@@ -464,6 +464,18 @@ trigger(jv ev, const char *inc, const char *why)
 	return open_save();
 }
 
+/* A revert after which the loop goes on ("next": true: the next remedy
+ * in rank, or a revision's): no human yet. */
+static int
+next_remedy(jv ev)
+{
+	jv v = jv_object_get(jv_copy(ev), jv_string("next"));
+	int k = jv_get_kind(v);
+
+	jv_free(v);
+	return k == JV_KIND_TRUE;
+}
+
 static int
 on_event(struct sre_stream *s, const struct sre_event_in *e, void *ctx)
 {
@@ -485,7 +497,8 @@ on_event(struct sre_stream *s, const struct sre_event_in *e, void *ctx)
 		snprintf(why, sizeof(why), "verdict escalate: %s", more);
 	} else if (inc != NULL && strcmp(type, "action") == 0 &&
 	    (st = sre_jv_str(ev, "status")) != NULL &&
-	    (strcmp(st, "failed") == 0 || strcmp(st, "reverted") == 0)) {
+	    (strcmp(st, "failed") == 0 || (strcmp(st, "reverted") == 0 &&
+	    !next_remedy(ev)))) {
 		oneline(more, sizeof(more), sre_jv_str(ev, "detail"));
 		snprintf(why, sizeof(why), "%s: %s", strcmp(st, "failed") == 0 ?
 		    "action failed" : "fix reverted", more);

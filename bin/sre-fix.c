@@ -89,7 +89,9 @@ usage(FILE *fp)
 	    "allowed, sre-policy(5)\n"
 	    "                           (default $SRE_POLICY, else built in)\n"
 	    "      --verify-window D    revert a fix not followed by recovery "
-	    "within D (10m; 0: never)\n"
+	    "within D at most\n"
+	    "                           (3m, less when the incident's windows "
+	    "are short; 0: never)\n"
 	    "  -n, --dry-run            only show the diff of each fix\n"
 	    "      --no-push            commit on the local branch only\n"
 	    "      --author 'NAME <EMAIL>'  who commits (default SRE-Space "
@@ -178,7 +180,8 @@ on_line(struct sre_stream *s, const char *line, size_t len, void *ctx)
 	if (strcmp(type, "recovery") == 0 && inc != NULL) {
 		int had = 0;
 
-		if ((ex = sre_fix_recovered(&opt.f, inc, &had)) == EX_OK && had)
+		if ((ex = sre_fix_recovery(&opt.f, ev, inc, &had)) == EX_OK &&
+		    had)
 			sre_info("%s: recovered: the fix holds", inc);
 	} else if (strcmp(type, "anomaly") == 0 && inc != NULL)
 		sre_fix_note_anomaly(&opt.f, ev, inc);

@@ -68,7 +68,7 @@ said() {
 	said '^== the loop closed twice$'
 	said '^  2nd bad release: incident [0-9A-Z]+, answered from memory by sre-cag: time to fix [0-9.]+ s, MTTR [0-9.]+ s'
 	said '^== sre-curate report$'
-	said 'autonomous success rate +100\.0% \(2 of 2 closed\)'
+	said 'autonomous success rate +100\.0% \(2 of 2 closed, 0 open past the 3m verify window\)'
 	said "^Post-mortems: +$DEMO/state/postmortems/"
 	said "^GitOps: +$DEMO/remote.git"
 	! said 'DID NOT CLOSE'
@@ -130,4 +130,10 @@ said() {
 	[ "$status" -eq 1 ]
 	said 'is not empty and no demo made it: not wiping it'
 	[ "$(cat "$DEMO/file")" = precious ]
+}
+
+@test "make demo FAULT=KIND: an unknown kind is a usage error" {
+	SRE_DEMO_FAULT=nope run_demo 20
+	[ "$status" -eq 64 ]
+	said "unknown fault kind 'nope'"
 }

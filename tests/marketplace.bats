@@ -273,3 +273,52 @@ flat() {
 	[ ! -s "$BATS_TEST_TMPDIR/err" ]
 	jq -e -c 'has("resourceSpans")' "$BATS_TEST_TMPDIR/out" > /dev/null
 }
+
+# logs FILE: the log lines' bodies of a run, one per line.
+logs() {
+	jq -r '.resourceLogs[]?.scopeLogs[].logRecords[].body.stringValue' "$1"
+}
+
+@test "leak and stuck: what a restart clears shows in spans, logs and metrics" {
+	run -0 --separate-stderr "$MP" -d 60s -r 30 -f leak -c quote-service --fault-start 30s \
+	    --logs --metrics -t "$BATS_TEST_TMPDIR/truth"
+	printf '%s\n' "$output" > "$BATS_TEST_TMPDIR/leak"
+	[ "$(jq -r '.faults[0].kind' "$BATS_TEST_TMPDIR/truth")" = leak ]
+	logs "$BATS_TEST_TMPDIR/leak" > "$BATS_TEST_TMPDIR/l"
+	grep -q 'java.lang.OutOfMemoryError: Java heap space' "$BATS_TEST_TMPDIR/l"
+	grep -q 'memory not reclaimed after full GC' "$BATS_TEST_TMPDIR/l"
+	# its resident memory: flat before the fault, well above after
+	run -0 jq -s '[.[] | .resourceMetrics[]? |
+	    select(any(.resource.attributes[]; .value.stringValue == "quote-service")) |
+	    .scopeMetrics[].metrics[] | select(.name == "process.memory.usage") |
+	    .gauge.dataPoints[0].asInt | tonumber] | (.[3] / .[1]) > 1.5' "$BATS_TEST_TMPDIR/leak"
+	[ "$output" = true ]
+	run -0 --separate-stderr "$MP" -d 40s -r 30 -f stuck -c pricing-engine --fault-start 20s --logs
+	printf '%s\n' "$output" > "$BATS_TEST_TMPDIR/stuck"
+	logs "$BATS_TEST_TMPDIR/stuck" > "$BATS_TEST_TMPDIR/l"
+	grep -q 'watchdog: worker pricing-engine-worker-[0-9]* stuck for' "$BATS_TEST_TMPDIR/l"
+	grep -q 'no idle worker after 3000 ms' "$BATS_TEST_TMPDIR/l"
+	# and nothing of the kind in a quiet run, nor in an error fault
+	"$MP" -d 40s -r 30 -f error -c pricing-engine --fault-start 20s --logs > "$BATS_TEST_TMPDIR/err"
+	logs "$BATS_TEST_TMPDIR/err" > "$BATS_TEST_TMPDIR/l"
+	! grep -qE 'stuck|not reclaimed|OutOfMemory' "$BATS_TEST_TMPDIR/l"
+}
+
+@test "live: a rollout of the culprit (restartedAt) clears a leak, not a latency fault" {
+	g=$BATS_TEST_TMPDIR/g
+	"$MP" --write-gitops "$g"
+	printf 'fault=leak culprit=quote-service\nfault=latency culprit=pricing-engine\n' \
+	    > "$BATS_TEST_TMPDIR/ctl"
+	"$MP" --live -d 4s -r 30 --logs --gitops "$g" --control "$BATS_TEST_TMPDIR/ctl" \
+	    -t "$BATS_TEST_TMPDIR/truth" > "$BATS_TEST_TMPDIR/out" 2> "$BATS_TEST_TMPDIR/err" &
+	pid=$!
+	sleep 2
+	sed -i 's/restartedAt: .*/restartedAt: "2031-01-01T00:00:00Z"/' \
+	    "$g/services/quote-service/deployment.yaml"
+	sed -i 's/restartedAt: .*/restartedAt: "2031-01-01T00:00:00Z"/' \
+	    "$g/services/pricing-engine/deployment.yaml"
+	wait "$pid"
+	grep -q 'gitops: quote-service restarted (2031-01-01T00:00:00Z)' "$BATS_TEST_TMPDIR/err"
+	run -0 jq -c '[.faults[] | [.kind, .resolved_ms != null]]' "$BATS_TEST_TMPDIR/truth"
+	[ "$output" = '[["leak",true],["latency",false]]' ]
+}

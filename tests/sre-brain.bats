@@ -89,14 +89,40 @@ diag() {
 		[ "$(diag '.proposal | [.action, .target, .params]')" = "$4" ] || { echo "$1: $output"; return 1; }
 		assert_no_sanitizer
 	}
-	check error pricing-engine errors '["restart","pricing-engine",{}]'
+	# own errors, the network: nothing a restart clears, so observe
+	# (sre-guard escalates it)
+	check error pricing-engine errors '["observe","pricing-engine",{}]'
 	check release pricing-engine release '["rollback","pricing-engine",{"to":"2.2.0"}]'
 	check release-done pricing-engine release '["rollback","pricing-engine",{"to":"2.2.0"}]'
-	check release-old pricing-engine errors '["restart","pricing-engine",{}]'
-	check network quote-service network '["restart","quote-service",{}]'
+	check release-old pricing-engine errors '["observe","pricing-engine",{}]'
+	check network quote-service network '["observe","quote-service",{}]'
 	check pool db-policy pool '["config","db-policy",{"key":"DB_POOL_SIZE","value":"40"}]'
 	check saturation pricing-engine saturation '["scale","pricing-engine",{"delta":2}]'
 	check datastore redis-cache latency '["scale","redis-cache",{"delta":1}]'
+}
+
+@test "a restart needs a process state it clears: out of memory, stuck workers, memory growth" {
+	# the error story, its culprit's messages saying what a restart clears
+	for m in 'java.lang.OutOfMemoryError: Java heap space' \
+	    'watchdog: worker pricing-engine-worker-3 stuck for 60 s, 14 of 16 workers stuck'; do
+		jq -c --arg m "$m" 'if .type == "anomaly" and .service == "pricing-engine" and .evidence.messages
+		    then .evidence.messages[0].text = $m else . end' "$B/error.ndjson" > in
+		run -0 --separate-stderr sre-brain --no-pass --no-memory < in
+		[ "$(diag '.proposal | [.action, .target] | join(" ")')" = '"restart pricing-engine"' ] ||
+		    { echo "$m: $output"; false; }
+	done
+	# its resident memory at twice its baseline, as a metric anomaly
+	jq -c 'select(.type == "anomaly" and .service == "pricing-engine")' "$B/error.ndjson" |
+	    head -n 1 | jq -c '.id = "M1" | .signal = "metric" | .operation = "process.memory.usage"
+	    | .observed = 1.8e9 | .baseline = 0.9e9 | .evidence = {scope: "metric", metric: "process.memory.usage"}' > m
+	awk 'NR == 1 { while ((getline l < "m") > 0) print l } { print }' "$B/error.ndjson" > in
+	run -0 --separate-stderr sre-brain --no-pass --no-memory < in
+	[ "$(diag '.proposal.action')" = '"restart"' ]
+	# a worker timing out is no stuck worker pool
+	[[ $(grep -c 'waiting for a worker thread' "$B/error.ndjson") -gt 0 ]]
+	run -0 --separate-stderr sre-brain --no-pass --no-memory < "$B/error.ndjson"
+	[ "$(diag '.proposal.action')" = '"observe"' ]
+	[[ $(diag .summary) == *"No remedy of the catalog follows from the evidence"* ]]
 }
 
 @test "every rank explains itself; confidence is in 0..1" {
@@ -123,14 +149,14 @@ diag() {
 }
 
 @test "settle time: the diagnosis waits for event time to pass it" {
-	run -0 --separate-stderr sre-brain --no-memory < "$B/settle.ndjson"
+	run -0 --separate-stderr sre-brain --no-memory --evidence-wait 0 < "$B/settle.ndjson"
 	# after the event at +21s (past T+10s+10s), before the one at +30s
 	printf '%s\n' "$output" | jq -r '.id' > ids
 	line=$(grep -n . ids | grep -v ':EV\|AUDIT' | cut -d: -f1)
 	[ "$(sed -n "$((line - 1))p" ids)" = AUDIT-21S ]
 	[ "$(sed -n "$((line + 1))p" ids)" = AUDIT-30S ]
 	# a shorter settle: right after the first event past it
-	run -0 --separate-stderr sre-brain --no-memory --settle 2s < "$B/settle.ndjson"
+	run -0 --separate-stderr sre-brain --no-memory --evidence-wait 0 --settle 2s < "$B/settle.ndjson"
 	printf '%s\n' "$output" | jq -r '.id' > ids
 	line=$(grep -n . ids | grep -v ':EV\|AUDIT' | cut -d: -f1)
 	[ "$(sed -n "$((line - 1))p" ids)" = AUDIT-5S ]
@@ -138,7 +164,7 @@ diag() {
 
 @test "a live stream: the settle time passes on the wall clock" {
 	mkfifo fifo
-	sre-brain --no-memory --no-pass --settle 300ms < fifo > out 2> err &
+	sre-brain --no-memory --no-pass --settle 300ms --evidence-wait 0 < fifo > out 2> err &
 	pid=$!
 	exec 5> fifo
 	head -n 5 "$B/settle.ndjson" >&5
@@ -150,8 +176,23 @@ diag() {
 	check_sanitizers err
 }
 
-@test "an updated diagnosis when the picture changes, none when it does not" {
+@test "settle on evidence: a first diagnosis with no remedy waits one more settle time" {
+	# quote-service slows first, db-policy's errors come 16 s later: the
+	# first look has no remedy, waits, and names db-policy at once
 	run -0 --separate-stderr sre-brain --no-pass --no-memory < "$B/update.ndjson"
+	[ "$(diag '[.revision, .root_causes[0].service, .ts_ms]')" = '[1,"db-policy",1700000045000]' ]
+	# once only: nothing new, it goes out
+	run -0 --separate-stderr sre-brain --no-pass --no-memory < <(head -n 2 "$B/update.ndjson")
+	[ "$(printf '%s\n' "$output" | wc -l)" -eq 1 ]
+	# a remedy does not wait; nor does anything with --evidence-wait 0
+	run -0 --separate-stderr sre-brain --no-pass --no-memory --evidence-wait 0 < "$B/update.ndjson"
+	[ "$(printf '%s\n' "$output" | wc -l)" -eq 2 ]
+	run -64 --separate-stderr sre-brain --evidence-wait soon
+	[[ $stderr == *"--evidence-wait soon: not a duration"* ]]
+}
+
+@test "an updated diagnosis when the picture changes, none when it does not" {
+	run -0 --separate-stderr sre-brain --no-pass --no-memory --evidence-wait 0 < "$B/update.ndjson"
 	[ "$(printf '%s\n' "$output" | wc -l)" -eq 2 ]
 	[ "$(diag '[.revision, .root_causes[0].service]' | head -1)" = '[1,"quote-service"]' ]
 	[ "$(diag '[.revision, .root_causes[0].service]' | tail -1)" = '[2,"db-policy"]' ]
@@ -193,12 +234,12 @@ last() {
 
 @test "a metric and a log anomaly join the trace incident's diagnosis" {
 	# traces alone: calls into currencyservice slowed (network in front of it)
-	run -0 --separate-stderr sre-brain --no-pass --no-memory < <(head -n 13 "$B/ob-signals.ndjson")
+	run -0 --separate-stderr sre-brain --no-pass --no-memory --evidence-wait 0 < <(head -n 13 "$B/ob-signals.ndjson")
 	[ "$(last '[.root_causes[0].service, .kind]')" = '["currencyservice","network"]' ] || { echo "$output"; false; }
 	[[ $(last '.root_causes[0].reason') != *pod_cpu_usage_rate_percent* ]]
 	# its CPU metric and a log surge join the incident: an update, CPU
 	# starvation, both cited with their numbers
-	run -0 --separate-stderr sre-brain --no-pass --no-memory < "$B/ob-signals.ndjson"
+	run -0 --separate-stderr sre-brain --no-pass --no-memory --evidence-wait 0 < "$B/ob-signals.ndjson"
 	[ "$(last '[.root_causes[0].service, .kind, .anomalies]')" = '["currencyservice","cpu",15]' ] || { echo "$output"; false; }
 	[ "$(last '.revision > 1')" = true ]
 	[[ $(last '.root_causes[0].reason') == *"CPU use pod_cpu_usage_rate_percent rose (101, baseline 66.9)"* ]]
@@ -207,7 +248,7 @@ last() {
 }
 
 @test "a series that keeps coming back at the same size is a chronic symptom, not the origin (nezha-ob)" {
-	run -0 --separate-stderr sre-brain --no-pass --no-memory < "$B/ob-chronic.ndjson"
+	run -0 --separate-stderr sre-brain --no-pass --no-memory --evidence-wait 0 < "$B/ob-chronic.ndjson"
 	[ "$(last '.root_causes[0].service')" = '"productcatalogservice"' ] || { echo "$output"; false; }
 	[[ $(last '.notes | join(" ")') == *"no larger than their series showed before counted as chronic symptoms"* ]]
 	# the first time it came, it was evidence
@@ -305,7 +346,7 @@ EOF
 	[[ $(diag .summary) == *"Similar past incident INC-PAST-1 (auto_resolved): rollback db was done then."* ]]
 	# another culprit: the known fix is not for it, not reused
 	run -0 --separate-stderr sre-brain --state-dir state --no-pass < "$B/error.ndjson"
-	[ "$(diag .proposal.action)" = '"restart"' ]
+	[ "$(diag .proposal.action)" = '"observe"' ]
 	# no store: memory is empty, not an error
 	run -0 --separate-stderr sre-brain --state-dir nowhere --no-pass < in
 	[ "$(diag '.memory')" = '[]' ]

@@ -119,6 +119,22 @@ can_mount() {
 	assert_no_sanitizer
 }
 
+@test "report: an incident open past its verify window counts as a failure" {
+	curate_fixture
+	# inc-5 opened at 1700001000000 (the newest event) and is still open
+	run -0 --separate-stderr sre-curate --state-dir st report --json
+	[ "$(jq -c '[.open, .overdue, .autonomous_success_rate]' <<< "$output")" = '[1,0,0.5]' ]
+	run -0 --separate-stderr sre-curate --state-dir st report --json --until 1700001200000
+	[ "$(jq -c '[.open, .overdue, .autonomous_success_rate]' <<< "$output")" = '[1,1,0.4]' ]
+	run -0 --separate-stderr sre-curate --state-dir st report --until 1700001200000
+	[[ $output == *"autonomous success rate   40.0% (2 of 4 closed, 1 open past the 3m verify window)"* ]]
+	run -0 --separate-stderr sre-curate --state-dir st report --json --until 1700001200000 \
+	    --verify-window 5m
+	[ "$(jq -c '[.overdue, .verify_window_ms]' <<< "$output")" = '[0,300000]' ]
+	run -64 --separate-stderr sre-curate --state-dir st report --verify-window soon
+	[[ $stderr == *"--verify-window soon: not a duration"* ]]
+}
+
 @test "report --truth: cognitive accuracy against known root causes" {
 	curate_fixture
 	run -0 --separate-stderr sre-curate --state-dir st report --json --truth "$F/truth.ndjson"

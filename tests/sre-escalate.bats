@@ -65,9 +65,11 @@ esc() {	# esc ID INCIDENT [TS]: a verdict that escalates
 	f=$(jq -cn '{v:1,type:"action",id:"A1",incident:"inc-1",ts_ms:1700000002000,source:"sre-fix",status:"failed",repo:"r",branch:null,commit:null,pr_url:null,detail:"git push: denied"}')
 	r=$(jq -cn '{v:1,type:"action",id:"A2",incident:"inc-2",ts_ms:1700000002000,source:"sre-fix",status:"reverted",repo:"r",branch:"sre/inc-2",commit:"abc",pr_url:null,detail:"no recovery within 10m"}')
 	ok=$(jq -cn '{v:1,type:"action",id:"A3",incident:"inc-3",ts_ms:1700000002000,source:"sre-fix",status:"committed",repo:"r",branch:"b",commit:"c",pr_url:null,detail:"d"}')
-	run -0 --separate-stderr "${E[@]}" < <({ echo "$f"; echo "$r"; echo "$ok"; } | sign_events; verdict V4 inc-4 restart quote-api '{}' | jq -c 'select(.type == "verdict")')
+	# reverted, the loop going on with the next remedy: no human yet
+	nx=$(jq -cn '{v:1,type:"action",id:"A5",incident:"inc-5",ts_ms:1700000002000,source:"sre-fix",status:"reverted",repo:"r",branch:"sre/inc-5",commit:"abc",pr_url:null,detail:"no recovery within 1m: reverted abc; the loop tries the next remedy",next:true}')
+	run -0 --separate-stderr "${E[@]}" < <({ echo "$f"; echo "$r"; echo "$ok"; echo "$nx"; } | sign_events; verdict V4 inc-4 restart quote-api '{}' | jq -c 'select(.type == "verdict")')
 	[ "$(escalations | jq -r '"\(.incident): \(.reason)"')" = "$(printf 'inc-1: action failed: git push: denied\ninc-2: fix reverted: no recovery within 10m')" ]
-	[ "$(printf '%s\n' "$output" | jq -r 'select(.type != "escalation") | .id' | tr '\n' ' ')" = "A1 A2 A3 V4 " ]
+	[ "$(printf '%s\n' "$output" | jq -r 'select(.type != "escalation") | .id' | tr '\n' ' ')" = "A1 A2 A3 A5 V4 " ]
 }
 
 @test "one notice per incident per interval" {

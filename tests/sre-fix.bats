@@ -122,12 +122,11 @@ assert_nothing_made() {
 
 @test "the same approval twice gives one branch" {
 	v1=$(verdict V1 inc-1 scale quote-api '{"replicas":3}')
-	v2=$(verdict V2 inc-1 scale quote-api '{"replicas":4}' 1700000002000)
+	v2=$(verdict V2 inc-1 scale quote-api '{"replicas":3}' 1700000002000)
 	run -0 --separate-stderr "${F[@]}" < <(echo "$v1"; echo "$v2")
 	[ "$(actions | jq -r .status | tr '\n' ' ')" = "committed skipped " ]
 	first=$(actions | head -1)
-	[ "$(actions | tail -1 | jq -r .commit)" = "$(jq -r .commit <<< "$first")" ]
-	[[ $(actions | tail -1 | jq -r .detail) == "incident inc-1 was acted on already (committed)" ]]
+	[[ $(actions | tail -1 | jq -r .detail) == "the same change is live and being verified" ]]
 	# The same verdict delivered again: the same action, not a new one.
 	run -0 --separate-stderr "${F[@]}" <<< "$v1"
 	[ "$(actions)" = "$first" ]
@@ -141,6 +140,51 @@ assert_nothing_made() {
 	[ "$(actions | jq -r .status)" = skipped ]
 	[ "$(git -C "$REMOTE" branch --list 'sre/*' | wc -l)" -eq 1 ]
 	[ "$(git -C "$REMOTE" rev-list --count main..sre/inc-1)" -eq 1 ]
+}
+
+@test "a revision that differs supersedes the unverified fix: reverted, then the revision; at most max_actions" {
+	run -0 --separate-stderr "${F[@]}" --auto-merge < <(
+	    verdict V1 inc-1 scale quote-api '{"replicas":3}' 1700000000000
+	    verdict V2 inc-1 scale quote-api '{"replicas":4}' 1700000005000
+	    verdict V3 inc-1 rollback quote-api '{"to":"1.3.4"}' 1700000009000)
+	[ "$(actions | jq -r .status | tr '\n' ' ')" = "committed reverted committed failed " ]
+	[[ $(actions | sed -n 2p | jq -r .detail) == "superseded by a revised diagnosis before it was verified: reverted "* ]]
+	[ "$(actions | sed -n 2p | jq -r .next)" = true ]
+	[ "$(actions | sed -n 3p | jq -r .branch)" = sre/inc-1-2 ]
+	[[ $(actions | sed -n 4p | jq -r .detail) == "2 changes made for the incident, the most the policy allows (max_actions): a human takes over" ]]
+	# main: the first scale, its revert, the second
+	[ "$(git -C "$REMOTE" rev-list --count main)" -eq 5 ]
+	git -C "$REMOTE" show main:services/quote-api/deployment.yaml | grep -x '  replicas: 4'
+}
+
+@test "a partial recovery is no verification; a scale that helped steps again; a restart is not reverted" {
+	# the anomalies came in 5 s windows: verified within 60 s
+	an() { jq -cn --arg i "$1" --argjson t "$2" '{v:1,type:"anomaly",id:("A"+($t|tostring)),incident:$i,
+	    ts_ms:$t,source:"sre-scout",service:"quote-api",operation:null,signal:"latency",observed:9,
+	    baseline:1,score:9,window_start_ms:($t - 5000),window_end_ms:$t,fingerprint:"fp",evidence:{}}'; }
+	part() { jq -cn --arg i "$1" --argjson t "$2" '{v:1,type:"recovery",id:("R"+($t|tostring)),incident:$i,
+	    ts_ms:$t,source:"sre-scout",service:"quote-api",operation:null,fingerprint:"fp",remaining:3}'; }
+	run -0 --separate-stderr "${F[@]}" --auto-merge < <(
+	    an inc-1 1700000000000
+	    verdict V1 inc-1 scale quote-api '{"delta":1}' 1700000000500
+	    part inc-1 1700000010000
+	    tick 1700000029000
+	    tick 1700000031000
+	    recovery R9 inc-1 1700000040000)
+	# 4 windows after the first partial recovery, not 60 s: a step
+	[ "$(actions | jq -r .status | tr '\n' ' ')" = "committed committed " ]
+	[ "$(actions | jq -r .branch | tr '\n' ' ')" = "sre/inc-1 sre/inc-1-2 " ]
+	git -C "$REMOTE" show main:services/quote-api/deployment.yaml | grep -x '  replicas: 4'
+	# a restart without recovery: nothing to undo, no commit, the next remedy
+	run -0 --separate-stderr "${F[@]}" --auto-merge < <(
+	    an inc-2 1700000100000
+	    verdict V2 inc-2 restart quote-api '{}' 1700000100500
+	    part inc-2 1700000110000
+	    tick 1700000161000)
+	[ "$(actions | jq -r .status | tr '\n' ' ')" = "committed reverted " ]
+	[[ $(actions | tail -1 | jq -r .detail) == "no recovery within 1m of the restart: a restart cannot be undone, nothing reverted; the loop tries the next remedy" ]]
+	[ "$(actions | tail -1 | jq -r '[.commit, .next] | @tsv')" = "$(printf '\ttrue')" ]
+	[[ $(git -C "$REMOTE" log -1 --format=%s main) == "sre-fix: restart quote-api (restartedAt "* ]]
 }
 
 @test "a patch is checked with git apply --check, then applied" {
@@ -230,7 +274,7 @@ assert_nothing_made() {
 	actions | jq -r '[.status, .detail] | @tsv' > "$BATS_TEST_TMPDIR/got"
 	cat > "$BATS_TEST_TMPDIR/want" <<-'EOF'
 	skipped	quote-api already runs 2 replicas
-	skipped	observe: no change; watching for recovery within 10m
+	skipped	observe: no change; watching for recovery within 3m
 	failed	the incident id cannot name a branch
 	failed	scale quote-api to 0 replicas: never to zero
 	EOF
@@ -247,7 +291,7 @@ assert_nothing_made() {
 	run -0 --separate-stderr "${F[@]}" --verify-window 10m < <(tick 1700000600001)
 	a=$(actions)
 	[ "$(jq -r .status <<< "$a")" = reverted ]
-	[ "$(jq -r .detail <<< "$a")" = "no recovery within 10m of the fix: reverted $(git -C "$WORK" rev-parse sre/inc-1~1 | cut -c1-12); a human takes over" ]
+	[ "$(jq -r .detail <<< "$a")" = "no recovery within 10m of the fix: reverted $(git -C "$WORK" rev-parse sre/inc-1~1 | cut -c1-12); the loop tries the next remedy" ]
 	[ "$(git -C "$REMOTE" rev-list --count main..sre/inc-1)" -eq 2 ]
 	[ -z "$(git -C "$REMOTE" diff main sre/inc-1)" ]
 	git -C "$REMOTE" log -1 --format=%B sre/inc-1 | git interpret-trailers --parse | grep -x 'SRE-Incident: inc-1'
@@ -435,7 +479,7 @@ hub_env() {
 	    tick 1700000600000)
 	[ "$(actions | jq -r .status | tr '\n' ' ')" = "pr_opened reverted " ]
 	[ "$(actions | tail -1 | jq -r .pr_url)" = https://github.example/acme/gitops/pull/2 ]
-	jq -c 'select(.method == "POST" and (.path | endswith("/comments")))' "$HUB_LOG" | grep -F 'no recovery within 10m'
+	jq -c 'select(.method == "POST" and (.path | endswith("/comments")))' "$HUB_LOG" | grep -F 'no recovery within 3m'
 	jq -e 'select(.method == "PATCH" and .path == "/repos/acme/gitops/pulls/2" and .body.state == "closed")' "$HUB_LOG"
 	[ -z "$(git -C "$REMOTE" diff main sre/inc-1)" ]
 }

@@ -182,9 +182,10 @@ verdicts() {	# the verdict lines of $output
 	    diag D2 inc-2 restart quote-api '{}'
 	    diag D3 inc-3 restart quote-api '{}' 0.9 fp 1700100000000)
 	[ "$(verdicts | jq -r .rules[0] | tr '\n' ' ')" = "builtin:freeze default " ]
-	# observe changes nothing: no freeze for it.
+	# observe changes nothing: no freeze for it; a confident diagnosis
+	# with no remedy calls a human.
 	run -0 --separate-stderr "${G[@]}" --freeze '*' < <(diag D4 inc-4 observe quote-api '{}')
-	[ "$(verdicts | jq -r .decision)" = approve ]
+	[ "$(verdicts | jq -r '[.decision, .rules[0]] | @tsv')" = "$(printf 'escalate\tbuiltin:observe')" ]
 }
 
 @test "policy rules: first match wins, with \$ctx; a failing rule escalates" {
@@ -309,6 +310,9 @@ verdicts() {	# the verdict lines of $output
 	printf 'rules:\n  - id: db\n    when: .proposal.target == "db-policy"\n    decision: escalate\n' > "$BATS_TEST_TMPDIR/p.yaml"
 	run -0 --separate-stderr "${G[@]}" --policy "$BATS_TEST_TMPDIR/p.yaml" < <(diag D2 inc-1 restart db-policy '{}')
 	[ "$(verdicts | jq -r .decision)" = escalate ]
+	# The escalation reaches a human through sre-escalate, as in the
+	# loop; ack names an incident it knows.
+	printf '%s\n' "$output" | sre-escalate --state-dir "$STATE" > /dev/null 2>&1
 	run -0 --separate-stderr sre-escalate --state-dir "$STATE" ack inc-1
 	run -0 --separate-stderr "${G[@]}" --policy "$BATS_TEST_TMPDIR/p.yaml" < <(diag D3 inc-1 restart db-policy '{}')
 	[ "$(verdicts | jq -c '[.decision, .rules]')" = '["veto",["db","builtin:acked"]]' ]

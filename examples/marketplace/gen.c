@@ -22,22 +22,23 @@
 
 enum { K_INTERNAL = 1, K_SERVER = 2, K_CLIENT = 3 };
 enum { SEV_INFO = 9, SEV_WARN = 13, SEV_ERROR = 17 };
-enum err { E_OK, E_INTERNAL, E_RELEASE, E_POOL, E_OVERLOAD, E_UPSTREAM, E_BASE };
+enum err { E_OK, E_INTERNAL, E_RELEASE, E_POOL, E_OVERLOAD, E_UPSTREAM, E_BASE, E_OOM, E_STUCK };
 
 static const char *const fault_names[] = {
 	"none", "latency", "error", "both", "network", "cpu", "release", "saturation", "pool",
+	"leak", "stuck",
 };
 
 const char *
 mp_fault_name(int kind)
 {
-	return kind >= 0 && kind <= F_POOL ? fault_names[kind] : "none";
+	return kind >= 0 && kind <= F_LAST ? fault_names[kind] : "none";
 }
 
 int
 mp_fault_kind(const char *s)
 {
-	for (int i = 0; i <= F_POOL; i++)
+	for (int i = 0; i <= F_LAST; i++)
 		if (strcmp(s, fault_names[i]) == 0)
 			return i;
 	return -1;
@@ -67,6 +68,7 @@ struct eff {
 	double err_p;                 /* error: probability */
 	int err_kind;
 	double rho;                   /* saturation: utilization, 0 none */
+	double gc_p, stuck_p;         /* leak: GC pause odds; stuck: share of requests */
 	bool latency, cpu;
 };
 
@@ -125,6 +127,16 @@ static const struct exc rel_exc[] = {
 	[LANG_NODE] = { "TypeError", "Cannot read properties of undefined (reading 'premiumBreakdown')" },
 	[LANG_ENVOY] = { "envoy.config", "no healthy upstream: route config v2 points to a missing cluster" },
 	[LANG_NATIVE] = { "42703", "ERROR: column \"risk_score_v2\" does not exist" },
+};
+
+/* What a leak ends in: the runtime out of memory. */
+static const struct exc oom_exc[] = {
+	[LANG_JAVA] = { "java.lang.OutOfMemoryError", "Java heap space" },
+	[LANG_GO] = { "runtime.throw", "runtime: out of memory: cannot allocate 8388608-byte block" },
+	[LANG_PY] = { "MemoryError", "out of memory allocating the quote cache" },
+	[LANG_NODE] = { "RangeError", "FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory" },
+	[LANG_ENVOY] = { "envoy.overload", "out of memory: overload manager stopped accepting requests" },
+	[LANG_NATIVE] = { "53200", "ERROR: out of memory" },
 };
 
 #define NELEM(a) ((uint32_t)(sizeof(a) / sizeof((a)[0])))
@@ -237,6 +249,18 @@ release_by_tag(const struct mp_gen *g, const struct mp_fault *f)
 	return g->gitops && f->bad_tag[0] != '\0';
 }
 
+/*
+ * Live, with GitOps: a leak or stuck workers are process state, and a
+ * rollout of the culprit's pods (the restartedAt annotation changed after
+ * the fault began) clears them.
+ */
+static bool
+cleared_by_restart(const struct mp_gen *g, const struct mp_fault *f)
+{
+	return (f->kind == F_LEAK || f->kind == F_STUCK) && g->gitops &&
+	    g->t->svc[f->svc].restart_ns > f->start_ns;
+}
+
 /* Which resource variant (pod generation) serves this span. */
 static int
 pick_slot(struct mp_gen *g, const struct tctx *c, int svc)
@@ -294,6 +318,21 @@ effects(struct mp_gen *g, const struct tctx *c, int svc, int op, int slot, struc
 				e->err_p += 0.4 * in;
 				e->err_kind = E_RELEASE;
 			}
+			break;
+		case F_LEAK:
+			/* a heap that full GCs no longer reclaim: long pauses,
+			 * then allocations that fail */
+			if (cleared_by_restart(g, f))
+				break;
+			e->gc_p += 0.25 * in;
+			e->err_p += 0.08 * in;
+			e->err_kind = E_OOM;
+			break;
+		case F_STUCK:
+			/* workers blocked for good: requests wait for one of
+			 * the few left, some give up */
+			if (!cleared_by_restart(g, f))
+				e->stuck_p += 0.3 * in;
 			break;
 		case F_SATURATION: {
 			double load = mp_gen_rate_at(g, c->t0) / (f->load0 > 0 ? f->load0 : 1);
@@ -775,6 +814,20 @@ draw_work(struct mp_gen *g, const struct tctx *c, struct opst *st)
 			if (mp_rng_unit(&g->rng) < 0.05)
 				st->self += mp_rng_lognormal(&g->rng, 80, 0.5);
 		}
+		if (e->gc_p > 0 && mp_rng_unit(&g->rng) < e->gc_p)
+			st->self += mp_rng_lognormal(&g->rng, 250, 0.5);
+		if (e->stuck_p > 0 && !st->internal && mp_rng_unit(&g->rng) < e->stuck_p) {
+			/* no idle worker: the request waits, and past the
+			 * timeout it is refused */
+			st->wait = mp_rng_lognormal(&g->rng, 1500, 0.7);
+			if (st->wait > 3000) {
+				st->wait = 3000;
+				st->own = true;
+				st->own_err = E_STUCK;
+				st->own_code = 503;
+				st->fail_at = 0;
+			}
+		}
 		if (e->rho > 0 && !st->internal) {
 			/* M/M/1-like queueing in front of the service, past a knee */
 			double rho = e->rho > 0.98 ? 0.98 : e->rho;
@@ -880,6 +933,15 @@ set_status(struct mp_gen *g, struct opst *st)
 			snprintf(st->msg, sizeof(st->msg),
 			    "503 Service Unavailable: request queue full (depth %d)",
 			    (int)(100 + mp_rng_below(&g->rng, 400)));
+			break;
+		case E_OOM:
+			st->ex = &oom_exc[s->def->lang];
+			snprintf(st->msg, sizeof(st->msg), "%s: %s", st->ex->type, st->ex->msg);
+			break;
+		case E_STUCK:
+			snprintf(st->msg, sizeof(st->msg),
+			    "503 Service Unavailable: no idle worker after 3000 ms (%d of 16 workers stuck)",
+			    (int)(11 + mp_rng_below(&g->rng, 5)));
 			break;
 		default:
 			st->ex = pick_failure(g, s);
@@ -1005,7 +1067,20 @@ trouble_logs(struct mp_gen *g, const struct tctx *c, const struct opst *st)
 		    60 + mp_rng_below(&g->lrng, 38));
 		log_rec(g, svc, slot, st->start, SEV_WARN, lm, c->trace, st->sid);
 	}
-	if (st->wait > 200 && mp_rng_unit(&g->lrng) < 0.1) {
+	if (st->e.gc_p > 0 && mp_rng_unit(&g->lrng) < 0.08) {
+		snprintf(lm, sizeof(lm),
+		    "memory not reclaimed after full GC: resident %u MB of %u MB limit, "
+		    "growing %u MB/min", (unsigned)(s->mem_mb * (1.7 + 0.2 * mp_rng_unit(&g->lrng))),
+		    (unsigned)(s->mem_mb * 2), 40 + mp_rng_below(&g->lrng, 30));
+		log_rec(g, svc, slot, st->start, SEV_WARN, lm, c->trace, st->sid);
+	}
+	if (st->e.stuck_p > 0 && mp_rng_unit(&g->lrng) < 0.06) {
+		snprintf(lm, sizeof(lm),
+		    "watchdog: worker %s-worker-%u stuck for %u s in %s, %u of 16 workers stuck",
+		    s->name, mp_rng_below(&g->lrng, 16), 30 + mp_rng_below(&g->lrng, 600), what,
+		    11 + mp_rng_below(&g->lrng, 5));
+		log_rec(g, svc, slot, st->start, SEV_WARN, lm, c->trace, st->sid);
+	} else if (st->wait > 200 && mp_rng_unit(&g->lrng) < 0.1) {
 		snprintf(lm, sizeof(lm),
 		    "request queue depth %u above soft limit 64 (replicas %d, waited %.0f ms)",
 		    64 + mp_rng_below(&g->lrng, 300), s->replicas, st->wait);
@@ -1078,6 +1153,9 @@ run_op(struct mp_gen *g, struct tctx *c, int oi, int64_t start, uint64_t parent,
 			break;
 		case E_OVERLOAD:
 			r.detail = "request queue full";
+			break;
+		case E_STUCK:
+			r.detail = "no idle worker";
 			break;
 		default:
 			r.detail = st.ex ? st.ex->msg : "internal error";
@@ -1340,12 +1418,19 @@ mp_gen_metrics(struct mp_gen *g, int64_t t)
 		double cores = s->replicas * s->def->cpu_m / 1000.0;
 		double cpu, mem, active, over;
 		bool cpu_fault = false;
+		double leak = 0;	/* resident memory added by a leak, share */
 
 		for (int k = 0; k < c.nact; k++) {
 			const struct mp_fault *f = &g->fault[c.act[k]];
 
 			if (f->svc == i && f->kind == F_CPU)
 				cpu_fault = true;
+			/* found when it is already large, growing ~0.4x a minute */
+			if (f->svc == i && f->kind == F_LEAK && !cleared_by_restart(g, f)) {
+				double l = 0.7 * f->intensity + 0.4 * (double)(t - f->start_ns) / 60e9;
+
+				leak = l > leak ? (l < 1.6 ? l : 1.6) : leak;
+			}
 		}
 		s->req_total += s->win_req;
 		s->err_total += s->win_err;
@@ -1360,7 +1445,7 @@ mp_gen_metrics(struct mp_gen *g, int64_t t)
 		if (cpu > 0.99)
 			cpu = 0.99;
 		mem = s->mem_mb * (1 + 0.06 * sin((double)(t - g->start_ns) / 1e9 / 900 * 6.2831853) +
-		                      0.01 * mp_rng_normal(r));
+		                      0.01 * mp_rng_normal(r) + leak);
 		active = s->win_dur_ms / (win_s * 1000);
 
 		if (i)
@@ -1444,6 +1529,9 @@ mp_gen_fault_bites(const struct mp_gen *g, const struct mp_fault *f, int64_t t)
 		    f->replicas0 / (s->replicas > 0 ? s->replicas : 1) > 0.6;
 	case F_POOL:
 		return f->pool_needed > s->pool_size;
+	case F_LEAK:
+	case F_STUCK:
+		return !cleared_by_restart(g, f);
 	default:
 		return true;
 	}

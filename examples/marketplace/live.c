@@ -2,7 +2,8 @@
  * live.c: --live mode's inputs.  The control file injects and clears
  * chaos; the GitOps repository is the desired state that decides whether
  * a fault still bites (the deployed image tag for a bad release, replicas
- * for saturation, DB_POOL_SIZE for pool exhaustion).  Both are polled by
+ * for saturation, DB_POOL_SIZE for pool exhaustion, a rollout of the pods
+ * for a leak or stuck workers).  Both are polled by
  * mtime, size and inode: cheap, and a `git checkout` or `git revert`
  * rewrites the files it changes.
  */
@@ -84,23 +85,30 @@ scalar(char *s)
 }
 
 /*
- * The first `replicas:` and the first container `image:` of a Deployment.
+ * The first `replicas:`, the first container `image:` and the first
+ * restartedAt annotation (a rollout of the pods) of a Deployment.
  * Not a YAML parser: the files are ours and the template keeps them simple.
  */
 static void
-read_deployment(const char *path, int *replicas, char *tag, size_t taglen)
+read_deployment(const char *path, int *replicas, char *tag, size_t taglen, char *rst,
+    size_t rstlen)
 {
 	FILE *fp = fopen(path, "r");
 	char line[1024];
-	bool got_r = false, got_i = false;
+	bool got_r = false, got_i = false, got_a = false;
 
 	if (fp == NULL)
 		return;
-	while (fgets(line, sizeof(line), fp) && !(got_r && got_i)) {
-		char *p = trim(line);
+	while (fgets(line, sizeof(line), fp) && !(got_r && got_i && got_a)) {
+		char *p = trim(line), *a;
 
 		if (*p == '#')
 			continue;
+		if (!got_a && (a = strstr(p, "restartedAt:")) != NULL) {
+			snprintf(rst, rstlen, "%s", scalar(a + 12));
+			got_a = true;
+			continue;
+		}
 		if (p[0] == '-' && p[1] == ' ')
 			p = trim(p + 1);
 		if (!got_r && strncmp(p, "replicas:", 9) == 0) {
@@ -171,11 +179,22 @@ mp_live_gitops(struct mp_live *l, struct mp_gen *g, bool force, char *errbuf, si
 		snprintf(path, sizeof(path), "%s/services/%s/deployment.yaml", l->gitops, s->name);
 		dep = changed(path, &l->svc_st[i][0]);
 		if (dep || force) {
-			char tag[sizeof(s->version)];
+			char tag[sizeof(s->version)], rst[sizeof(s->restarted_at)];
 			int replicas = s->replicas;
 
 			snprintf(tag, sizeof(tag), "%s", s->version);
-			read_deployment(path, &replicas, tag, sizeof(tag));
+			snprintf(rst, sizeof(rst), "%s", s->restarted_at);
+			read_deployment(path, &replicas, tag, sizeof(tag), rst, sizeof(rst));
+			if (strcmp(rst, s->restarted_at) != 0) {
+				/* a rollout: new pods, process state gone */
+				if (!force) {
+					fprintf(stderr, "sre-marketplace: gitops: %s restarted (%s)\n",
+					    s->name, rst);
+					s->restart_ns = mp_now_ns();
+					any = 1;
+				}
+				snprintf(s->restarted_at, sizeof(s->restarted_at), "%s", rst);
+			}
 			if (strcmp(tag, s->version) != 0) {
 				/* spans before the change keep the old resource */
 				mp_gen_flush_all(g);

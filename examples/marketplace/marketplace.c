@@ -73,7 +73,7 @@ usage(FILE *fp)
 	      "      --decoy SERVICE     naturally heavy-tailed latency, not a fault (repeatable)\n"
 	      "      --decoys N          pick N jittery services as decoys\n"
 	      "  -f, --fault KIND        none latency error both network cpu release\n"
-	      "                          saturation pool; repeatable: -c, --fault-op,\n"
+	      "                          saturation pool leak stuck; repeatable: -c, --fault-op,\n"
 	      "                          --fault-start, --fault-end, --intensity set the\n"
 	      "                          fault given last\n"
 	      "  -c, --culprit SERVICE   where the fault is (default: drawn from the seed)\n"
@@ -323,7 +323,7 @@ setup_faults(struct mp_gen *g, struct mp_topo *t)
 
 		if (kind < 0)
 			die_usage("unknown fault kind '%s' (none latency error both network cpu "
-			          "release saturation pool)", opt.fkind[i]);
+			          "release saturation pool leak stuck)", opt.fkind[i]);
 		memset(f, 0, sizeof(*f));
 		f->kind = kind;
 		f->op = -1;

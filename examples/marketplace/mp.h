@@ -210,6 +210,8 @@ struct mp_svc {
 	char image_repo[64];
 	int replicas, pool_size, pool_timeout_ms;
 	int replicas0, pool_size0; /* the topology's own values */
+	char restarted_at[40]; /* live: the restartedAt annotation read last */
+	int64_t restart_ns;    /* live: when it last changed (a rollout), 0 never */
 	bool decoy;
 	double sigma_mult;
 	double net_ms;         /* median one-way network latency into it */
@@ -282,8 +284,9 @@ int mp_topo_write_gitops(const struct mp_topo *t, const char *dir);
 
 enum mp_fkind {
 	F_NONE, F_LATENCY, F_ERROR, F_BOTH, F_NETWORK, F_CPU, F_RELEASE,
-	F_SATURATION, F_POOL
+	F_SATURATION, F_POOL, F_LEAK, F_STUCK
 };
+#define F_LAST F_STUCK
 
 struct mp_fault {
 	int kind;

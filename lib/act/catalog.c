@@ -848,3 +848,100 @@ sre_catalog_repo_check(const char *root, const struct sre_gitops_layout *l,
 	jv_free(ps);
 	return rc;
 }
+
+/* ---- evidence ------------------------------------------------------ */
+
+static const struct evidence {
+	const char *action;
+	unsigned need;
+	const char *text;
+} evidence[] = {
+	{ "rollback", SRE_EV_RELEASE, "a new version with the errors" },
+	{ "scale", SRE_EV_LOAD,
+	    "latency or errors rising with the load per replica" },
+	{ "config", SRE_EV_RESOURCE, "a named resource exhausted" },
+	{ "restart", SRE_EV_PROCESS, "a process state a restart clears "
+	    "(memory growth, a stuck worker, a crash loop)" },
+};
+#define NEVIDENCE	(sizeof(evidence) / sizeof(evidence[0]))
+
+static const struct evidence *
+evidence_for(const char *action)
+{
+	size_t i;
+
+	for (i = 0; action != NULL && i < NEVIDENCE; i++)
+		if (strcmp(evidence[i].action, action) == 0)
+			return &evidence[i];
+	return NULL;
+}
+
+unsigned
+sre_catalog_evidence_needed(const char *action)
+{
+	const struct evidence *e = evidence_for(action);
+
+	return e != NULL ? e->need : 0;
+}
+
+const char *
+sre_catalog_evidence_text(const char *action)
+{
+	const struct evidence *e = evidence_for(action);
+
+	return e != NULL ? e->text : "";
+}
+
+int
+sre_catalog_evidence_ok(const char *action, unsigned have, char *why,
+    size_t whylen)
+{
+	const struct evidence *e = evidence_for(action);
+
+	if (e == NULL || (have & e->need) == e->need)
+		return 1;
+	if (why != NULL && whylen > 0)
+		snprintf(why, whylen, "%s needs %s: none in the evidence",
+		    action, e->text);
+	return 0;
+}
+
+/* Phrases of process state a restart clears, matched without case. */
+static const char *const process_phrases[] = {
+	/* memory a process does not give back */
+	"out of memory", "outofmemoryerror", "memoryerror", "heap limit",
+	"not reclaimed", "memory leak", "oomkilled",
+	/* workers that do not come back */
+	"workers stuck", "worker stuck", "stuck for", "hung thread",
+	"thread starvation", "no idle worker",
+	/* a crash loop */
+	"crashloopbackoff", "back-off restarting", "restarted too often",
+	NULL
+};
+
+unsigned
+sre_catalog_evidence_of_text(const char *text)
+{
+	size_t i;
+
+	if (text == NULL)
+		return 0;
+	for (i = 0; process_phrases[i] != NULL; i++)
+		if (strcasestr(text, process_phrases[i]) != NULL)
+			return SRE_EV_PROCESS;
+	return 0;
+}
+
+unsigned
+sre_catalog_evidence_of_metric(const char *metric, double observed,
+    double baseline)
+{
+	if (metric == NULL || baseline <= 0 || observed < 1.3 * baseline)
+		return 0;
+	if (strstr(metric, "process.memory") != NULL ||
+	    strstr(metric, "memory.usage") != NULL ||
+	    strstr(metric, "memory.working_set") != NULL ||
+	    strstr(metric, "rss") != NULL)
+		return SRE_EV_PROCESS;
+	return 0;
+}

@@ -174,4 +174,58 @@ int sre_catalog_repo_check(const char *root,
     const struct sre_gitops_layout *l, jv proposal, char *why,
     size_t whylen);
 
+/*
+ * The evidence each action needs: a remedy follows from evidence, or a
+ * human is called.  Whoever proposes (sre-brain's reasoner) says which of
+ * these the diagnosis shows of its target; an action whose evidence is
+ * missing is not proposed: the proposal is observe, and sre-guard
+ * escalates it with the diagnosis.
+ *
+ *	rollback  SRE_EV_RELEASE   a new version with the errors (the old
+ *				   one, in the same window, without them)
+ *	scale     SRE_EV_LOAD      latency or errors rising with the load
+ *				   per replica (throughput up, queues)
+ *	config    SRE_EV_RESOURCE  a named resource exhausted (a pool)
+ *	restart   SRE_EV_PROCESS   a process state a restart clears: memory
+ *				   growth, stuck workers, a crash loop
+ *	patch     (none asked)     only an LLM writes one; sre-guard judges it
+ *	observe   (none)
+ */
+#define SRE_EV_RELEASE	0x1u
+#define SRE_EV_LOAD	0x2u
+#define SRE_EV_RESOURCE	0x4u
+#define SRE_EV_PROCESS	0x8u
+
+/* The evidence action needs (SRE_EV_*; 0 for patch, observe and unknown
+ * actions), and what it is in words ("" for none).  Static text. */
+unsigned sre_catalog_evidence_needed(const char *action);
+const char *sre_catalog_evidence_text(const char *action);
+
+/*
+ * Does the evidence have (SRE_EV_* bits) back action?  1 when it does (or
+ * the action needs none), 0 when not, with why ("restart needs a process
+ * state a restart clears (memory growth, a stuck worker, a crash loop):
+ * none in the evidence").
+ */
+int sre_catalog_evidence_ok(const char *action, unsigned have, char *why,
+    size_t whylen);
+
+/*
+ * The process-state evidence in one log or error message (untrusted
+ * text, NUL terminated): SRE_EV_PROCESS when it reads as memory a process
+ * does not give back (out of memory, not reclaimed, a leak), stuck or
+ * hung workers, or a crash loop; else 0.  Phrases, not single words: a
+ * "worker" timing out or a GC pause alone is no such state.
+ */
+unsigned sre_catalog_evidence_of_text(const char *text);
+
+/*
+ * The same for a metric anomaly: SRE_EV_PROCESS when metric names the
+ * resident memory of a process ("process.memory.usage", "...rss...",
+ * "...memory.working_set...") and observed is at least 1.3 times the
+ * baseline; else 0.
+ */
+unsigned sre_catalog_evidence_of_metric(const char *metric, double observed,
+    double baseline);
+
 #endif

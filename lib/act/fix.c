@@ -14,6 +14,7 @@
 #include "fixverify.h"
 #include "policy.h"
 #include "store.h"
+#include "verify.h"
 
 #define ERR_MAX		1024
 
@@ -32,6 +33,7 @@ struct act {
 	char *msg;			/* the commit message */
 	int done;			/* the event is the incident's outcome */
 	int ex;				/* not EX_OK: stop, emit nothing */
+	int step;			/* the same change again: no gate */
 };
 
 /* A failed action with a.err as its detail. */
@@ -80,14 +82,18 @@ act_refused(struct sre_fix *f, struct act *a)
 	return failed(f, a);
 }
 
-/* An observe changes nothing; the window watches for recovery. */
+/* An observe changes nothing; the window watches for recovery (unless
+ * a change of the incident is being watched already). */
 static jv
 act_observe(struct sre_fix *f, struct act *a)
 {
 	char w[32];
+	jv rec = sre_jv_get(f->pending, a->inc);
+	int watched = jv_get_kind(rec) == JV_KIND_OBJECT;
 
-	if (!a->dry && (a->ex = sre_fix_watch(f, a->inc, NULL, a->ts, 1,
-	    a->prop)) != EX_OK)
+	jv_free(rec);
+	if (!a->dry && !watched && (a->ex = sre_fix_watch(f, a->inc, NULL,
+	    a->ts, 1, a->prop)) != EX_OK)
 		return jv_invalid();
 	sre_duration_fmt(f->window_ms, w, sizeof(w));
 	snprintf(a->detail, sizeof(a->detail), "observe: no change; watching "
@@ -134,6 +140,127 @@ act_already(struct sre_fix *f, struct act *a)
 	    "not made again", a->m.branch);
 	return sre_fix_action(f, a->inc, a->ts, "skipped", a->m.branch,
 	    a->m.commit, a->m.pr_url, a->detail);
+}
+
+static int fix_act(struct sre_fix *f, jv v, int step);
+
+/* The changes the policy allows per incident. */
+static long
+max_actions(const struct sre_fix *f)
+{
+	return f->policy != NULL ? sre_policy_limits(f->policy)->max_actions :
+	    SRE_POLICY_MAX_ACTIONS;
+}
+
+/*
+ * An incident some change was made for already (its entry in
+ * f->pending): the same change live waits for its verdict, max_actions
+ * made is a human's, a revision that differs supersedes the live change
+ * (reverted first), and after a change was undone the next remedy goes
+ * on a branch of its own, sre/<incident>-<n>.  The event, or
+ * jv_invalid() when the change is to be made; no entry: act_already.
+ */
+static jv
+act_gate(struct sre_fix *f, struct act *a)
+{
+	jv rec = sre_jv_get(f->pending, a->inc), ev = jv_invalid(), obs;
+	int64_t n = 0;
+	int g;
+
+	obs = sre_jv_get(rec, "observe");
+	if (jv_get_kind(rec) != JV_KIND_OBJECT ||
+	    jv_get_kind(obs) == JV_KIND_TRUE) {
+		jv_free(obs);
+		jv_free(rec);
+		return act_already(f, a);
+	}
+	jv_free(obs);
+	sre_jv_int(rec, "actions", &n);
+	g = sre_verify_gate(rec, a->prop, max_actions(f), a->detail,
+	    sizeof(a->detail));
+	switch (g) {
+	case SRE_GATE_WAIT:
+	case SRE_GATE_DONE:
+		ev = sre_fix_action(f, a->inc, a->ts, "skipped", NULL, NULL,
+		    NULL, a->detail);
+		break;
+	case SRE_GATE_LIMIT:
+		/* failed: sre-escalate calls a human */
+		ev = sre_fix_action(f, a->inc, a->ts, "failed", NULL, NULL,
+		    NULL, a->detail);
+		break;
+	case SRE_GATE_SUPERSEDE: {
+		int mine = 0;
+
+		/* claimed by deleting it, as a due entry is */
+		if ((a->ex = sre_fix_pending_update(f, a->inc, jv_invalid(),
+		    &mine)) != EX_OK)
+			break;
+		if (mine && (a->ex = sre_fix_revert_why(f, a->inc, rec,
+		    sre_evclock_now(&f->clock), "superseded by a revised "
+		    "diagnosis before it was verified", 1)) != EX_OK)
+			break;
+		rec = jv_object_set(rec, jv_string("open"), jv_false());
+		if ((a->ex = sre_fix_pending_update(f, a->inc, jv_copy(rec),
+		    NULL)) != EX_OK)
+			break;
+	}
+		/* FALLTHROUGH */
+	case SRE_GATE_ACT:
+		snprintf(a->m.branch, sizeof(a->m.branch), "sre/%s-%lld",
+		    a->inc, (long long)n + 1);
+		break;
+	}
+	jv_free(rec);
+	return ev;
+}
+
+int
+sre_fix_unverified(struct sre_fix *f, const char *inc, jv p,
+    int64_t now_ms)
+{
+	char w[32], detail[512];
+	int64_t win = 0;
+	jv keep, v;
+	int ex;
+
+	if (sre_jv_int(p, "window_ms", &win) < 0)
+		win = f->window_ms;
+	sre_duration_fmt(win, w, sizeof(w));
+	switch (sre_verify_next(p, max_actions(f))) {
+	case SRE_NEXT_STEP:
+		/* a scale that helped: the same step again, as approved */
+		v = sre_jv_get(p, "verdict");
+		if (jv_get_kind(v) == JV_KIND_OBJECT) {
+			keep = jv_object_set(jv_copy(p), jv_string("open"),
+			    jv_false());
+			if ((ex = sre_fix_pending_update(f, inc, keep,
+			    NULL)) == EX_OK)
+				ex = fix_act(f, v, 1);
+			jv_free(v);
+			return ex;
+		}
+		jv_free(v);
+		ex = sre_fix_revert_why(f, inc, p, now_ms, NULL, 1);
+		break;
+	case SRE_NEXT_GIVE_UP:
+		/* a restart cannot be undone: no commit (reverting its
+		 * stamp would roll the pods again) */
+		snprintf(detail, sizeof(detail), "no recovery within %s of the "
+		    "restart: a restart cannot be undone, nothing reverted; "
+		    "the loop tries the next remedy", w);
+		ex = sre_fix_record(f, jv_object_set(sre_fix_action(f, inc,
+		    now_ms, "reverted", sre_jv_str(p, "branch"), NULL, NULL,
+		    detail), jv_string("next"), jv_true()), NULL, inc, 1);
+		break;
+	default:
+		ex = sre_fix_revert_why(f, inc, p, now_ms, NULL, 1);
+		break;
+	}
+	if (ex != EX_OK)
+		return ex;
+	keep = jv_object_set(jv_copy(p), jv_string("open"), jv_false());
+	return sre_fix_pending_update(f, inc, keep, NULL);
 }
 
 /* Undo what was made, newest first. */
@@ -354,7 +481,10 @@ act_change(struct sre_fix *f, jv v, struct act *a)
 	snprintf(a->detail, sizeof(a->detail), "%s%s%s%s", a->e.summary,
 	    a->m.pushed ? "; pushed to " : "", a->m.pushed ? f->repo.remote :
 	    "", a->m.merged ? "; merged" : "");
-	ev = sre_fix_action(f, a->inc, a->ts, a->m.pr > 0 ? "pr_opened" :
+	/* the event's time is the commit's (time to fix runs to it), not
+	 * the verdict's */
+	ev = sre_fix_action(f, a->inc, sre_evclock_clamp(&f->clock,
+	    sre_evclock_now(&f->clock)), a->m.pr > 0 ? "pr_opened" :
 	    "committed", a->m.branch, a->m.commit, a->m.pr_url, a->detail);
 	if (a->m.issue_url[0])
 		ev = jv_object_set(ev, jv_string("issue_url"),
@@ -363,6 +493,17 @@ act_change(struct sre_fix *f, jv v, struct act *a)
 	ev = jv_object_set(ev, jv_string("proposal"), jv_copy(a->prop));
 	a->ex = sre_fix_watch(f, a->inc, &a->m, sre_evclock_now(&f->clock), 0,
 	    a->prop);
+	if (a->ex == EX_OK) {
+		/* the verdict, for a step of the same change */
+		jv rec = sre_jv_get(f->pending, a->inc);
+
+		if (jv_get_kind(rec) == JV_KIND_OBJECT)
+			a->ex = sre_fix_pending_update(f, a->inc,
+			    jv_object_set(rec, jv_string("verdict"),
+			    jv_copy(v)), NULL);
+		else
+			jv_free(rec);
+	}
 	a->done = 1;
 	return ev;
 }
@@ -370,10 +511,20 @@ act_change(struct sre_fix *f, jv v, struct act *a)
 int
 sre_fix_act(struct sre_fix *f, jv v)
 {
+	return fix_act(f, v, 0);
+}
+
+/* Act on v; step: the same change again (sre_fix_unverified), past the
+ * gate, the verdict answered already. */
+static int
+fix_act(struct sre_fix *f, jv v, int step)
+{
 	struct act a;
 	jv ev, dr;
+	int64_t n = 0;
 
 	memset(&a, 0, sizeof(a));
+	a.step = step;
 	a.inc = sre_jv_str(v, "incident");
 	a.vid = sre_jv_str(v, "id");
 	a.ex = EX_OK;
@@ -390,8 +541,15 @@ sre_fix_act(struct sre_fix *f, jv v)
 	ev = act_refused(f, &a);
 	if (!jv_is_valid(ev) && strcmp(a.action, "observe") == 0)
 		ev = act_observe(f, &a);
-	else if (!jv_is_valid(ev) && !a.dry)
-		ev = act_already(f, &a);
+	else if (!jv_is_valid(ev) && step) {
+		jv rec = sre_jv_get(f->pending, a.inc);
+
+		sre_jv_int(rec, "actions", &n);
+		jv_free(rec);
+		snprintf(a.m.branch, sizeof(a.m.branch), "sre/%s-%lld", a.inc,
+		    (long long)n + 1);
+	} else if (!jv_is_valid(ev) && !a.dry)
+		ev = act_gate(f, &a);
 	if (!jv_is_valid(ev) && a.ex == EX_OK)
 		ev = act_change(f, v, &a);
 	/* The one way out: whatever was decided is freed here. */
@@ -401,5 +559,5 @@ sre_fix_act(struct sre_fix *f, jv v)
 		jv_free(ev);
 		return a.ex;
 	}
-	return sre_fix_record(f, ev, a.vid, a.inc, a.done);
+	return sre_fix_record(f, ev, step ? NULL : a.vid, a.inc, a.done);
 }

@@ -10,8 +10,11 @@
  * sre/<incident> and, on GitHub, given an issue and a pull request
  * (merged with auto_merge).  The local branch appears only once all went
  * well; a failure at any step undoes the steps before it, so no branch or
- * pull request is left half made.  Once per incident: a second approval
- * finds the incident's outcome, or its branch, and makes nothing.  The
+ * pull request is left half made.  Once per change: a second approval of
+ * the live change, or of a verified incident, makes nothing; a revision
+ * that differs supersedes an unverified change (reverted first); the
+ * next remedy after a revert goes on sre/<incident>-<n>; at most the
+ * policy's max_actions changes per incident (verify.h decides).  The
  * change is then verified (fixverify.h).
  */
 #ifndef SRE_FIX_H
@@ -26,14 +29,17 @@
  * id are strings, trusted by sre_fix_verdict_ok) and emit one action
  * event (fixstate.h), its status:
  *	failed		refused (an incident id that cannot name a branch,
- *			a change the catalog or the policy refuses), or a
- *			step failed (all undone)
+ *			a change the catalog or the policy refuses, a change
+ *			past max_actions), or a step failed (all undone)
  *	skipped		nothing to do: an observe (then verified), a change
  *			already made (the incident's outcome, its branch),
  *			or one that changes nothing
  *	dry_run		f->dry_run or the verdict's dry_run: the diff in
  *			"diff", nothing kept
- *	committed	the change is committed (and pushed)
+ *	reverted	a revision superseded the live change (before the
+ *			revision's own action)
+ *	committed	the change is committed (and pushed); ts_ms is the
+ *			commit's
  *	pr_opened	and its pull request opened
  * The event is stored as the verdict's answer, and, committed or
  * pr_opened, as the incident's outcome.  Returns a sysexits code: not

@@ -12,6 +12,7 @@
 #include "fixstate.h"
 #include "policy.h"
 #include "store.h"
+#include "verify.h"
 
 #define KEY_MAX		256
 #define ERR_MAX		1024
@@ -22,7 +23,7 @@ sre_fix_init(struct sre_fix *f, sre_fix_say_fn *say, sre_fix_emit_fn *emit,
 {
 	memset(f, 0, sizeof(*f));
 	sre_fixrepo_init(&f->repo, say, ctx);
-	f->window_ms = 600000;
+	f->window_ms = SRE_VERIFY_MAX_MS;	/* fitted below it (verify.h) */
 	f->labels = jv_array();
 	f->emit = emit;
 	f->emit_ctx = ctx;
@@ -216,7 +217,7 @@ sre_fix_note_anomaly(struct sre_fix *f, jv ev, const char *inc)
 {
 	static const char *const keep[] = {
 		"service", "operation", "signal", "observed", "baseline",
-		"score", "evidence", NULL
+		"score", "evidence", "window_start_ms", "window_end_ms", NULL
 	};
 
 	remember(&f->anomalies, inc, pick(ev, keep, 0),

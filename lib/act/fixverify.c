@@ -11,7 +11,9 @@
 #include "event.h"
 #include "evtime.h"
 #include "fixverify.h"
+#include "policy.h"
 #include "store.h"
+#include "verify.h"
 
 #define ERR_MAX		1024
 #define PENDING_KEY	"fix:pending"
@@ -130,23 +132,96 @@ sre_fix_pending_load(struct sre_fix *f)
 	free(p);
 }
 
+/* Non-zero when member k of o (borrowed) is of kind want. */
+static int
+member_is(jv o, const char *k, jv_kind want)
+{
+	jv v = sre_jv_get(o, k);
+	int t = jv_get_kind(v) == want;
+
+	jv_free(v);
+	return t;
+}
+
+#define is_true(o, k)	member_is((o), (k), JV_KIND_TRUE)
+#define is_false(o, k)	member_is((o), (k), JV_KIND_FALSE)
+
 /* ---- the window ---------------------------------------------------- */
+
+/* The length of the windows in which sre-scout judged the incident's
+ * anomalies (the last one seen), or 0. */
+int64_t
+sre_fix_cadence(const struct sre_fix *f, const char *inc)
+{
+	jv a = sre_jv_get(f->anomalies, inc);
+	int64_t ws = 0, we = 0;
+
+	if (sre_jv_int(a, "window_start_ms", &ws) < 0 ||
+	    sre_jv_int(a, "window_end_ms", &we) < 0 || we <= ws)
+		ws = we = 0;
+	jv_free(a);
+	return we - ws;
+}
+
+/* The number of changes made for inc so far, by its entry. */
+static int64_t
+changes_of(const struct sre_fix *f, const char *inc)
+{
+	jv p = sre_jv_get(f->pending, inc);
+	int64_t n = 0;
+
+	if (sre_jv_int(p, "actions", &n) < 0 || n < 0)
+		n = 0;
+	jv_free(p);
+	return n;
+}
 
 int
 sre_fix_watch(struct sre_fix *f, const char *inc,
     const struct sre_fix_made *m, int64_t from_ms, int observe,
     jv proposal)
 {
+	int64_t w, n;
+	jv e;
+
 	if (f->window_ms <= 0)
 		return EX_OK;
-	return sre_fix_pending_update(f, inc, sre_fix_pending_entry(m,
-	    from_ms + f->window_ms, observe, proposal), NULL);
+	/* the window fits the incident's cadence, --verify-window at most */
+	w = sre_verify_window(sre_fix_cadence(f, inc), f->window_ms);
+	n = changes_of(f, inc) + (observe ? 0 : 1);
+	e = sre_fix_pending_entry(m, from_ms + w, observe, proposal);
+	e = jv_object_set(e, jv_string("actions"), jv_number((double)n));
+	e = jv_object_set(e, jv_string("open"), jv_true());
+	e = jv_object_set(e, jv_string("window_ms"), jv_number((double)w));
+	return sre_fix_pending_update(f, inc, e, NULL);
 }
 
 int
 sre_fix_recovered(struct sre_fix *f, const char *inc, int *had)
 {
 	return sre_fix_pending_update(f, inc, jv_invalid(), had);
+}
+
+int
+sre_fix_recovery(struct sre_fix *f, jv ev, const char *inc, int *had)
+{
+	int64_t left = 0;
+	jv p;
+
+	if (had != NULL)
+		*had = 0;
+	/* only the last of the incident's series back verifies */
+	if (sre_jv_int(ev, "remaining", &left) < 0 || left <= 0)
+		return sre_fix_recovered(f, inc, had);
+	p = sre_jv_get(f->pending, inc);
+	if (jv_get_kind(p) != JV_KIND_OBJECT || is_true(p, "observe") ||
+	    !is_true(p, "open")) {
+		jv_free(p);
+		return EX_OK;
+	}
+	/* some of it: the change helped (a scale steps again sooner) */
+	return sre_fix_pending_update(f, inc, sre_verify_partial(p,
+	    sre_evclock_now(&f->clock), sre_fix_cadence(f, inc)), NULL);
 }
 
 jv
@@ -159,24 +234,14 @@ sre_fix_due(jv pending, int64_t now_ms)
 	jv_object_foreach(pending, k, p) {
 		double dl = 0;
 
+		/* an entry kept after its change was undone is not due */
 		if (sre_jv_num(p, "deadline_ms", &dl) == 0 &&
-		    dl <= (double)now_ms)
+		    dl <= (double)now_ms && !is_false(p, "open"))
 			due = jv_array_append(due, jv_copy(k));
 		jv_free(k);
 		jv_free(p);
 	}
 	return due;
-}
-
-/* Non-zero when member k of o is true.  Borrows o. */
-static int
-is_true(jv o, const char *k)
-{
-	jv v = sre_jv_get(o, k);
-	int t = jv_get_kind(v) == JV_KIND_TRUE;
-
-	jv_free(v);
-	return t;
 }
 
 int
@@ -209,7 +274,7 @@ sre_fix_verify_due(struct sre_fix *f)
 		if ((ex = sre_fix_pending_update(f, inc, jv_invalid(),
 		    &mine)) == EX_OK && mine)
 			ex = is_true(p, "observe") ? sre_fix_escalate(f, inc,
-			    now) : sre_fix_revert(f, inc, p, now);
+			    now) : sre_fix_unverified(f, inc, p, now);
 		jv_free(p);
 		jv_free(k);
 	}
@@ -373,6 +438,13 @@ revert_github(struct sre_fix *f, struct rev *r, const char *detail)
 int
 sre_fix_revert(struct sre_fix *f, const char *inc, jv p, int64_t now_ms)
 {
+	return sre_fix_revert_why(f, inc, p, now_ms, NULL, 0);
+}
+
+int
+sre_fix_revert_why(struct sre_fix *f, const char *inc, jv p, int64_t now_ms,
+    const char *why, int next)
+{
 	struct rev r;
 	char detail[2048], w[32];
 	double prn = 0;
@@ -387,7 +459,10 @@ sre_fix_revert(struct sre_fix *f, const char *inc, jv p, int64_t now_ms)
 	r.pushed = is_true(p, "pushed");
 	if (sre_jv_num(p, "pr", &prn) == 0)
 		r.pr = (long)prn;
-	sre_duration_fmt(f->window_ms, w, sizeof(w));
+	/* the window this fix had (fitted), else the bound */
+	if (sre_jv_num(p, "window_ms", &prn) < 0 || prn <= 0)
+		prn = (double)f->window_ms;
+	sre_duration_fmt((int64_t)prn, w, sizeof(w));
 	snprintf(r.wt, sizeof(r.wt), "%s/%s.revert", f->repo.wtdir, inc);
 	if (r.commit == NULL || r.branch == NULL) {
 		snprintf(r.err, sizeof(r.err), "no record of the fix");
@@ -397,13 +472,22 @@ sre_fix_revert(struct sre_fix *f, const char *inc, jv p, int64_t now_ms)
 	    revert_push(f, &r) < 0)
 		goto failed;
 	sre_fixrepo_wt_remove(&f->repo, r.wt);
-	snprintf(detail, sizeof(detail), "no recovery within %s of the fix: "
-	    "reverted %.12s; a human takes over", w, r.target);
+	if (why != NULL)
+		snprintf(detail, sizeof(detail), "%s: reverted %.12s", why,
+		    r.target);
+	else
+		snprintf(detail, sizeof(detail), "no recovery within %s of the "
+		    "fix: reverted %.12s; %s", w, r.target, next ? "the loop "
+		    "tries the next remedy" : "a human takes over");
 	if (f->use_github && r.pushed)
 		revert_github(f, &r, detail);
 	ev = sre_fix_action(f, inc, now_ms, "reverted", r.rbranch, r.newc,
 	    r.rpr_url[0] ? r.rpr_url : r.pr_url, detail);
 	ev = jv_object_set(ev, jv_string("reverted"), jv_string(r.target));
+	/* the loop goes on (sre-escalate waits): the next remedy in rank
+	 * or a revision's */
+	if (next)
+		ev = jv_object_set(ev, jv_string("next"), jv_true());
 	free(r.msg);
 	return sre_fix_record(f, ev, NULL, inc, 1);
 

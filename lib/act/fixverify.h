@@ -96,4 +96,35 @@ int sre_fix_escalate(struct sre_fix *f, const char *inc, int64_t now_ms);
  */
 int sre_fix_revert(struct sre_fix *f, const char *inc, jv p, int64_t now_ms);
 
+/*
+ * A recovery event ev (borrowed) of incident inc: the last of its series
+ * back ("remaining" 0 or absent) verifies the change (sre_fix_recovered);
+ * some of them back marks a live change as having helped
+ * (sre_verify_partial: a scale then steps again sooner).  *had (may be
+ * NULL): a change was verified.  Returns a sysexits code.
+ */
+int sre_fix_recovery(struct sre_fix *f, jv ev, const char *inc, int *had);
+
+/* The length of sre-scout's windows for incident inc, from the last
+ * anomaly noted (sre_fix_note_anomaly), or 0. */
+int64_t sre_fix_cadence(const struct sre_fix *f, const char *inc);
+
+/*
+ * sre_fix_revert with a reason: why (NULL: "no recovery within the
+ * window") and next (non-zero: the loop goes on with another change, so
+ * the event says "next": true and sre-escalate waits).
+ */
+int sre_fix_revert_why(struct sre_fix *f, const char *inc, jv p,
+    int64_t now_ms, const char *why, int next);
+
+/*
+ * A change whose window passed without full recovery, its entry p
+ * (borrowed) claimed already (fix.c): step a scale that helped, give up a
+ * restart (nothing to undo), revert anything else (verify.h); the entry
+ * is kept, closed, so that the next approval knows how many changes were
+ * made.  Returns a sysexits code.
+ */
+int sre_fix_unverified(struct sre_fix *f, const char *inc, jv p,
+    int64_t now_ms);
+
 #endif

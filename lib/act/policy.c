@@ -91,6 +91,7 @@ limits_default(struct sre_policy_limits *l)
 	l->service_approvals_per_hour = SRE_POLICY_SERVICE_HOUR;
 	l->loop_threshold = SRE_POLICY_LOOP_THRESHOLD;
 	l->loop_window_ms = SRE_POLICY_LOOP_WINDOW_MS;
+	l->max_actions = SRE_POLICY_MAX_ACTIONS;
 }
 
 void
@@ -535,7 +536,7 @@ parse_limits(struct sre_policy *p, struct parse *ps, jv lim)
 			"min_confidence", "low_confidence", "max_scale_factor",
 			"min_replicas", "max_replicas", "approvals_per_hour",
 			"service_approvals_per_hour", "loop_threshold",
-			"loop_window", "__line__", NULL
+			"loop_window", "max_actions", "__line__", NULL
 		};
 		const char *const *w;
 		const char *ks = jv_string_value(k);
@@ -576,6 +577,8 @@ parse_limits(struct sre_policy *p, struct parse *ps, jv lim)
 		l->service_approvals_per_hour = (long)d;
 	if (num_limit(ps, lim, "loop_threshold", 0, 1e6, &d) > 0)
 		l->loop_threshold = (long)d;
+	if (num_limit(ps, lim, "max_actions", 1, 10, &d) > 0)
+		l->max_actions = (long)d;
 	if ((s = str_member(lim, "loop_window")) != NULL) {
 		int64_t ms;
 
@@ -981,6 +984,8 @@ limits_jv(const struct sre_policy_limits *l)
 	    jv_number((double)l->loop_threshold));
 	o = jv_object_set(o, jv_string("loop_window_ms"),
 	    jv_number((double)l->loop_window_ms));
+	o = jv_object_set(o, jv_string("max_actions"),
+	    jv_number((double)l->max_actions));
 	return o;
 }
 
@@ -1176,8 +1181,15 @@ builtins(const struct sre_policy *p, jv d, const struct sre_guard_facts *f,
 	}
 	say(dc, "builtin:confidence", "pass: %g at least %g", conf,
 	    l->min_confidence);
-	if (!changes)
+	if (!changes) {
+		/* a culprit named with confidence, and no remedy of the
+		 * catalog backed by the evidence: a human, now */
+		fire(dc, "builtin:observe", SRE_ESCALATE, "%s is the likely "
+		    "origin (confidence %g) and no remedy of the catalog "
+		    "follows from the evidence: a human decides", target,
+		    conf);
 		goto out;
+	}
 	if ((fz = sre_policy_frozen(p, ts_of(d))) != NULL) {
 		fire(dc, "builtin:freeze", SRE_ESCALATE, "change freeze (%s)",
 		    fz);

@@ -49,6 +49,7 @@ int sre_decision_parse(const char *s);
 #define SRE_POLICY_SERVICE_HOUR		3
 #define SRE_POLICY_LOOP_THRESHOLD	3
 #define SRE_POLICY_LOOP_WINDOW_MS	3600000
+#define SRE_POLICY_MAX_ACTIONS		2
 
 struct sre_policy_limits {
 	double min_confidence;
@@ -60,6 +61,8 @@ struct sre_policy_limits {
 	long service_approvals_per_hour;
 	long loop_threshold;		/* acts per fingerprint per window */
 	int64_t loop_window_ms;
+	long max_actions;		/* changes per incident (sre-fix), the
+					   steps and next remedies included */
 };
 
 struct sre_policy;

@@ -179,7 +179,13 @@ sre_brain_diagnose(struct sre_brain *b, struct incident *i, int allow_llm)
 	}
 	sre_brain_say(b, SRE_BRAIN_INFO, 0, "incident %s: diagnosed in %.3f "
 	    "ms (%d anomalies)", i->id, sre_mono_msf() - t0, i->nanom);
-	if (!sre_brain_settle_speak(&i->st, i->last, d)) {
+	if (sre_brain_settle_wait(&i->st, d, b->clock, b->c.evidence_ms < 0 ?
+	    b->c.settle_ms : b->c.evidence_ms)) {
+		/* no remedy yet: the deciding evidence may be on its way */
+		sre_brain_say(b, SRE_BRAIN_INFO, 0, "incident %s: nothing to "
+		    "propose yet: one more settle time", i->id);
+		jv_free(d);
+	} else if (!sre_brain_settle_speak(&i->st, i->last, d)) {
 		jv_free(d);
 		i->st.state = SRE_BRAIN_DONE;
 	} else if (allow_llm && b->c.llm != NULL)

@@ -161,6 +161,28 @@ sre_brain_settle_speak(const struct sre_brain_settle *st, jv last, jv d)
 }
 
 int
+sre_brain_settle_wait(struct sre_brain_settle *st, jv d, int64_t clock,
+    int64_t wait_ms)
+{
+	jv p;
+	const char *action;
+	int wait;
+
+	if (st->revision > 0 || st->waited || wait_ms <= 0)
+		return 0;
+	p = sre_jv_get(d, "proposal");
+	action = sre_jv_str(p, "action");
+	wait = action != NULL && strcmp(action, "observe") == 0;
+	jv_free(p);
+	if (!wait)
+		return 0;
+	st->waited = 1;
+	st->state = SRE_BRAIN_PENDING;
+	st->due_ms = (clock > 0 ? clock : 0) + wait_ms;
+	return 1;
+}
+
+int
 sre_brain_settle_emitted(struct sre_brain_settle *st)
 {
 	st->state = SRE_BRAIN_DONE;

@@ -48,6 +48,7 @@ struct sre_brain_settle {
 	int revision;		/* of the diagnosis out there; 0 none */
 	int cag;		/* sre-cag diagnosed it */
 	int cag_failed;		/* ... and an action on its fix failed */
+	int waited;		/* a first observe waited one settle time */
 };
 
 /* An incident nothing was heard of: EMPTY, nothing due, revision 0. */
@@ -122,6 +123,18 @@ int sre_brain_material(jv last, jv d);
  */
 int sre_brain_settle_speak(const struct sre_brain_settle *st, jv last,
     jv d);
+
+/*
+ * Settle on evidence, not on a clock: does diagnosis d (borrowed) wait?
+ * A first diagnosis that proposes no change (observe: no remedy follows
+ * from the evidence yet) waits one more settle time, once: the evidence
+ * that decides between remedies may still be arriving (a datastore's
+ * callers' pool errors after the latency at the edge).  Then it is
+ * PENDING again, due wait_ms after clock, and 1 is returned; else 0 (and
+ * always when wait_ms is 0).
+ */
+int sre_brain_settle_wait(struct sre_brain_settle *st, jv d, int64_t clock,
+    int64_t wait_ms);
 
 /* A diagnosis goes out: DONE; returns its revision (one more). */
 int sre_brain_settle_emitted(struct sre_brain_settle *st);

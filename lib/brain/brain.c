@@ -141,6 +141,8 @@ inc_evict(struct sre_brain *b, const char *why)
 		return 0;
 	if (i->st.state == SRE_BRAIN_PENDING && i->nanom > 0) {
 		sre_brain_diagnose(b, i, 0);
+		if (i->st.state == SRE_BRAIN_PENDING)	/* no waiting now */
+			sre_brain_diagnose(b, i, 0);
 		if (i->st.state == SRE_BRAIN_WAIT_LLM)
 			return 0;
 	}
@@ -222,8 +224,18 @@ run_due(struct sre_brain *b, int all)
 		if (sre_brain_settle_is_due(&i->st, b->clock, all)) {
 			if (i->st.state == SRE_BRAIN_HELD)
 				i->st.due_ms = -1;
-			else
+			else {
 				sre_brain_diagnose(b, i, !sre_stopping());
+				/* at the end nothing more arrives: a first
+				 * observe waits no longer */
+				if (all && i->st.state == SRE_BRAIN_PENDING)
+					sre_brain_diagnose(b, i,
+					    !sre_stopping());
+				/* waiting on: due again later */
+				if (i->st.due_ms >= 0 && (next < 0 ||
+				    i->st.due_ms < next))
+					next = i->st.due_ms;
+			}
 		} else if (next < 0 || i->st.due_ms < next)
 			next = i->st.due_ms;
 	}
@@ -605,6 +617,7 @@ sre_brain_conf_init(struct sre_brain_conf *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->settle_ms = 10000;		/* one sre-scout window */
+	c->evidence_ms = -1;		/* one more settle time */
 	c->top = 5;
 	c->max_incidents = 10000;
 	c->max_anomalies = 1000;

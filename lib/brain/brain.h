@@ -43,6 +43,10 @@ enum sre_brain_say {
 
 struct sre_brain_conf {
 	int64_t settle_ms;	/* gather an incident's anomalies this long */
+	int64_t evidence_ms;	/* a first diagnosis proposing no change
+				 * waits this much more for the evidence
+				 * that decides (brain-settle.h); 0 not,
+				 * -1 one settle time */
 	int top;		/* root causes per diagnosis */
 	long max_incidents;	/* incidents remembered at once */
 	long max_anomalies;	/* anomalies kept per incident */

@@ -2061,37 +2061,38 @@ datastore_name(const char *s)
 	return 0;
 }
 
-/* A pool size named in the evidence text ("pool size 20"), or 0. */
-static long
-pool_size_hint(jv anomalies, const char *target)
+/*
+ * Call fn on the text of each message and template in the evidence of
+ * the anomalies (of service only, when not NULL), until it returns
+ * non-zero; returns that value, or 0.
+ */
+static int
+each_text(jv anomalies, const char *service,
+    int (*fn)(const char *text, void *arg), void *arg)
 {
-	int i, n = jv_array_length(jv_copy(anomalies));
-	long best = 0;
+	int i, n = jv_array_length(jv_copy(anomalies)), r = 0;
 
-	for (i = 0; i < n && i < 4096 && best == 0; i++) {
+	for (i = 0; i < n && i < 4096 && r == 0; i++) {
 		jv ev = jv_array_get(jv_copy(anomalies), i);
 		jv evd = evidence_of(ev);
 		const char *keys[] = { "messages", "templates" };
+		const char *svc = sre_jv_str(ev, "service");
 		int k;
 
-		for (k = 0; k < 2 && best == 0; k++) {
+		for (k = 0; k < 2 && r == 0 && (service == NULL ||
+		    (svc != NULL && strcmp(svc, service) == 0)); k++) {
 			jv m = member_kind(evd, keys[k], JV_KIND_ARRAY);
 			int j, mn = jv_get_kind(m) == JV_KIND_ARRAY ?
 			    jv_array_length(jv_copy(m)) : 0;
 
-			for (j = 0; j < mn && j < 32 && best == 0; j++) {
+			for (j = 0; j < mn && j < 32 && r == 0; j++) {
 				jv x = jv_array_get(jv_copy(m), j);
-				const char *t = sre_jv_str(x, k ? "template" :
-				    "text");
-				const char *p;
+				const char *t = jv_get_kind(x) ==
+				    JV_KIND_STRING ? jv_string_value(x) :
+				    sre_jv_str(x, k ? "template" : "text");
 
-				if (t != NULL && strstr(t, target) != NULL &&
-				    (p = strstr(t, "pool size ")) != NULL) {
-					long v = strtol(p + 10, NULL, 10);
-
-					if (v > 0 && v < 100000)
-						best = v;
-				}
+				if (t != NULL)
+					r = fn(t, arg);
 				jv_free(x);
 			}
 			jv_free(m);
@@ -2099,7 +2100,79 @@ pool_size_hint(jv anomalies, const char *target)
 		jv_free(evd);
 		jv_free(ev);
 	}
-	return best;
+	return r;
+}
+
+struct pool_hint {
+	const char *target;
+	long size;
+};
+
+static int
+pool_hint_of(const char *t, void *arg)
+{
+	struct pool_hint *h = arg;
+	const char *p;
+
+	if (strstr(t, h->target) != NULL &&
+	    (p = strstr(t, "pool size ")) != NULL) {
+		long v = strtol(p + 10, NULL, 10);
+
+		if (v > 0 && v < 100000)
+			h->size = v;
+	}
+	return h->size != 0;
+}
+
+/* A pool size named in the evidence text ("pool size 20"), or 0. */
+static long
+pool_size_hint(jv anomalies, const char *target)
+{
+	struct pool_hint h = { target, 0 };
+
+	each_text(anomalies, NULL, pool_hint_of, &h);
+	return h.size;
+}
+
+static int
+process_text(const char *t, void *arg)
+{
+	(void)arg;
+	return (int)sre_catalog_evidence_of_text(t);
+}
+
+/*
+ * Process-state evidence (SRE_EV_PROCESS) of target: its own metric
+ * anomalies of resident memory, or its own messages and templates that
+ * read as memory not given back, stuck workers or a crash loop
+ * (sre_catalog_evidence_of_*).  The catalog's evidence for a restart.
+ */
+static unsigned
+process_evidence(jv anomalies, const char *target)
+{
+	int i, n = jv_array_length(jv_copy(anomalies));
+	unsigned have = 0;
+
+	for (i = 0; i < n && i < 4096 && have == 0; i++) {
+		jv ev = jv_array_get(jv_copy(anomalies), i);
+		const char *svc = sre_jv_str(ev, "service");
+
+		if (svc != NULL && strcmp(svc, target) == 0 &&
+		    signal_of(sre_jv_str(ev, "signal")) == SIG_METRIC) {
+			jv evd = evidence_of(ev);
+			const char *metric = sre_jv_str(evd, "metric");
+
+			have |= sre_catalog_evidence_of_metric(metric != NULL ?
+			    metric : sre_jv_str(ev, "operation"),
+			    num_or(ev, "observed", -1),
+			    num_or(ev, "baseline", -1));
+			jv_free(evd);
+		}
+		jv_free(ev);
+	}
+	if (have == 0 && each_text(anomalies, target, process_text, NULL))
+		have = SRE_EV_PROCESS;
+	return have;
 }
 
 /* ---- the diagnosis -------------------------------------------------- */
@@ -2255,16 +2328,20 @@ action_for(const struct cand *w, enum kind wk, int strong, jv anomalies,
 		    jv_object_set(jv_object(), jv_string("key"),
 		    jv_string("DB_POOL_SIZE")), jv_string("value"),
 		    jv_string(v)));
+	} else if (strong && wk != K_SYMPTOM && wk != K_NONE &&
+	    process_evidence(anomalies, w->name)) {
+		/* the catalog's evidence for a restart: memory not given
+		 * back, stuck workers, a crash loop */
+		prop = proposal("restart", w->name, jv_object());
 	} else if (strong && (wk == K_SATURATION ||
 	    ((wk == K_LATENCY || wk == K_CPU) &&
 	    datastore_name(w->name)))) {
 		prop = proposal("scale", w->name, jv_object_set(
 		    jv_object(), jv_string("delta"),
 		    jv_number(wk == K_SATURATION ? 2 : 1)));
-	} else if (strong && (wk == K_LATENCY || wk == K_CPU ||
-	    wk == K_ERRORS || wk == K_NETWORK)) {
-		prop = proposal("restart", w->name, jv_object());
 	}
+	/* else no evidence backs a change (sre_catalog_evidence_ok):
+	 * observe, and sre-guard calls a human with the diagnosis */
 	if (jv_is_valid(prop) && failed_before(o->failed, prop)) {
 		jv_free(prop);
 		prop = jv_invalid();
@@ -2304,10 +2381,11 @@ propose(const struct dx *d, const struct cand *w, double conf,
 
 /* The summary: the top candidate w, the runner-up, the proposal. */
 static void
-summarize(const struct dx *d, const struct cand *w, const int *order,
-    jv prop, int known, const struct sre_rca_opts *o, char *summary,
-    size_t len)
+summarize(const struct dx *d, const struct cand *w, double conf,
+    const int *order, jv prop, int known, const struct sre_rca_opts *o,
+    char *summary, size_t len)
 {
+	int strong = w != NULL && conf >= 0.5 && w->origin >= 0.3;
 	char reason[1024];
 	const char *act = sre_jv_str(prop, "action");
 	size_t used = 0;
@@ -2332,8 +2410,12 @@ summarize(const struct dx *d, const struct cand *w, const int *order,
 		if (r2->pi > 0)
 			ADD(" Runner-up: %s.", r2->name);
 	}
-	if (act != NULL && strcmp(act, "observe") == 0)
+	if (act != NULL && strcmp(act, "observe") == 0 && !strong)
 		ADD(" The evidence is too weak to act on: observe.");
+	else if (act != NULL && strcmp(act, "observe") == 0)
+		ADD(" No remedy of the catalog follows from the evidence (a "
+		    "restart needs memory growth, a stuck worker or a crash "
+		    "loop): observe, for a human to take over.");
 	else if (known) {
 		double s = num_or(o->known_fix, "successes", 0);
 
@@ -2413,7 +2495,7 @@ sre_rca_diagnose(const struct sre_rca_graph *g, jv anomalies,
 	if (fp == NULL)
 		fp = d.first_fp;
 	prop = propose(&d, w, conf, anomalies, &o, &known_fix_used);
-	summarize(&d, w, order, prop, known_fix_used, &o, summary,
+	summarize(&d, w, conf, order, prop, known_fix_used, &o, summary,
 	    sizeof(summary));
 
 	out = jv_object();

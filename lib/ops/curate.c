@@ -18,6 +18,7 @@
 #include "curate.h"
 #include "diag.h"
 #include "event.h"
+#include "evtime.h"
 #include "file.h"
 #include "store.h"
 
@@ -404,6 +405,8 @@ on_action(jv rec, jv ev, int64_t ts)
 		rec = set(rec, "fix", jv_copy(a));
 		rec = set(rec, "fixed_ms", num(ts));
 	}
+	if (is_fix(str(ev, "status")))
+		rec = set(rec, "last_fix", jv_copy(a));	/* the one that held */
 	rec = set(rec, "action", a);
 	if (!has(rec, "proposal") && kind_is(ev, "proposal", JV_KIND_OBJECT))
 		rec = set(rec, "proposal", member(ev, "proposal"));
@@ -440,6 +443,34 @@ txn_errno(struct sre_txn *t, int e, const char *what, const char *path)
 	    strerror(e));
 }
 
+static const char *outcome_text(const char *o, int healed);
+
+/* Why an incident closed as it did, in a line: the outcome's meaning,
+ * and what says so (the fix that held, the escalation's reason). */
+static jv
+close_reason(jv r, const char *outcome, int healed)
+{
+	jv x, out;
+	const char *t = outcome_text(outcome, healed), *why = NULL;
+	char buf[600];
+
+	if (strcmp(outcome, "escalated") == 0) {
+		x = member(r, "escalation");
+		why = str(x, "reason");
+	} else if (strcmp(outcome, "auto_resolved") == 0 && !healed) {
+		x = member(r, "last_fix");
+		why = str(x, "detail");
+	} else
+		x = jv_null();
+	if (why != NULL)
+		snprintf(buf, sizeof(buf), "%s: %.500s", t, why);
+	else
+		snprintf(buf, sizeof(buf), "%s", t);
+	out = jv_string(buf);
+	jv_free(x);
+	return out;
+}
+
 /*
  * Close the incident in *rec with outcome at event time at: metrics,
  * learning, the post-mortem file, the outbox.  The caller stores *rec.
@@ -461,6 +492,7 @@ close_incident(struct sre_txn *t, struct apply *a, jv *rec,
 	    recovered < fixed));
 	r = set(r, "status", jv_string("closed"));
 	r = set(r, "outcome", jv_string(outcome));
+	r = set(r, "reason", close_reason(r, outcome, healed));
 	r = set(r, "closed_ms", num(at));
 	r = set(r, "self_healed", jv_bool(healed));
 	r = set(r, "detect_ms", span(r, "window_start_ms", "anomaly_ms"));
@@ -515,6 +547,7 @@ close_incident(struct sre_txn *t, struct apply *a, jv *rec,
 	pm = set(pm, "id", jv_string(id));
 	pm = set(pm, "ts_ms", num(at));
 	pm = set(pm, "outcome", jv_string(outcome));
+	pm = set(pm, "reason", member(r, "reason"));
 	pm = set(pm, "mttr_ms", member(r, "mttr_ms"));
 	pm = set(pm, "fix_ms", member(r, "fix_ms"));
 	pm = set(pm, "detect_ms", member(r, "detect_ms"));
@@ -1409,6 +1442,10 @@ struct rep {
 	long long incidents, closed, auto_resolved, escalated, unresolved,
 	    healed, judged, matched;
 	jv spans;		/* [start, end] of each incident */
+	struct vec open;	/* when each open incident's verify window
+				   began (its fix, else its first anomaly) */
+	int64_t newest;		/* the newest event time of any incident */
+	long long overdue;	/* open past their verify window */
 	struct sample *s;
 	size_t ns, caps;
 	double last_raw;
@@ -1469,9 +1506,15 @@ report_fn(jv rec, void *ctx)
 	const char *outcome = sre_jv_str(rec, "outcome");
 	jv t = jv_null(), sp;
 
+	v = iget(rec, "closed_ms", iget(rec, "last_ms", start));
+	if (v > r->newest)
+		r->newest = v;
 	if (start < r->since || start >= r->until)
 		return 0;
 	r->incidents++;
+	if (outcome == NULL && vec_add(&r->open, iget(rec, "fixed_ms",
+	    start)) < 0)
+		r->oom = 1;
 	if (outcome != NULL) {
 		r->closed++;
 		if (strcmp(outcome, "auto_resolved") == 0) {
@@ -1635,8 +1678,10 @@ ratio(long long a, long long b)
 
 jv
 sre_curate_report(struct sre_store *st, int64_t since_ms, int64_t until_ms,
-    jv truth, char *err, size_t errlen, int *ex)
+    int64_t verify_ms, jv truth, char *err, size_t errlen, int *ex)
 {
+	int64_t ref;
+	size_t i;
 	struct rep r;
 	struct sre_txn *t;
 	jv o = jv_object(), x;
@@ -1677,8 +1722,17 @@ sre_curate_report(struct sre_store *st, int64_t since_ms, int64_t until_ms,
 	o = set(o, "time_to_fix_ms", percentiles(&r.fix));
 	o = set(o, "mttr_ms", percentiles(&r.mttr));
 	o = set(o, "detect_ms", percentiles(&r.detect));
+	/* open incidents past their verify window are failures */
+	if (verify_ms <= 0)
+		verify_ms = SRE_CURATE_VERIFY_MS;
+	ref = until_ms < INT64_MAX ? until_ms : r.newest;
+	for (i = 0; i < r.open.n; i++)
+		if (ref - r.open.v[i] > verify_ms)
+			r.overdue++;
+	o = set(o, "overdue", num(r.overdue));
+	o = set(o, "verify_window_ms", num(verify_ms));
 	o = set(o, "autonomous_success_rate", ratio(r.auto_resolved,
-	    r.closed));
+	    r.closed + r.overdue));
 	if (jv_get_kind(truth) == JV_KIND_ARRAY) {
 		x = jv_object();
 		x = set(x, "rate", ratio(r.matched, r.judged));
@@ -1691,6 +1745,7 @@ sre_curate_report(struct sre_store *st, int64_t since_ms, int64_t until_ms,
 	free(r.fix.v);
 	free(r.mttr.v);
 	free(r.detect.v);
+	free(r.open.v);
 	free(r.s);
 	jv_free(r.spans);
 	*ex = EX_OK;
@@ -1699,6 +1754,7 @@ fail:
 	free(r.fix.v);
 	free(r.mttr.v);
 	free(r.detect.v);
+	free(r.open.v);
 	free(r.s);
 	jv_free(r.spans);
 	jv_free(o);
@@ -1768,12 +1824,15 @@ sre_curate_report_text(jv rep)
 	text_pct(fp, "time to detect", rep, "detect_ms");
 	fprintf(fp, "%-26s", "autonomous success rate");
 	x = member(rep, "outcomes");
+	sre_duration_fmt(iget(rep, "verify_window_ms", 0), a, sizeof(a));
 	if (sre_jv_num(rep, "autonomous_success_rate", &d) == 0)
-		fprintf(fp, "%.1f%% (%" PRId64 " of %" PRId64 " closed)\n",
-		    d * 100, iget(x, "auto_resolved", 0),
-		    iget(rep, "closed", 0));
+		fprintf(fp, "%.1f%% (%" PRId64 " of %" PRId64 " closed, %"
+		    PRId64 " open past the %s verify window)\n", d * 100,
+		    iget(x, "auto_resolved", 0), iget(rep, "closed", 0),
+		    iget(rep, "overdue", 0), a);
 	else
-		fputs("n/a (nothing closed)\n", fp);
+		fprintf(fp, "n/a (nothing closed, %" PRId64 " open within "
+		    "the %s verify window)\n", iget(rep, "open", 0), a);
 	jv_free(x);
 	fprintf(fp, "%-26s", "cognitive accuracy");
 	x = member(rep, "cognitive_accuracy");

@@ -111,9 +111,17 @@ char *sre_curate_markdown(jv rec, jv tl, jv cag);
  * that start in that window; null for none),
  * and resource use from governor samples.  An object, or jv_invalid()
  * with err set.
+ *
+ * The autonomous success rate is auto_resolved over the closed incidents
+ * and the open ones past their verify window: an incident still open
+ * verify_ms (<= 0: SRE_CURATE_VERIFY_MS) after its fix, or after its
+ * first anomaly when nothing was fixed, counts as a failure ("overdue").
+ * Past is measured against until_ms, else the newest event time in the
+ * store (event time, so that a replay reports as it ran).
  */
+#define SRE_CURATE_VERIFY_MS	(3 * 60 * 1000)
 jv sre_curate_report(struct sre_store *st, int64_t since_ms, int64_t until_ms,
-    jv truth, char *err, size_t errlen, int *ex);
+    int64_t verify_ms, jv truth, char *err, size_t errlen, int *ex);
 
 /* The report as text (consumes report).  A malloc'd string or NULL. */
 char *sre_curate_report_text(jv report);

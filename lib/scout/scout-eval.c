@@ -942,7 +942,12 @@ op_tput(struct judge *j, struct op *o, const struct opview *v,
 	    rate < base * 1.5);
 	ch = sre_hyst_step(&c->s->h, above, fabs(z) >= 2 * T, below,
 	    cfg->raise_windows, cfg->recover_windows);
-	if (!c->s->h.anomalous && !above && (w != NULL || mature))
+	/* Not from a series' first window: it began when the series did,
+	 * mid-window, and its rate is a fraction of the real one (the
+	 * baseline would then hang on where the warm-up's first window
+	 * fell). */
+	if (!c->s->h.anomalous && !above && (w != NULL ? o->windows > 1 :
+	    mature))
 		sre_baseline_learn(&o->btput, x, TPUT_FLOOR,
 		    LEARN_RATE, CLIP);
 	if (w == NULL && c->s->h.anomalous && ++c->s->stale >=

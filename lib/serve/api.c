@@ -225,7 +225,7 @@ sre_api_report(struct sre_srv *s, const char *since, struct sre_answer *a)
 			sre_answer_fail(a, R_REPORT, 0, 503, "5",
 			    "store: %s", err);
 	} else {
-		rep = sre_curate_report(s->st, from, INT64_MAX, jv_null(),
+		rep = sre_curate_report(s->st, from, INT64_MAX, 0, jv_null(),
 		    err, sizeof(err), &ex);
 		if (!jv_is_valid(rep)) {
 			jv_free(rep);

@@ -410,12 +410,55 @@ test_history(void)
 	    "a staged edit of the target's file");
 }
 
+/* What each action needs, and what counts as process state. */
+static void
+test_evidence(void)
+{
+	char why[256];
+
+	ok(sre_catalog_evidence_needed("rollback") == SRE_EV_RELEASE &&
+	    sre_catalog_evidence_needed("scale") == SRE_EV_LOAD &&
+	    sre_catalog_evidence_needed("config") == SRE_EV_RESOURCE &&
+	    sre_catalog_evidence_needed("restart") == SRE_EV_PROCESS &&
+	    sre_catalog_evidence_needed("observe") == 0 &&
+	    sre_catalog_evidence_needed("nope") == 0,
+	    "each action's evidence");
+	ok(sre_catalog_evidence_ok("restart", SRE_EV_LOAD, why,
+	    sizeof(why)) == 0 && strcmp(why, "restart needs a process state "
+	    "a restart clears (memory growth, a stuck worker, a crash loop): "
+	    "none in the evidence") == 0, "a restart without it: %s", why);
+	ok(sre_catalog_evidence_ok("restart", SRE_EV_PROCESS | SRE_EV_LOAD,
+	    NULL, 0) == 1 && sre_catalog_evidence_ok("observe", 0, NULL, 0) ==
+	    1, "with it; observe needs none");
+	ok(sre_catalog_evidence_of_text("unhandled error: "
+	    "java.lang.OutOfMemoryError: Java heap space") == SRE_EV_PROCESS &&
+	    sre_catalog_evidence_of_text("watchdog: worker w-3 stuck for 40 s")
+	    == SRE_EV_PROCESS && sre_catalog_evidence_of_text("Back-off "
+	    "restarting failed container") == SRE_EV_PROCESS,
+	    "memory, stuck workers, a crash loop in messages");
+	ok(sre_catalog_evidence_of_text("timed out after 3000 ms waiting for "
+	    "a worker thread") == 0 && sre_catalog_evidence_of_text("GC pause "
+	    "(G1 Evacuation Pause) 120 ms, heap 80% used") == 0 &&
+	    sre_catalog_evidence_of_text("OOM command not allowed when used "
+	    "memory > 'maxmemory'") == 0 &&
+	    sre_catalog_evidence_of_text(NULL) == 0,
+	    "a worker timing out, a GC pause, a full cache are not");
+	ok(sre_catalog_evidence_of_metric("process.memory.usage", 1.6e9,
+	    0.9e9) == SRE_EV_PROCESS && sre_catalog_evidence_of_metric(
+	    "process.memory.usage", 1.0e9, 0.9e9) == 0 &&
+	    sre_catalog_evidence_of_metric("process.cpu.utilization", 0.9,
+	    0.2) == 0 && sre_catalog_evidence_of_metric(NULL, 2, 1) == 0 &&
+	    sre_catalog_evidence_of_metric("container_memory_rss", 2, 0) == 0,
+	    "memory growth by its metric, 1.3 times the baseline");
+}
+
 int
 main(void)
 {
 	char path[PATH_MAX + 64];
 
 	test_table();
+	test_evidence();
 	test_limits();
 	snprintf(tmp, sizeof(tmp), "/tmp/test-catalog.XXXXXX");
 	if (mkdtemp(tmp) == NULL) {

@@ -116,7 +116,8 @@ test_builtins(void)
 	decide_is(p, diag("restart", "quote-api", "{}", 0.9, TUE), &f,
 	    "escalate builtin:rate", "ten approvals this hour");
 	decide_is(p, diag("observe", "quote-api", "{}", 0.9, TUE), &f,
-	    "approve default", "observe is not rate limited");
+	    "escalate builtin:observe", "observe is not rate limited: a "
+	    "confident one with no remedy calls a human");
 	f.approvals_hour = 0;
 	f.service_approvals_hour = 3;
 	decide_is(p, diag("restart", "quote-api", "{}", 0.9, TUE), &f,
@@ -254,6 +255,21 @@ test_problems(void)
 	    "default policy");
 	jv_free(problems);
 	sre_policy_free(p);
+	p = parse("limits:\n  max_actions: 3\n", &problems);
+	ok(p != NULL && sre_policy_limits(p)->max_actions == 3,
+	    "max_actions: changes per incident");
+	jv_free(problems);
+	sre_policy_free(p);
+	p = parse("", &problems);
+	ok(p != NULL && sre_policy_limits(p)->max_actions ==
+	    SRE_POLICY_MAX_ACTIONS && SRE_POLICY_MAX_ACTIONS == 2,
+	    "at most 2 by default");
+	jv_free(problems);
+	sre_policy_free(p);
+	p = parse("limits:\n  max_actions: 0\n", &problems);
+	ok(p == NULL && has(problems, "max_actions must be a number from 1 "
+	    "to 10"), "max_actions from 1 to 10");
+	jv_free(problems);
 	p = parse("limits:\n  approvals_per_hour: 0\n  max_scale_factor: 3\n",
 	    &problems);
 	ok(p != NULL && jv_array_length(sre_policy_warnings(p)) == 2,

@@ -150,8 +150,9 @@ test_chain(void)
 	    "(got %s)", top_of(d));
 	sre_jv_num(d, "confidence", &c);
 	ok(c > 0.8 && c <= 1, "with a high confidence (%.3f)", c);
-	ok(strcmp(prop_str(d, "action"), "restart") == 0 &&
-	    strcmp(prop_str(d, "target"), "db") == 0, "proposal restart db");
+	ok(strcmp(prop_str(d, "action"), "observe") == 0 &&
+	    strcmp(prop_str(d, "target"), "db") == 0, "own errors and nothing "
+	    "a restart clears: observe db");
 	ok(strcmp(sre_jv_str(d, "fingerprint"), "fp-db") == 0,
 	    "the fingerprint is the culprit's");
 	ok(strcmp(sre_jv_str(d, "kind"), "errors") == 0, "kind errors");
@@ -176,6 +177,39 @@ test_chain(void)
 	ok(strcmp(top_of(d2), "db") == 0, "without a topology too (%s)",
 	    top_of(d2));
 	jv_free(d2);
+	/* memory a process does not give back: the evidence for a restart */
+	{
+		jv a2 = J("[{\"type\":\"anomaly\",\"service\":\"db\","
+		    "\"operation\":\"SELECT\",\"signal\":\"errors\","
+		    "\"observed\":0.3,\"baseline\":0,\"score\":30,"
+		    "\"fingerprint\":\"fp-db\",\"evidence\":{\"scope\":"
+		    "\"operation\",\"error_ratio\":{\"observed\":0.3,"
+		    "\"baseline\":0},\"messages\":[{\"text\":\"ERROR: out "
+		    "of memory\",\"count\":30}]}},"
+		    "{\"type\":\"anomaly\",\"service\":\"db\",\"operation\":"
+		    "\"process.memory.usage\",\"signal\":\"metric\","
+		    "\"observed\":1.8e9,\"baseline\":0.9e9,\"score\":12,"
+		    "\"evidence\":{\"scope\":\"metric\",\"metric\":"
+		    "\"process.memory.usage\"}}]");
+		jv a3 = jv_array_append(jv_copy(a), jv_array_get(jv_copy(a2),
+		    1));
+
+		/* both ways: its messages, its memory metric */
+		a2 = jv_array_concat(jv_array_slice(jv_copy(a), 1, 3),
+		    jv_array_slice(a2, 0, 1));
+		d2 = sre_rca_diagnose(g, a2, &o);
+		ok(strcmp(prop_str(d2, "action"), "restart") == 0 &&
+		    strcmp(prop_str(d2, "target"), "db") == 0, "out of memory "
+		    "in its messages: restart db");
+		jv_free(d2);
+		d2 = sre_rca_diagnose(g, a3, &o);
+		ok(strcmp(prop_str(d2, "action"), "restart") == 0,
+		    "its memory at twice its baseline: restart (%s)",
+		    prop_str(d2, "action"));
+		jv_free(d2);
+		jv_free(a2);
+		jv_free(a3);
+	}
 	/* a known fix is reused, a failed one never */
 	o.known_fix = J("{\"proposal\":{\"action\":\"rollback\",\"target\":"
 	    "\"db\",\"params\":{\"to\":\"1.2.3\"}},\"successes\":3,"
