@@ -76,7 +76,7 @@ usage(FILE *fp)
 	    "\n"
 	    "                 [-o URL] [--settle T] [--evidence-wait T] "
 	    "[--state-dir DIR]\n"
-	    "                 [--top N]\n"
+	    "                 [--top N] [FILE]\n"
 	    "  -i, --in URL            read events from URL (default -)\n"
 	    "  -o, --out URL           write to URL (default -)\n"
 	    "      --settle T          gather an incident's anomalies this "
@@ -112,45 +112,6 @@ usage(FILE *fp)
 	    "  -v, --verbose           report more\n"
 	    "  -h, --help              this help\n"
 	    "  -V, --version           print the version\n");
-}
-
-/* "10s", "500ms", "2m", "1h", a bare number of seconds; -1 if bad. */
-static int64_t
-duration_ms(const char *s)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno != 0 || end == s || !isfinite(v) || v < 0)
-		return -1;
-	if (*end == '\0' || strcmp(end, "s") == 0)
-		v *= 1000;
-	else if (strcmp(end, "ms") == 0)
-		;
-	else if (strcmp(end, "m") == 0)
-		v *= 60000;
-	else if (strcmp(end, "h") == 0)
-		v *= 3600000;
-	else
-		return -1;
-	if (v > 1e12)
-		return -1;
-	return (int64_t)v;
-}
-
-static long
-number(const char *name, const char *s, long lo, long hi)
-{
-	const char *errstr;
-	long long v = strtonum(s, lo, hi, &errstr);
-
-	if (errstr != NULL) {
-		sre_warnx("%s %s: %s (%ld..%ld)", name, s, errstr, lo, hi);
-		return -1;
-	}
-	return (long)v;
 }
 
 /* ---- the engine's callbacks ----------------------------------------- */
@@ -223,34 +184,18 @@ governor(void *ctx)
 /* ---- the loop ------------------------------------------------------- */
 
 static int
-on_line(struct sre_stream *s, const char *line, size_t len, void *ctx)
+on_event(struct sre_stream *s, const struct sre_event_in *e, void *ctx)
 {
 	struct tool *t = ctx;
-	char err[512];
-	jv ev;
+	int ex = 0;
 
-	if (len == strspn(line, " \t\r"))
-		return 0;
-	ev = sre_json_object(line, len, err, sizeof(err));
-	if (!jv_is_valid(ev)) {
-		sre_stream_reject(s, "%s", err);
-		return 0;
-	}
-	if (sre_event_check(ev, err, sizeof(err)) < 0) {
-		sre_stream_reject(s, "%s", err);
-		jv_free(ev);
-		return 0;
-	}
-	if (opt.pass)
-		sre_stream_emit(s, line, len);
-	if (sre_brain_event(t->b, ev, len) < 0) {
-		jv_free(ev);
+	if (sre_brain_event(t->b, e->ev, e->len) < 0) {
 		sre_warnx("out of memory");
-		return EX_OSERR;
-	}
-	jv_free(ev);
-	sre_brain_line_done(t->b);
-	return 0;
+		ex = EX_OSERR;
+	} else
+		sre_brain_line_done(t->b);
+	s->idle_ms = sre_brain_idle_ms(t->b);
+	return ex;
 }
 
 static int
@@ -265,16 +210,6 @@ on_idle(struct sre_stream *s, int at_end, void *ctx)
 	sre_brain_idle(t->b);
 	s->idle_ms = sre_brain_idle_ms(t->b);
 	return 0;
-}
-
-static int
-on_line_idle(struct sre_stream *s, const char *line, size_t len, void *ctx)
-{
-	struct tool *t = ctx;
-	int rc = on_line(s, line, len, ctx);
-
-	s->idle_ms = sre_brain_idle_ms(t->b);
-	return rc;
 }
 
 /* ---- setting up ----------------------------------------------------- */
@@ -307,9 +242,9 @@ setup_llm(struct tool *t)
 	if (opt.llm_concurrency > 0)
 		lc.concurrency = opt.llm_concurrency;
 	else if (mc != NULL && *mc != '\0') {
-		long n = number("MAX_LLM_CONCURRENCY", mc, 1, 1024);
+		long long n;
 
-		if (n < 0)
+		if (sre_opt_count("MAX_LLM_CONCURRENCY", mc, 1, 1024, &n) < 0)
 			return EX_CONFIG;
 		lc.concurrency = (int)n;
 	} else if (env != NULL && strcmp(env, "cloud") == 0)
@@ -375,7 +310,8 @@ run(struct tool *t)
 	if ((ex = sre_stream_open(&t->s, &opt.c)) != EX_OK)
 		goto out;
 	t->s.idle_ms = -1;
-	ex = sre_stream_run(&t->s, on_line_idle, on_idle, t);
+	ex = sre_stream_events(&t->s, opt.pass ? SRE_STREAM_PASS : 0,
+	    on_event, on_idle, t);
 	n = sre_brain_stats(t->b);
 	sre_info("%llu lines, %llu anomalies, %llu incidents, %llu "
 	    "diagnoses (%llu updates), %llu left to sre-cag, %llu rejected",
@@ -392,30 +328,31 @@ out:
 }
 
 enum {
-	O_ANON = 0x2001, O_NOANON, O_LLM, O_NOLLM, O_CONC, O_RETRIES,
-	O_TIMEOUT, O_URL, O_MAXANOM, O_MAXINC, O_MAXMEM, O_MODEL, O_NOMEM, O_NOPASS,
-	O_SETTLE, O_TOP, O_EVWAIT
+	OPT_ANON = SRE_OPT_TOOL, OPT_NOANON, OPT_LLM, OPT_NOLLM, OPT_CONC,
+	OPT_RETRIES, OPT_TIMEOUT, OPT_URL, OPT_MAXANOM, OPT_MAXINC,
+	OPT_MAXMEM, OPT_MODEL, OPT_NOMEM, OPT_NOPASS, OPT_SETTLE, OPT_TOP,
+	OPT_EVWAIT
 };
 
 static const struct option longopts[] = {
 	SRE_COMMON_LONGOPTS,
-	{ "anonymize", no_argument, NULL, O_ANON },
-	{ "llm", no_argument, NULL, O_LLM },
-	{ "llm-concurrency", required_argument, NULL, O_CONC },
-	{ "llm-retries", required_argument, NULL, O_RETRIES },
-	{ "llm-timeout", required_argument, NULL, O_TIMEOUT },
-	{ "llm-url", required_argument, NULL, O_URL },
-	{ "max-anomalies", required_argument, NULL, O_MAXANOM },
-	{ "max-incidents", required_argument, NULL, O_MAXINC },
-	{ "max-memory", required_argument, NULL, O_MAXMEM },
-	{ "model", required_argument, NULL, O_MODEL },
-	{ "no-anonymize", no_argument, NULL, O_NOANON },
-	{ "no-llm", no_argument, NULL, O_NOLLM },
-	{ "no-memory", no_argument, NULL, O_NOMEM },
-	{ "no-pass", no_argument, NULL, O_NOPASS },
-	{ "settle", required_argument, NULL, O_SETTLE },
-	{ "evidence-wait", required_argument, NULL, O_EVWAIT },
-	{ "top", required_argument, NULL, O_TOP },
+	{ "anonymize", no_argument, NULL, OPT_ANON },
+	{ "llm", no_argument, NULL, OPT_LLM },
+	{ "llm-concurrency", required_argument, NULL, OPT_CONC },
+	{ "llm-retries", required_argument, NULL, OPT_RETRIES },
+	{ "llm-timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "llm-url", required_argument, NULL, OPT_URL },
+	{ "max-anomalies", required_argument, NULL, OPT_MAXANOM },
+	{ "max-incidents", required_argument, NULL, OPT_MAXINC },
+	{ "max-memory", required_argument, NULL, OPT_MAXMEM },
+	{ "model", required_argument, NULL, OPT_MODEL },
+	{ "no-anonymize", no_argument, NULL, OPT_NOANON },
+	{ "no-llm", no_argument, NULL, OPT_NOLLM },
+	{ "no-memory", no_argument, NULL, OPT_NOMEM },
+	{ "no-pass", no_argument, NULL, OPT_NOPASS },
+	{ "settle", required_argument, NULL, OPT_SETTLE },
+	{ "evidence-wait", required_argument, NULL, OPT_EVWAIT },
+	{ "top", required_argument, NULL, OPT_TOP },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -424,8 +361,9 @@ static const struct option longopts[] = {
 static int
 options(int argc, char *argv[])
 {
-	int ch;
-	long n;
+	long long n;
+	int64_t d;
+	int ch, ex;
 
 	sre_common_init(&opt.c);
 	sre_brain_conf_init(&opt.b);
@@ -435,109 +373,92 @@ options(int argc, char *argv[])
 	opt.llm_timeout_ms = 30000;
 	opt.llm_retries = 3;
 	opt.memory = 1;
-	while ((ch = getopt_long(argc, argv, SRE_COMMON_SHORTOPTS, longopts,
-	    NULL)) != -1) {
-		switch (sre_opt_common(&opt.c, ch, optarg)) {
-		case 1:
-			continue;
-		case -1:
-			return EX_USAGE;
-		}
+	while ((ch = sre_getopt(&opt.c, argc, argv, "", longopts, usage,
+	    &ex)) != -1) {
 		switch (ch) {
-		case O_ANON:
+		case OPT_ANON:
 			opt.anonymize = 1;
 			break;
-		case O_CONC:
-			if ((n = number("--llm-concurrency", optarg, 1,
-			    1024)) < 0)
+		case OPT_CONC:
+			if (sre_opt_count("--llm-concurrency", optarg, 1, 1024,
+			    &n) < 0)
 				return EX_USAGE;
 			opt.llm_concurrency = (int)n;
 			break;
-		case O_LLM:
+		case OPT_LLM:
 			opt.llm = 1;
 			break;
-		case O_MAXANOM:
-			if ((opt.b.max_anomalies = number("--max-anomalies",
-			    optarg, 1, 1000000)) < 0)
+		case OPT_MAXANOM:
+			if (sre_opt_count("--max-anomalies", optarg, 1, 1000000,
+			    &n) < 0)
 				return EX_USAGE;
+			opt.b.max_anomalies = n;
 			break;
-		case O_MAXMEM:
-			if ((n = number("--max-memory", optarg, 1, 65536)) < 0)
+		case OPT_MAXMEM:
+			if (sre_opt_count("--max-memory", optarg, 1, 65536,
+			    &n) < 0)
 				return EX_USAGE;
 			opt.b.max_memory = (size_t)n << 20;
 			break;
-		case O_MAXINC:
-			if ((opt.b.max_incidents = number("--max-incidents",
-			    optarg, 1, 10000000)) < 0)
+		case OPT_MAXINC:
+			if (sre_opt_count("--max-incidents", optarg, 1,
+			    10000000, &n) < 0)
 				return EX_USAGE;
+			opt.b.max_incidents = n;
 			break;
-		case O_MODEL:
+		case OPT_MODEL:
 			if (*optarg == '\0' || strlen(optarg) > 200) {
 				sre_warnx("--model: a name of 1 to 200 bytes");
 				return EX_USAGE;
 			}
 			opt.model = optarg;
 			break;
-		case O_NOANON:
+		case OPT_NOANON:
 			opt.anonymize = 0;
 			break;
-		case O_NOLLM:
+		case OPT_NOLLM:
 			opt.llm = 0;
 			break;
-		case O_NOMEM:
+		case OPT_NOMEM:
 			opt.memory = 0;
 			break;
-		case O_NOPASS:
+		case OPT_NOPASS:
 			opt.pass = 0;
 			break;
-		case O_RETRIES:
-			if ((n = number("--llm-retries", optarg, 0, 20)) < 0)
+		case OPT_RETRIES:
+			if (sre_opt_count("--llm-retries", optarg, 0, 20, &n) < 0)
 				return EX_USAGE;
 			opt.llm_retries = (int)n;
 			break;
-		case O_EVWAIT:
-			if ((opt.b.evidence_ms = duration_ms(optarg)) < 0) {
-				sre_warnx("--evidence-wait %s: not a duration "
-				    "(10s, 500ms, 0)", optarg);
+		case OPT_EVWAIT:
+			if (sre_opt_duration("--evidence-wait", optarg, 0,
+			    SRE_DURATION_MAX, &opt.b.evidence_ms) < 0)
 				return EX_USAGE;
-			}
 			break;
-		case O_SETTLE:
-			if ((opt.b.settle_ms = duration_ms(optarg)) < 0) {
-				sre_warnx("--settle %s: not a duration (10s, "
-				    "500ms, 2m)", optarg);
+		case OPT_SETTLE:
+			if (sre_opt_duration("--settle", optarg, 0,
+			    SRE_DURATION_MAX, &opt.b.settle_ms) < 0)
 				return EX_USAGE;
-			}
 			break;
-		case O_TIMEOUT:
-			if ((opt.llm_timeout_ms = duration_ms(optarg)) <= 0 ||
-			    opt.llm_timeout_ms > 600000) {
-				sre_warnx("--llm-timeout %s: a duration up to "
-				    "10m", optarg);
+		case OPT_TIMEOUT:
+			if (sre_opt_duration("--llm-timeout", optarg, 1, 600000,
+			    &d) < 0)
 				return EX_USAGE;
-			}
+			opt.llm_timeout_ms = (long)d;
 			break;
-		case O_TOP:
-			if ((n = number("--top", optarg, 1, 100)) < 0)
+		case OPT_TOP:
+			if (sre_opt_count("--top", optarg, 1, 100, &n) < 0)
 				return EX_USAGE;
 			opt.b.top = (int)n;
 			break;
-		case O_URL:
+		case OPT_URL:
 			opt.llm_url = optarg;
 			break;
-		case 'h':
-			usage(stdout);
-			return EX_OK;
-		case 'V':
-			sre_print_version();
-			return EX_OK;
-		default:
-			usage(stderr);
-			return EX_USAGE;
 		}
 	}
-	if (optind != argc) {
-		sre_warnx("unexpected argument: %s", argv[optind]);
+	if (ex >= 0)
+		return ex;
+	if (sre_opt_input(&opt.c, argc - optind, argv + optind) < 0) {
 		usage(stderr);
 		return EX_USAGE;
 	}

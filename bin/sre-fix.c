@@ -55,7 +55,7 @@ static struct {
 } opt;
 
 enum {
-	OPT_AUTHOR = 0x100, OPT_AUTO_MERGE, OPT_BASE, OPT_CONFIG_PATH,
+	OPT_AUTHOR = SRE_OPT_TOOL, OPT_AUTO_MERGE, OPT_BASE, OPT_CONFIG_PATH,
 	OPT_DEPLOYMENT_PATH, OPT_GITHUB, OPT_LABELS, OPT_NO_PUSH, OPT_REMOTE,
 	OPT_VERIFY_WINDOW
 };
@@ -72,7 +72,7 @@ usage(FILE *fp)
 	    "[--max-line N]\n"
 	    "               [--no-push] [-o URL] [-p FILE] [-r PATH | URL] "
 	    "[--remote NAME]\n"
-	    "               [--state-dir DIR] [--verify-window DURATION]\n"
+	    "               [--state-dir DIR] [--verify-window DURATION] [FILE]\n"
 	    "  -r, --repo PATH|URL      the GitOps repository (default "
 	    "$SRE_GITOPS_REPO, else .)\n"
 	    "      --remote NAME        the remote to push to (default "
@@ -145,38 +145,15 @@ on_verdict(struct sre_stream *s, jv ev)
 }
 
 static int
-on_line(struct sre_stream *s, const char *line, size_t len, void *ctx)
+on_event(struct sre_stream *s, const struct sre_event_in *e, void *ctx)
 {
 	char err[512];
-	const char *type, *inc, *dec;
-	int64_t ts;
-	jv ev;
+	const char *type = e->type, *inc, *dec;
+	jv ev = e->ev;
 	int ex = EX_OK;
 
 	(void)ctx;
-	if (len == strspn(line, " \t\r"))
-		return 0;
-	ev = sre_json_object(line, len, err, sizeof(err));
-	if (!jv_is_valid(ev)) {
-		sre_stream_reject(s, "%s", err);
-		return 0;
-	}
-	if (sre_event_check(ev, err, sizeof(err)) < 0) {
-		sre_stream_reject(s, "%s", err);
-		jv_free(ev);
-		return 0;
-	}
-	if (sre_stream_emit(s, line, len) < 0) {
-		jv_free(ev);
-		return 0;
-	}
-	type = sre_jv_str(ev, "type");
 	inc = sre_jv_str(ev, "incident");
-	if (sre_jv_int(ev, "ts_ms", &ts) == 0 &&
-	    sre_evclock_see(&opt.f.clock, ts) < 0)
-		sre_warnx("%s: ts_ms %lld is far ahead of the event clock and "
-		    "the wall clock: not taken for timers",
-		    sre_stream_where(s), (long long)ts);
 	if (strcmp(type, "recovery") == 0 && inc != NULL) {
 		int had = 0;
 
@@ -195,7 +172,6 @@ on_line(struct sre_stream *s, const char *line, size_t len, void *ctx)
 	    (dec = sre_jv_str(ev, "decision")) != NULL &&
 	    strcmp(dec, "approve") == 0)
 		ex = on_verdict(s, ev);
-	jv_free(ev);
 	if (ex == EX_OK)
 		ex = sre_fix_verify_due(&opt.f);
 	return ex;
@@ -374,14 +350,8 @@ main(int argc, char *argv[])
 		opt.github_arg = env;
 	if ((env = getenv("SRE_POLICY")) != NULL && *env != '\0')
 		opt.policy_arg = env;
-	while ((ch = getopt_long(argc, argv, SRE_COMMON_SHORTOPTS "np:r:",
-	    longopts, NULL)) != -1) {
-		switch (sre_opt_common(&opt.c, ch, optarg)) {
-		case 1:
-			continue;
-		case -1:
-			return EX_USAGE;
-		}
+	while ((ch = sre_getopt(&opt.c, argc, argv, "np:r:", longopts, usage,
+	    &ex)) != -1) {
 		switch (ch) {
 		case OPT_AUTHOR:
 			opt.author = optarg;
@@ -411,15 +381,10 @@ main(int argc, char *argv[])
 			opt.remote_arg = optarg;
 			break;
 		case OPT_VERIFY_WINDOW:
-			if (sre_duration_parse(optarg, &opt.f.window_ms) < 0) {
-				sre_warnx("--verify-window %s: not a duration",
-				    optarg);
+			if (sre_opt_duration("--verify-window", optarg, 0,
+			    SRE_DURATION_MAX, &opt.f.window_ms) < 0)
 				return EX_USAGE;
-			}
 			break;
-		case 'h':
-			usage(stdout);
-			return EX_OK;
 		case 'n':
 			opt.f.dry_run = 1;
 			break;
@@ -429,16 +394,11 @@ main(int argc, char *argv[])
 		case 'r':
 			opt.repo_arg = optarg;
 			break;
-		case 'V':
-			sre_print_version();
-			return EX_OK;
-		default:
-			usage(stderr);
-			return EX_USAGE;
 		}
 	}
-	if (optind != argc) {
-		sre_warnx("unexpected argument: %s", argv[optind]);
+	if (ex >= 0)
+		return ex;
+	if (sre_opt_input(&opt.c, argc - optind, argv + optind) < 0) {
 		usage(stderr);
 		return EX_USAGE;
 	}
@@ -449,7 +409,9 @@ main(int argc, char *argv[])
 		opt.s = &s;
 		if (opt.f.window_ms > 0)
 			s.idle_ms = 1000;
-		ex = sre_stream_run(&s, on_line, on_idle, NULL);
+		s.clock = &opt.f.clock;
+		ex = sre_stream_events(&s, SRE_STREAM_PASS, on_event, on_idle,
+		    NULL);
 		sre_info("%llu lines, %llu actions, %llu rejected", s.lines,
 		    opt.f.actions, s.rejected);
 	}

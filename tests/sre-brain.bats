@@ -58,7 +58,7 @@ diag() {
 @test "bad options and values exit 64" {
 	run -64 --separate-stderr sre-brain --no-such-option
 	[[ $stderr == *"usage: sre-brain"* ]]
-	run -64 --separate-stderr sre-brain extra
+	run -64 --separate-stderr sre-brain - extra
 	[[ $stderr == *"unexpected argument: extra"* ]]
 	run -64 --separate-stderr sre-brain --settle 10parsecs
 	[[ $stderr == *"--settle 10parsecs: not a duration"* ]]
