@@ -582,6 +582,40 @@ ack(const char *inc)
 	return ex;
 }
 
+/* Check --webhook, --mail and --tier against each other; default tier. */
+static int
+check_channels(void)
+{
+	int i;
+
+	if (opt.webhook != NULL && strncmp(opt.webhook, "http://", 7) != 0 &&
+	    strncmp(opt.webhook, "https://", 8) != 0) {
+		sre_warnx("--webhook: not an http(s) URL");
+		return -1;
+	}
+	if (opt.mail != NULL && !mail_ok(opt.mail)) {
+		sre_warnx("--mail %s: not a mail address", opt.mail);
+		return -1;
+	}
+	if (opt.ntiers == 0) {
+		opt.tiers[0].delay_ms = 0;
+		opt.tiers[0].channels = CH_STDERR |
+		    (opt.webhook ? CH_WEBHOOK : 0) | (opt.mail ? CH_MAIL : 0);
+		opt.ntiers = 1;
+	}
+	for (i = 0; i < opt.ntiers; i++) {
+		if ((opt.tiers[i].channels & CH_WEBHOOK) && !opt.webhook) {
+			sre_warnx("--tier: webhook without --webhook");
+			return -1;
+		}
+		if ((opt.tiers[i].channels & CH_MAIL) && !opt.mail) {
+			sre_warnx("--tier: mail without --mail");
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -598,7 +632,7 @@ main(int argc, char *argv[])
 	struct sre_stream s;
 	const char *env;
 	char err[1024];
-	int ch, ex, i;
+	int ch, ex;
 
 	sre_init("sre-escalate");
 	sre_common_init(&opt.c);
@@ -650,31 +684,8 @@ main(int argc, char *argv[])
 		usage(stderr);
 		return EX_USAGE;
 	}
-	if (opt.webhook != NULL && strncmp(opt.webhook, "http://", 7) != 0 &&
-	    strncmp(opt.webhook, "https://", 8) != 0) {
-		sre_warnx("--webhook: not an http(s) URL");
+	if (check_channels() < 0)
 		return EX_USAGE;
-	}
-	if (opt.mail != NULL && !mail_ok(opt.mail)) {
-		sre_warnx("--mail %s: not a mail address", opt.mail);
-		return EX_USAGE;
-	}
-	if (opt.ntiers == 0) {
-		opt.tiers[0].delay_ms = 0;
-		opt.tiers[0].channels = CH_STDERR |
-		    (opt.webhook ? CH_WEBHOOK : 0) | (opt.mail ? CH_MAIL : 0);
-		opt.ntiers = 1;
-	}
-	for (i = 0; i < opt.ntiers; i++) {
-		if ((opt.tiers[i].channels & CH_WEBHOOK) && !opt.webhook) {
-			sre_warnx("--tier: webhook without --webhook");
-			return EX_USAGE;
-		}
-		if ((opt.tiers[i].channels & CH_MAIL) && !opt.mail) {
-			sre_warnx("--tier: mail without --mail");
-			return EX_USAGE;
-		}
-	}
 	if ((ex = sre_mac_key_load(&opt.key, &opt.c, err, sizeof(err))) !=
 	    EX_OK) {
 		sre_warnx("%s", err);

@@ -557,6 +557,36 @@ loop(struct sre_bus *out)
 	}
 }
 
+/* Options that cannot go together: 0, or -1 said why. */
+static int
+check_options(void)
+{
+	int i;
+
+	if (opt.no_store && opt.nsources == 0 && opt.repo == NULL) {
+		sre_warnx("--no-store: nothing to audit without --events or "
+		    "--repo");
+		return -1;
+	}
+	if (opt.loop) {
+		if (opt.fail_on >= 0) {
+			sre_warnx("--fail-on is for one audit, not --loop");
+			return -1;
+		}
+		for (i = 0; i < opt.nsources; i++)
+			if (strcmp(opt.sources[i], "-") == 0) {
+				sre_warnx("--loop cannot read standard input "
+				    "again; record to a file");
+				return -1;
+			}
+	}
+	if (opt.no_report && opt.report != NULL) {
+		sre_warnx("--report and --no-report");
+		return -1;
+	}
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -577,7 +607,7 @@ main(int argc, char *argv[])
 	};
 	struct sre_bus *out;
 	char err[1024];
-	int ch, ex, i, worst, count, rc;
+	int ch, ex, worst, count, rc;
 
 	sre_init("sre-jules");
 	sre_common_init(&opt.c);
@@ -645,27 +675,8 @@ main(int argc, char *argv[])
 	for (; optind < argc; optind++)
 		if (add_source(argv[optind]) < 0)
 			return EX_USAGE;
-	if (opt.no_store && opt.nsources == 0 && opt.repo == NULL) {
-		sre_warnx("--no-store: nothing to audit without --events or "
-		    "--repo");
+	if (check_options() < 0)
 		return EX_USAGE;
-	}
-	if (opt.loop) {
-		if (opt.fail_on >= 0) {
-			sre_warnx("--fail-on is for one audit, not --loop");
-			return EX_USAGE;
-		}
-		for (i = 0; i < opt.nsources; i++)
-			if (strcmp(opt.sources[i], "-") == 0) {
-				sre_warnx("--loop cannot read standard input "
-				    "again; record to a file");
-				return EX_USAGE;
-			}
-	}
-	if (opt.no_report && opt.report != NULL) {
-		sre_warnx("--report and --no-report");
-		return EX_USAGE;
-	}
 	if ((out = sre_bus_open(opt.c.out, SRE_BUS_OUT, NULL, err,
 	    sizeof(err), &ex)) == NULL) {
 		sre_warnx("%s", err);
