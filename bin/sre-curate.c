@@ -329,7 +329,7 @@ cmd_search(char **words, int nwords)
 	char err[1024], text[8192];
 	size_t off = 0;
 	int ex, i, n;
-	jv q, hits;
+	jv hits;
 
 	if (opt.incident == NULL && nwords == 0) {
 		sre_warnx("search: give --incident ID or some text");
@@ -357,27 +357,14 @@ cmd_search(char **words, int nwords)
 		sre_store_close(opt.st);
 		return ex;
 	}
-	if (opt.incident != NULL) {
-		q = sre_txn_incident_get(t, opt.incident);
-		if (jv_is_valid(q) && jv_get_kind(q) != JV_KIND_OBJECT) {
-			sre_warnx("search: no incident '%s' in the store",
-			    opt.incident);
-			jv_free(q);
-			sre_txn_end(t);
-			sre_store_close(opt.st);
-			return EX_NOINPUT;
-		}
-	} else
-		q = sre_store_text_features(text);
-	hits = jv_is_valid(q) ? sre_txn_similar(t, q, opt.incident,
-	    (int)opt.limit) : jv_invalid();
-	jv_free(q);
+	hits = sre_curate_similar(t, opt.incident, text, (int)opt.limit,
+	    err, sizeof(err), &ex);
 	if (!jv_is_valid(hits)) {
-		sre_warnx("%s", sre_txn_error(t, &ex));
+		sre_warnx("%s", err);
 		jv_free(hits);
 		sre_txn_end(t);
 		sre_store_close(opt.st);
-		return ex ? ex : EX_SOFTWARE;
+		return ex;
 	}
 	sre_txn_end(t);
 	sre_store_close(opt.st);

@@ -192,6 +192,34 @@ sre_curate_truth_read(const char *path, size_t max_line, jv *out,
 	return ex;
 }
 
+jv
+sre_curate_similar(struct sre_txn *t, const char *incident,
+    const char *text, int limit, char *err, size_t errlen, int *ex)
+{
+	jv q, hits;
+
+	if (incident != NULL) {
+		q = sre_txn_incident_get(t, incident);
+		if (jv_is_valid(q) && jv_get_kind(q) != JV_KIND_OBJECT) {
+			snprintf(err, errlen, "search: no incident '%s' in the "
+			    "store", incident);
+			jv_free(q);
+			*ex = EX_NOINPUT;
+			return jv_invalid();
+		}
+	} else
+		q = sre_store_text_features(text);
+	hits = jv_is_valid(q) ? sre_txn_similar(t, q, incident, limit) :
+	    jv_invalid();
+	jv_free(q);
+	if (!jv_is_valid(hits)) {
+		snprintf(err, errlen, "%s", sre_txn_error(t, ex));
+		if (*ex == 0)
+			*ex = EX_SOFTWARE;
+	}
+	return hits;
+}
+
 void
 sre_curate_hit_line(jv h, char *buf, size_t len)
 {

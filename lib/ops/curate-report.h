@@ -16,6 +16,8 @@
 
 #include <jv.h>
 
+#include "store.h"
+
 /*
  * A time for --since and --until into *out (epoch ms): epoch ms, an ISO
  * 8601 UTC date or time (YYYY-MM-DD[THH:MM[:SS]][Z]), or -N[smhd], that
@@ -43,6 +45,16 @@ int sre_curate_truth_add(jv t, const char *where, jv *out, jv *problems);
  */
 int sre_curate_truth_read(const char *path, size_t max_line, jv *out,
     jv *problems);
+
+/*
+ * The incidents of the read transaction t most like the stored incident
+ * `incident` or, when incident is NULL, like text: an array of at most
+ * limit hits (sre_txn_similar).  jv_invalid() with a message in err and
+ * *ex set (EX_NOINPUT: no such incident; else the store's code) when
+ * there are none to give.
+ */
+jv sre_curate_similar(struct sre_txn *t, const char *incident,
+    const char *text, int limit, char *err, size_t errlen, int *ex);
 
 /*
  * The text line of one search hit (borrowed): score, incident, outcome

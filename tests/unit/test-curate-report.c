@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "curate-report.h"
+#include "store-tmp.h"
 #include "tap.h"
 
 #define NOW 1700000000000LL
@@ -120,9 +121,41 @@ test_hit(void)
 	jv_free(h);
 }
 
+static void
+test_similar(void)
+{
+	struct sre_store *st;
+	struct sre_txn *t;
+	char err[512];
+	int ex = 0;
+	jv hits;
+
+	if (tmp_init("test-curate-report") < 0 || (st = tmp_open("s")) ==
+	    NULL) {
+		ok(0, "a scratch store");
+		return;
+	}
+	ok(sre_store_read(st, &t, err, sizeof(err)) == EX_OK, "read");
+	hits = sre_curate_similar(t, "inc-nope", NULL, 5, err, sizeof(err),
+	    &ex);
+	ok(!jv_is_valid(hits) && ex == EX_NOINPUT &&
+	    strcmp(err, "search: no incident 'inc-nope' in the store") == 0,
+	    "no such incident: EX_NOINPUT, %s", err);
+	jv_free(hits);
+	hits = sre_curate_similar(t, NULL, "db timeout", 5, err, sizeof(err),
+	    &ex);
+	ok(jv_get_kind(hits) == JV_KIND_ARRAY &&
+	    jv_array_length(jv_copy(hits)) == 0, "text, empty store: no hits");
+	jv_free(hits);
+	sre_txn_end(t);
+	sre_store_close(st);
+	tmp_done();
+}
+
 int
 main(void)
 {
+	test_similar();
 	test_time();
 	test_truth_add();
 	test_truth_read();
