@@ -512,12 +512,8 @@ parse_options(int argc, char *argv[])
 			break;
 		}
 	}
-	if (ex >= 0)
+	if ((ex = sre_opt_end(&opt.c, argc, argv, ex, usage)) >= 0)
 		return ex;
-	if (sre_opt_input(&opt.c, argc - optind, argv + optind) < 0) {
-		usage(stderr);
-		return EX_USAGE;
-	}
 	/* The profile: ENV=cloud samples a tenth of the traces. */
 	env = getenv("ENV");
 	if (!opt.sample_given && env != NULL && strcmp(env, "cloud") == 0)
