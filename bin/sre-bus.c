@@ -136,12 +136,8 @@ main(int argc, char *argv[])
 			break;
 		}
 	}
-	if (ex >= 0)
+	if ((ex = sre_opt_end(&opt.c, argc, argv, ex, usage)) >= 0)
 		return ex;
-	if (sre_opt_input(&opt.c, argc - optind, argv + optind) < 0) {
-		usage(stderr);
-		return EX_USAGE;
-	}
 	if (opt.sign && (ex = sre_mac_key_load(&opt.key, &opt.c, err,
 	    sizeof(err))) != EX_OK) {
 		sre_warnx("%s", err);

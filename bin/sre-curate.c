@@ -28,6 +28,7 @@
 #include <bsd/stdlib.h>
 
 #include "curate.h"
+#include "curate-report.h"
 #include "evtime.h"
 #include "mac.h"
 #include "sre.h"
@@ -98,70 +99,6 @@ usage(FILE *fp)
 	    "  -v, --verbose        report more\n"
 	    "  -h, --help           this help\n"
 	    "  -V, --version        print the version\n");
-}
-
-/* TIME: epoch ms, an ISO 8601 UTC date or time, or -N[smhd] ago. */
-static int
-parse_time(const char *s, int64_t *out)
-{
-	const char *errstr;
-	struct tm tm;
-	char *end;
-	long long n;
-	int y, mo, d, h = 0, mi = 0, sec = 0, k;
-
-	if (s[0] == '-') {
-		long long unit;
-
-		errno = 0;
-		n = strtoll(s + 1, &end, 10);
-		if (errno != 0 || end == s + 1 || n < 0 || n > 1000000000LL)
-			return -1;
-		switch (*end) {
-		case 's': unit = 1000; break;
-		case 'm': unit = 60000; break;
-		case 'h': unit = 3600000; break;
-		case 'd': unit = 86400000; break;
-		default: return -1;
-		}
-		if (end[1] != '\0')
-			return -1;
-		*out = sre_now_ms() - n * unit;
-		return 0;
-	}
-	if (strchr(s, '-') == NULL) {
-		n = strtonum(s, 0, INT64_MAX / 2, &errstr);
-		if (errstr != NULL)
-			return -1;
-		*out = n;
-		return 0;
-	}
-	/* YYYY-MM-DD, then THH:MM, then :SS, then Z; nothing else after. */
-	end = NULL;
-	if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &k) == 3) {
-		end = (char *)(uintptr_t)(s + k);
-		if (*end == 'T' && sscanf(end, "T%2d:%2d%n", &h, &mi, &k) == 2) {
-			end += k;
-			if (*end == ':' && sscanf(end, ":%2d%n", &sec, &k) == 1)
-				end += k;
-		}
-		if (*end == 'Z')
-			end++;
-	}
-	if (end == NULL || *end != '\0')
-		return -1;
-	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
-	    sec > 60 || y < 1970)
-		return -1;
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	*out = (int64_t)timegm(&tm) * 1000;
-	return 0;
 }
 
 static int
@@ -314,118 +251,6 @@ out:
 
 /* ---- report ------------------------------------------------------------------ */
 
-/*
- * A generator's truth file (examples/marketplace, examples/traces): one
- * object whose "faults" say what was broken, where and when.  Each fault
- * becomes a truth entry {service, operation?, start_ms, end_ms} that
- * judges the incidents whose first anomaly falls in its window.  Takes
- * ownership of t.  Returns 0, or -1 (reported) when a fault is malformed.
- */
-static int
-truth_faults(jv t, jv *out, const char *where)
-{
-	jv faults = jv_object_get(t, jv_string("faults"));
-	int i, n, bad = 0;
-
-	if (jv_get_kind(faults) != JV_KIND_ARRAY) {
-		sre_warnx("%s: field 'faults': want an array", where);
-		jv_free(faults);
-		return -1;
-	}
-	n = jv_array_length(jv_copy(faults));
-	for (i = 0; i < n; i++) {
-		jv f = jv_array_get(jv_copy(faults), i), e;
-		const char *svc = sre_jv_str(f, "culprit");
-		const char *op = sre_jv_str(f, "operation");
-		int64_t start, end;
-
-		if (svc == NULL || sre_jv_int(f, "start_ms", &start) != 0 ||
-		    sre_jv_int(f, "end_ms", &end) != 0) {
-			sre_warnx("%s: faults[%d]: want \"culprit\", "
-			    "\"start_ms\" and \"end_ms\"", where, i);
-			bad = 1;
-			jv_free(f);
-			continue;
-		}
-		e = jv_object_set(jv_object(), jv_string("service"),
-		    jv_string(svc));
-		if (op != NULL)
-			e = jv_object_set(e, jv_string("operation"),
-			    jv_string(op));
-		e = jv_object_set(e, jv_string("start_ms"),
-		    jv_number((double)start));
-		e = jv_object_set(e, jv_string("end_ms"),
-		    jv_number((double)end));
-		*out = jv_array_append(*out, e);
-		jv_free(f);
-	}
-	jv_free(faults);
-	return bad ? -1 : 0;
-}
-
-static int
-read_truth(jv *out)
-{
-	struct sre_bus_opts bo = { opt.c.max_line };
-	struct sre_bus *in;
-	char url[4200], err[1024];
-	const char *line;
-	size_t len;
-	int ex = EX_OK, rc;
-	jv t;
-
-	*out = jv_array();
-	if ((size_t)snprintf(url, sizeof(url), "file:%s", opt.truth) >=
-	    sizeof(url)) {
-		sre_warnx("--truth: path too long");
-		return EX_USAGE;
-	}
-	if ((in = sre_bus_open(url, SRE_BUS_IN, &bo, err, sizeof(err),
-	    &ex)) == NULL) {
-		sre_warnx("%s", err);
-		return ex;
-	}
-	while ((rc = sre_bus_read(in, &line, &len, -1)) == SRE_READ_LINE ||
-	    rc == SRE_READ_TOOLONG) {
-		if (rc == SRE_READ_TOOLONG) {
-			sre_warnx("%s: line too long", sre_bus_where(in));
-			ex = EX_DATAERR;
-			continue;
-		}
-		if (sre_line_blank(line, len))
-			continue;
-		t = sre_json_object(line, len, err, sizeof(err));
-		if (!jv_is_valid(t)) {
-			sre_warnx("%s: %s", sre_bus_where(in), err);
-			ex = EX_DATAERR;
-			continue;
-		}
-		if (jv_get_kind(t) == JV_KIND_OBJECT &&
-		    jv_object_has(jv_copy(t), jv_string("faults"))) {
-			if (truth_faults(t, out, sre_bus_where(in)) != 0)
-				ex = EX_DATAERR;
-			continue;
-		}
-		if ((sre_jv_str(t, "incident") == NULL &&
-		    sre_jv_str(t, "fingerprint") == NULL) ||
-		    (sre_jv_str(t, "service") == NULL &&
-		    sre_jv_str(t, "root_cause") == NULL)) {
-			sre_warnx("%s: want \"incident\" or \"fingerprint\", "
-			    "and \"service\"", sre_bus_where(in));
-			jv_free(t);
-			ex = EX_DATAERR;
-			continue;
-		}
-		*out = jv_array_append(*out, t);
-	}
-	if (rc == SRE_READ_ERROR) {
-		sre_warn("reading %s failed", opt.truth);
-		ex = EX_IOERR;
-	}
-	sre_bus_close(in);
-	return ex;
-}
-
 /* Print text to stdout and check that it got there. */
 static int
 print(const char *text)
@@ -457,12 +282,17 @@ static int
 cmd_report(void)
 {
 	char err[1024], *text;
-	jv truth = jv_null(), rep;
+	jv truth = jv_null(), problems, rep;
 	int ex;
 
-	if (opt.truth != NULL && (ex = read_truth(&truth)) != EX_OK) {
-		jv_free(truth);
-		return ex;
+	if (opt.truth != NULL) {
+		ex = sre_curate_truth_read(opt.truth, opt.c.max_line, &truth,
+		    &problems);
+		sre_warnx_list("", problems);
+		if (ex != EX_OK) {
+			jv_free(truth);
+			return ex;
+		}
 	}
 	if ((ex = store_open(SRE_STORE_RDONLY)) != EX_OK) {
 		jv_free(truth);
@@ -493,15 +323,8 @@ static int
 print_hit(jv h)
 {
 	char line[2048];
-	const char *s;
-	double score = 0;
 
-	sre_jv_num(h, "score", &score);
-	s = sre_jv_str(h, "summary");
-	snprintf(line, sizeof(line), "%.3f  %-24s %-14s %-24s %s\n", score,
-	    sre_jv_str(h, "incident"), sre_jv_str(h, "outcome") ?
-	    sre_jv_str(h, "outcome") : "open", sre_jv_str(h, "fingerprint") ?
-	    sre_jv_str(h, "fingerprint") : "-", s != NULL ? s : "");
+	sre_curate_hit_line(h, line, sizeof(line));
 	return print(line);
 }
 
@@ -512,7 +335,7 @@ cmd_search(char **words, int nwords)
 	char err[1024], text[8192];
 	size_t off = 0;
 	int ex, i, n;
-	jv q, hits;
+	jv hits;
 
 	if (opt.incident == NULL && nwords == 0) {
 		sre_warnx("search: give --incident ID or some text");
@@ -540,27 +363,14 @@ cmd_search(char **words, int nwords)
 		sre_store_close(opt.st);
 		return ex;
 	}
-	if (opt.incident != NULL) {
-		q = sre_txn_incident_get(t, opt.incident);
-		if (jv_is_valid(q) && jv_get_kind(q) != JV_KIND_OBJECT) {
-			sre_warnx("search: no incident '%s' in the store",
-			    opt.incident);
-			jv_free(q);
-			sre_txn_end(t);
-			sre_store_close(opt.st);
-			return EX_NOINPUT;
-		}
-	} else
-		q = sre_store_text_features(text);
-	hits = jv_is_valid(q) ? sre_txn_similar(t, q, opt.incident,
-	    (int)opt.limit) : jv_invalid();
-	jv_free(q);
+	hits = sre_curate_similar(t, opt.incident, text, (int)opt.limit,
+	    err, sizeof(err), &ex);
 	if (!jv_is_valid(hits)) {
-		sre_warnx("%s", sre_txn_error(t, &ex));
+		sre_warnx("%s", err);
 		jv_free(hits);
 		sre_txn_end(t);
 		sre_store_close(opt.st);
-		return ex ? ex : EX_SOFTWARE;
+		return ex;
 	}
 	sre_txn_end(t);
 	sre_store_close(opt.st);
@@ -753,7 +563,8 @@ main(int argc, char *argv[])
 			break;
 		case OPT_SINCE:
 		case OPT_UNTIL:
-			if (parse_time(optarg, ch == OPT_SINCE ? &opt.since :
+			if (sre_curate_parse_time(optarg, sre_now_ms(),
+			    ch == OPT_SINCE ? &opt.since :
 			    &opt.until) < 0) {
 				sre_warnx("%s %s: not a time (epoch ms, "
 				    "YYYY-MM-DD[THH:MM[:SS]][Z] or -N[smhd])",

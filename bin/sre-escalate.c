@@ -26,13 +26,13 @@
 
 #include <bsd/string.h>
 
+#include "commitmsg.h"
+#include "escalate.h"
 #include "evtime.h"
-#include "http.h"
 #include "mac.h"
 #include "policy.h"
 #include "sre.h"
 #include "store.h"
-#include "subproc.h"
 
 #define KEY_MAX		256
 #define MAX_TIERS	8
@@ -133,21 +133,6 @@ parse_tier(char *arg)
 	return 0;
 }
 
-static int
-mail_ok(const char *a)
-{
-	const char *p;
-
-	if (a == NULL || *a == '\0' || *a == '-' || strchr(a, '@') == NULL ||
-	    strlen(a) > 254)
-		return 0;
-	for (p = a; *p != '\0'; p++)
-		if ((unsigned char)*p <= ' ' || *p == 0x7f || strchr("<>,;\"",
-		    *p) != NULL)
-			return 0;
-	return 1;
-}
-
 /* ---- the store ----------------------------------------------------- */
 
 static int
@@ -216,96 +201,6 @@ open_save(void)
 
 /* ---- delivering ---------------------------------------------------- */
 
-static void
-oneline(char *out, size_t outlen, const char *s)
-{
-	size_t i;
-
-	snprintf(out, outlen, "%s", s ? s : "");
-	for (i = 0; out[i] != '\0'; i++)
-		if ((unsigned char)out[i] < 0x20 || out[i] == 0x7f)
-			out[i] = ' ';
-}
-
-static int
-send_webhook(const char *text, const char *inc, const char *reason, int tier)
-{
-	const char *hdrs[] = { "Content-Type: application/json",
-	    "User-Agent: sre-escalate/" SRE_VERSION, NULL };
-	struct sre_http_req rq;
-	struct sre_http_resp rs;
-	char err[1024], where[256];
-	jv body = jv_object();
-	size_t len;
-	char *json;
-	int ok;
-
-	body = jv_object_set(body, jv_string("text"), jv_string(text));
-	body = jv_object_set(body, jv_string("incident"), jv_string(inc));
-	body = jv_object_set(body, jv_string("reason"), jv_string(reason));
-	body = jv_object_set(body, jv_string("tier"), jv_number(tier));
-	body = jv_object_set(body, jv_string("source"),
-	    jv_string("sre-escalate"));
-	if ((json = sre_jv_dump(body, &len)) == NULL)
-		return 0;
-	memset(&rq, 0, sizeof(rq));
-	rq.method = "POST";
-	rq.url = opt.webhook;
-	rq.headers = hdrs;
-	rq.body = json;
-	rq.bodylen = len;
-	if (sre_http_do(&rq, &rs, err, sizeof(err)) < 0) {
-		sre_warnx("webhook: %s", err);
-		ok = 0;
-	} else if (rs.status / 100 != 2) {
-		sre_warnx("webhook: %s: HTTP %ld after %d attempt%s",
-		    sre_http_redact(opt.webhook, where, sizeof(where)),
-		    rs.status, rs.attempts, rs.attempts == 1 ? "" : "s");
-		ok = 0;
-	} else
-		ok = 1;
-	sre_http_resp_free(&rs);
-	free(json);
-	return ok;
-}
-
-static int
-send_mail(const char *text, const char *inc)
-{
-	const char *argv[] = { opt.sendmail, "-oi", "--", opt.mail, NULL };
-	struct sre_subproc sp;
-	struct sre_subproc_result r;
-	char err[512], subj[300], *msg;
-	size_t n;
-	int ok;
-
-	oneline(subj, sizeof(subj), inc);
-	n = strlen(text) + strlen(subj) + strlen(opt.mail) + 256;
-	if ((msg = malloc(n)) == NULL)
-		return 0;
-	snprintf(msg, n, "To: %s\nSubject: [sre] incident %s needs a human\n"
-	    "Content-Type: text/plain; charset=utf-8\n"
-	    "X-Mailer: sre-escalate/%s\n\n%s\n", opt.mail, subj, SRE_VERSION,
-	    text);
-	memset(&sp, 0, sizeof(sp));
-	sp.argv = argv;
-	sp.in = msg;
-	sp.inlen = strlen(msg);
-	sp.timeout_ms = 60000;
-	if (sre_subproc_run(&sp, &r, err, sizeof(err)) < 0) {
-		sre_warnx("mail: %s", err);
-		ok = 0;
-	} else if (r.status != 0) {
-		sre_warnx("mail: %s exited %d: %s", opt.sendmail, r.status,
-		    sre_subproc_firstline(r.err, err, sizeof(err)));
-		ok = 0;
-	} else
-		ok = 1;
-	sre_subproc_result_free(&r);
-	free(msg);
-	return ok;
-}
-
 static int
 emit_escalation(struct sre_stream *s, const char *inc, int64_t now,
     const char *reason, const char *channel, int delivered, int tier,
@@ -331,23 +226,32 @@ deliver(struct sre_stream *s, const char *inc, jv rec, int k, int64_t now)
 	const char *reason = sre_jv_str(rec, "reason");
 	const char *trigger = sre_jv_str(rec, "trigger");
 	unsigned ch = opt.tiers[k].channels;
-	char text[2048], r1[1500], i1[256];
-	int ex = 0;
+	char text[2048], r1[1500], i1[256], err[1024];
+	int ex = 0, ok;
 
-	oneline(r1, sizeof(r1), reason);
-	oneline(i1, sizeof(i1), inc);
+	sre_commitmsg_oneline(r1, sizeof(r1), reason);
+	sre_commitmsg_oneline(i1, sizeof(i1), inc);
 	snprintf(text, sizeof(text), "SRE-Space: incident %s needs a human "
 	    "(tier %d): %s", i1, k, r1);
 	/* Standard error always hears it. */
 	sre_warnx("%s", text);
 	if (ch & CH_STDERR)
 		ex = emit_escalation(s, inc, now, r1, "stderr", 1, k, trigger);
-	if (!ex && (ch & CH_WEBHOOK))
-		ex = emit_escalation(s, inc, now, r1, "webhook",
-		    send_webhook(text, inc, r1, k), k, trigger);
-	if (!ex && (ch & CH_MAIL))
-		ex = emit_escalation(s, inc, now, r1, "mail",
-		    send_mail(text, inc), k, trigger);
+	if (!ex && (ch & CH_WEBHOOK)) {
+		ok = sre_escalate_webhook(opt.webhook, text, inc, r1, k, err,
+		    sizeof(err));
+		if (!ok && *err != '\0')
+			sre_warnx("webhook: %s", err);
+		ex = emit_escalation(s, inc, now, r1, "webhook", ok, k,
+		    trigger);
+	}
+	if (!ex && (ch & CH_MAIL)) {
+		ok = sre_escalate_mail(opt.sendmail, opt.mail, text, inc, err,
+		    sizeof(err));
+		if (!ok && *err != '\0')
+			sre_warnx("mail: %s", err);
+		ex = emit_escalation(s, inc, now, r1, "mail", ok, k, trigger);
+	}
 	return ex;
 }
 
@@ -499,7 +403,8 @@ on_event(struct sre_stream *s, const struct sre_event_in *e, void *ctx)
 	    (st = sre_jv_str(ev, "status")) != NULL &&
 	    (strcmp(st, "failed") == 0 || (strcmp(st, "reverted") == 0 &&
 	    !next_remedy(ev)))) {
-		oneline(more, sizeof(more), sre_jv_str(ev, "detail"));
+		sre_commitmsg_oneline(more, sizeof(more),
+		    sre_jv_str(ev, "detail"));
 		snprintf(why, sizeof(why), "%s: %s", strcmp(st, "failed") == 0 ?
 		    "action failed" : "fix reverted", more);
 	} else if (inc != NULL && strcmp(type, "recovery") == 0) {
@@ -595,6 +500,40 @@ ack(const char *inc)
 	return ex;
 }
 
+/* Check --webhook, --mail and --tier against each other; default tier. */
+static int
+check_channels(void)
+{
+	int i;
+
+	if (opt.webhook != NULL && strncmp(opt.webhook, "http://", 7) != 0 &&
+	    strncmp(opt.webhook, "https://", 8) != 0) {
+		sre_warnx("--webhook: not an http(s) URL");
+		return -1;
+	}
+	if (opt.mail != NULL && !sre_escalate_mail_ok(opt.mail)) {
+		sre_warnx("--mail %s: not a mail address", opt.mail);
+		return -1;
+	}
+	if (opt.ntiers == 0) {
+		opt.tiers[0].delay_ms = 0;
+		opt.tiers[0].channels = CH_STDERR |
+		    (opt.webhook ? CH_WEBHOOK : 0) | (opt.mail ? CH_MAIL : 0);
+		opt.ntiers = 1;
+	}
+	for (i = 0; i < opt.ntiers; i++) {
+		if ((opt.tiers[i].channels & CH_WEBHOOK) && !opt.webhook) {
+			sre_warnx("--tier: webhook without --webhook");
+			return -1;
+		}
+		if ((opt.tiers[i].channels & CH_MAIL) && !opt.mail) {
+			sre_warnx("--tier: mail without --mail");
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -611,7 +550,7 @@ main(int argc, char *argv[])
 	struct sre_stream s;
 	const char *env;
 	char err[1024];
-	int ch, ex, i;
+	int ch, ex;
 
 	sre_init("sre-escalate");
 	sre_common_init(&opt.c);
@@ -663,31 +602,8 @@ main(int argc, char *argv[])
 		usage(stderr);
 		return EX_USAGE;
 	}
-	if (opt.webhook != NULL && strncmp(opt.webhook, "http://", 7) != 0 &&
-	    strncmp(opt.webhook, "https://", 8) != 0) {
-		sre_warnx("--webhook: not an http(s) URL");
+	if (check_channels() < 0)
 		return EX_USAGE;
-	}
-	if (opt.mail != NULL && !mail_ok(opt.mail)) {
-		sre_warnx("--mail %s: not a mail address", opt.mail);
-		return EX_USAGE;
-	}
-	if (opt.ntiers == 0) {
-		opt.tiers[0].delay_ms = 0;
-		opt.tiers[0].channels = CH_STDERR |
-		    (opt.webhook ? CH_WEBHOOK : 0) | (opt.mail ? CH_MAIL : 0);
-		opt.ntiers = 1;
-	}
-	for (i = 0; i < opt.ntiers; i++) {
-		if ((opt.tiers[i].channels & CH_WEBHOOK) && !opt.webhook) {
-			sre_warnx("--tier: webhook without --webhook");
-			return EX_USAGE;
-		}
-		if ((opt.tiers[i].channels & CH_MAIL) && !opt.mail) {
-			sre_warnx("--tier: mail without --mail");
-			return EX_USAGE;
-		}
-	}
 	if ((ex = sre_mac_key_load(&opt.key, &opt.c, err, sizeof(err))) !=
 	    EX_OK) {
 		sre_warnx("%s", err);

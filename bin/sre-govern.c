@@ -329,6 +329,38 @@ env_number(const char *name, double *out)
 	return 1;
 }
 
+/*
+ * Check what to govern (argc commands words left) against the options;
+ * the threshold defaults from the environment.  EX_OK or an exit code.
+ */
+static int
+check_target(int argc)
+{
+	double d;
+	int rc;
+
+	if ((opt.cgroup != NULL) + (opt.npids + opt.npidfiles > 0) +
+	    (argc > 0) > 1) {
+		sre_warnx("govern one thing: a cgroup, pids, or a command");
+		return EX_USAGE;
+	}
+	if (opt.once && argc > 0) {
+		sre_warnx("--once samples what runs already; it runs no command");
+		return EX_USAGE;
+	}
+	if (opt.threshold_mb < 0) {
+		if ((rc = env_number("MEMORY_THRESHOLD_MB", &d)) < 0)
+			return EX_CONFIG;
+		opt.threshold_mb = rc ? d : opt.cloud ? 450 : 0;
+	}
+	if (opt.low_mb > opt.threshold_mb && opt.threshold_mb > 0) {
+		sre_warnx("--low %g is above the threshold %g", opt.low_mb,
+		    opt.threshold_mb);
+		return EX_USAGE;
+	}
+	return EX_OK;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -423,25 +455,8 @@ main(int argc, char *argv[])
 		return ex;
 	argc -= optind;
 	argv += optind;
-	if ((opt.cgroup != NULL) + (opt.npids + opt.npidfiles > 0) +
-	    (argc > 0) > 1) {
-		sre_warnx("govern one thing: a cgroup, pids, or a command");
-		return EX_USAGE;
-	}
-	if (opt.once && argc > 0) {
-		sre_warnx("--once samples what runs already; it runs no command");
-		return EX_USAGE;
-	}
-	if (opt.threshold_mb < 0) {
-		if ((rc = env_number("MEMORY_THRESHOLD_MB", &d)) < 0)
-			return EX_CONFIG;
-		opt.threshold_mb = rc ? d : opt.cloud ? 450 : 0;
-	}
-	if (opt.low_mb > opt.threshold_mb && opt.threshold_mb > 0) {
-		sre_warnx("--low %g is above the threshold %g", opt.low_mb,
-		    opt.threshold_mb);
-		return EX_USAGE;
-	}
+	if ((ex = check_target(argc)) != EX_OK)
+		return ex;
 	if ((out = sre_bus_open(opt.c.out, SRE_BUS_OUT, NULL, err,
 	    sizeof(err), &ex)) == NULL) {
 		sre_warnx("%s", err);

@@ -22,7 +22,9 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "audit-store.h"
 #include "evtime.h"
+#include "file.h"
 #include "govern.h"
 #include "sre.h"
 #include "store.h"
@@ -160,37 +162,16 @@ read_source(struct sre_audit *a, const char *url, unsigned long long *bad)
 	return ex;
 }
 
-struct collect {
-	int64_t since_ms;
-	jv ids;
-};
-
-static int
-collect_id(jv rec, void *ctx)
-{
-	struct collect *c = ctx;
-	const char *id = sre_jv_str(rec, "incident");
-	int64_t last;
-
-	/* An incident whose newest event is older than the window cannot
-	 * have begun in it. */
-	if (id != NULL && (sre_jv_int(rec, "last_ms", &last) < 0 ||
-	    last >= c->since_ms))
-		c->ids = jv_array_append(c->ids, jv_string(id));
-	return 0;
-}
-
 /* Feed the timelines of the store's incidents; *found says whether there
  * is a store. */
 static int
 read_store(struct sre_audit *a, int *found)
 {
 	struct sre_store_opts so = { .flags = SRE_STORE_RDONLY };
-	struct collect c;
 	struct sre_store *st;
 	struct sre_txn *t;
 	char err[1024];
-	int ex, i, n;
+	int ex;
 
 	*found = 0;
 	ex = sre_store_open(&st, sre_state_dir(&opt.c), &so, err, sizeof(err));
@@ -206,37 +187,14 @@ read_store(struct sre_audit *a, int *found)
 		sre_store_close(st);
 		return ex;
 	}
-	c.since_ms = opt.lim.window_ms > 0 ? sre_now_ms() - opt.lim.window_ms :
-	    INT64_MIN;
-	c.ids = jv_array();
-	if (sre_txn_incident_scan(t, collect_id, &c) < 0)
-		goto failed;
-	n = jv_array_length(jv_copy(c.ids));
-	for (i = 0; i < n; i++) {
-		jv id = jv_array_get(jv_copy(c.ids), i);
-		jv tl = sre_txn_timeline(t, jv_string_value(id));
-
-		jv_free(id);
-		if (!jv_is_valid(tl)) {
-			jv_free(tl);
-			goto failed;
-		}
-		jv_array_foreach(tl, k, ev) {
-			if (jv_get_kind(ev) == JV_KIND_OBJECT)
-				sre_audit_event(a, ev);
-			jv_free(ev);
-			(void)k;
-		}
-		jv_free(tl);
+	if (sre_audit_store(a, t, opt.lim.window_ms > 0 ? sre_now_ms() -
+	    opt.lim.window_ms : INT64_MIN) == 0) {
+		sre_txn_end(t);
+		sre_store_close(st);
+		return EX_OK;
 	}
-	jv_free(c.ids);
-	sre_txn_end(t);
-	sre_store_close(st);
-	return EX_OK;
-failed:
 	sre_warnx("reading the store %s failed: %s", sre_store_path(st),
 	    sre_txn_error(t, &ex));
-	jv_free(c.ids);
 	sre_txn_end(t);
 	sre_store_close(st);
 	return ex ? ex : EX_SOFTWARE;
@@ -299,7 +257,6 @@ static int
 write_report(const char *path, const char *text)
 {
 	struct stat sb;
-	char tmp[4096];
 	int fd;
 
 	if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
@@ -315,23 +272,12 @@ write_report(const char *path, const char *text)
 		close(fd);
 		return EX_OK;
 	}
-	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int)sizeof(tmp)) {
-		sre_warnx("%s: path too long", path);
-		return EX_CANTCREAT;
-	}
-	if ((fd = mkstemp(tmp)) < 0) {
-		sre_warn("cannot create %s", tmp);
-		return EX_CANTCREAT;
-	}
-	if (write_all(fd, text, strlen(text)) < 0 || fchmod(fd, 0644) < 0 ||
-	    close(fd) < 0) {
-		sre_warn("writing %s failed", path);
-		unlink(tmp);
-		return EX_IOERR;
-	}
-	if (rename(tmp, path) < 0) {
-		sre_warn("cannot rename %s to %s", tmp, path);
-		unlink(tmp);
+	if (sre_file_replace(path, text, strlen(text), 0644) < 0) {
+		if (errno == EIO || errno == ENOSPC || errno == EDQUOT) {
+			sre_warn("writing %s failed", path);
+			return EX_IOERR;
+		}
+		sre_warn("cannot create %s", path);
 		return EX_CANTCREAT;
 	}
 	return EX_OK;
@@ -557,6 +503,36 @@ loop(struct sre_bus *out)
 	}
 }
 
+/* Options that cannot go together: 0, or -1 said why. */
+static int
+check_options(void)
+{
+	int i;
+
+	if (opt.no_store && opt.nsources == 0 && opt.repo == NULL) {
+		sre_warnx("--no-store: nothing to audit without --events or "
+		    "--repo");
+		return -1;
+	}
+	if (opt.loop) {
+		if (opt.fail_on >= 0) {
+			sre_warnx("--fail-on is for one audit, not --loop");
+			return -1;
+		}
+		for (i = 0; i < opt.nsources; i++)
+			if (strcmp(opt.sources[i], "-") == 0) {
+				sre_warnx("--loop cannot read standard input "
+				    "again; record to a file");
+				return -1;
+			}
+	}
+	if (opt.no_report && opt.report != NULL) {
+		sre_warnx("--report and --no-report");
+		return -1;
+	}
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -577,7 +553,7 @@ main(int argc, char *argv[])
 	};
 	struct sre_bus *out;
 	char err[1024];
-	int ch, ex, i, worst, count, rc;
+	int ch, ex, worst, count, rc;
 
 	sre_init("sre-jules");
 	sre_common_init(&opt.c);
@@ -645,27 +621,8 @@ main(int argc, char *argv[])
 	for (; optind < argc; optind++)
 		if (add_source(argv[optind]) < 0)
 			return EX_USAGE;
-	if (opt.no_store && opt.nsources == 0 && opt.repo == NULL) {
-		sre_warnx("--no-store: nothing to audit without --events or "
-		    "--repo");
+	if (check_options() < 0)
 		return EX_USAGE;
-	}
-	if (opt.loop) {
-		if (opt.fail_on >= 0) {
-			sre_warnx("--fail-on is for one audit, not --loop");
-			return EX_USAGE;
-		}
-		for (i = 0; i < opt.nsources; i++)
-			if (strcmp(opt.sources[i], "-") == 0) {
-				sre_warnx("--loop cannot read standard input "
-				    "again; record to a file");
-				return EX_USAGE;
-			}
-	}
-	if (opt.no_report && opt.report != NULL) {
-		sre_warnx("--report and --no-report");
-		return EX_USAGE;
-	}
 	if ((out = sre_bus_open(opt.c.out, SRE_BUS_OUT, NULL, err,
 	    sizeof(err), &ex)) == NULL) {
 		sre_warnx("%s", err);

@@ -25,6 +25,7 @@
 
 #include "logmine.h"
 #include "otlp.h"
+#include "sbuf.h"
 #include "sre.h"
 
 enum { IN_AUTO, IN_RAW, IN_JSON };
@@ -39,13 +40,6 @@ static struct {
 	struct sre_logmine_conf conf;
 } opt;
 
-/* A growing output line. */
-struct buf {
-	char *p;
-	size_t n, cap;
-	int oom;
-};
-
 struct ctx {
 	struct sre_stream *s;
 	struct sre_logmine *lm;
@@ -53,7 +47,7 @@ struct ctx {
 	struct sre_logmine_field *fields;
 	int content; /* index of <Content> in fields */
 	struct sre_otlp *otlp;
-	struct buf out;
+	struct sre_sbuf out;
 	uint64_t merged[MAX_MERGED][2]; /* from, into: merges caused by the
 	                                   message in hand */
 	size_t nmerged;
@@ -96,153 +90,31 @@ usage(FILE *fp)
 /* ---- JSON output ------------------------------------------------------- */
 
 static void
-put(struct buf *b, const char *s, size_t n)
+put_key(struct sre_sbuf *b, const char *key)
 {
-	if (b->oom)
-		return;
-	if (b->n + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 1024;
-		char *p;
-
-		while (cap < b->n + n + 1)
-			cap *= 2;
-		if ((p = realloc(b->p, cap)) == NULL) {
-			b->oom = 1;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->n, s, n);
-	b->n += n;
+	sre_sbuf_add(b, ",\"", 2);
+	sre_sbuf_adds(b, key);
+	sre_sbuf_add(b, "\":", 2);
 }
 
 static void
-puts_(struct buf *b, const char *s)
-{
-	put(b, s, strlen(s));
-}
-
-/* Length of the valid UTF-8 sequence at s, or 0. */
-static size_t
-utf8_seq(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0];
-	size_t len;
-	unsigned char lo = 0x80, hi = 0xbf;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		len = 2;
-	else if (c >= 0xe0 && c <= 0xef) {
-		len = 3;
-		if (c == 0xe0)
-			lo = 0xa0;
-		if (c == 0xed)
-			hi = 0x9f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		len = 4;
-		if (c == 0xf0)
-			lo = 0x90;
-		if (c == 0xf4)
-			hi = 0x8f;
-	} else
-		return 0;
-	if (n < len || s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t i = 2; i < len; i++)
-		if (s[i] < 0x80 || s[i] > 0xbf)
-			return 0;
-	return len;
-}
-
-/* A JSON string; invalid UTF-8 becomes U+FFFD. */
-static void
-put_str(struct buf *b, const char *s, size_t n)
-{
-	static const char hx[] = "0123456789abcdef";
-	const unsigned char *u = (const unsigned char *)s;
-	size_t i = 0, run = 0;
-
-	put(b, "\"", 1);
-	while (i < n) {
-		unsigned char c = u[i];
-		size_t k;
-		char esc[8];
-
-		if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
-			i++;
-			run++;
-			continue;
-		}
-		put(b, s + i - run, run);
-		run = 0;
-		if (c >= 0x80) {
-			if ((k = utf8_seq(u + i, n - i)) == 0) {
-				put(b, "\\ufffd", 6);
-				i++;
-			} else {
-				put(b, s + i, k);
-				i += k;
-			}
-			continue;
-		}
-		esc[0] = '\\';
-		switch (c) {
-		case '"':
-		case '\\':
-			esc[1] = (char)c;
-			put(b, esc, 2);
-			break;
-		case '\n':
-			put(b, "\\n", 2);
-			break;
-		case '\r':
-			put(b, "\\r", 2);
-			break;
-		case '\t':
-			put(b, "\\t", 2);
-			break;
-		default:
-			memcpy(esc + 1, "u00", 3);
-			esc[4] = hx[c >> 4];
-			esc[5] = hx[c & 15];
-			put(b, esc, 6);
-			break;
-		}
-		i++;
-	}
-	put(b, s + i - run, run);
-	put(b, "\"", 1);
-}
-
-static void
-put_key(struct buf *b, const char *key)
-{
-	put(b, ",\"", 2);
-	puts_(b, key);
-	put(b, "\":", 2);
-}
-
-static void
-put_id(struct buf *b, uint64_t id)
+put_id(struct sre_sbuf *b, uint64_t id)
 {
 	char s[17];
 
 	sre_logmine_id_str(id, s);
-	put(b, "\"", 1);
-	put(b, s, 16);
-	put(b, "\"", 1);
+	sre_sbuf_add(b, "\"", 1);
+	sre_sbuf_add(b, s, 16);
+	sre_sbuf_add(b, "\"", 1);
 }
 
 static void
-put_u64(struct buf *b, unsigned long long v)
+put_u64(struct sre_sbuf *b, unsigned long long v)
 {
 	char s[24];
 	int n = snprintf(s, sizeof(s), "%llu", v);
 
-	put(b, s, (size_t)n);
+	sre_sbuf_add(b, s, (size_t)n);
 }
 
 /* ---- mining ------------------------------------------------------------ */
@@ -271,7 +143,7 @@ static int
 mine(struct ctx *x, const char *msg, size_t len, const struct meta *m)
 {
 	struct sre_logmine_match r;
-	struct buf *b = &x->out;
+	struct sre_sbuf *b = &x->out;
 
 	x->nmerged = 0;
 	if (sre_logmine_add(x->lm, msg, len, &r) < 0) {
@@ -279,15 +151,15 @@ mine(struct ctx *x, const char *msg, size_t len, const struct meta *m)
 		return EX_SOFTWARE;
 	}
 	b->n = 0;
-	puts_(b, "{\"template_id\":");
+	sre_sbuf_adds(b, "{\"template_id\":");
 	put_id(b, r.id);
 	put_key(b, "template");
-	put_str(b, r.tmpl, r.tmpl_len);
+	sre_sbuf_jstr(b, r.tmpl, r.tmpl_len);
 	put_key(b, "message");
-	put_str(b, msg, len);
+	sre_sbuf_jstr(b, msg, len);
 	if (r.is_new) {
 		put_key(b, "new");
-		puts_(b, "true");
+		sre_sbuf_adds(b, "true");
 	}
 	if (m && m->ts_ms) {
 		put_key(b, "ts_ms");
@@ -295,11 +167,11 @@ mine(struct ctx *x, const char *msg, size_t len, const struct meta *m)
 	}
 	if (m && m->service_len) {
 		put_key(b, "service");
-		put_str(b, m->service, m->service_len);
+		sre_sbuf_jstr(b, m->service, m->service_len);
 	}
 	if (m && m->unit_len) {
 		put_key(b, "unit");
-		put_str(b, m->unit, m->unit_len);
+		sre_sbuf_jstr(b, m->unit, m->unit_len);
 	}
 	if (m && m->priority >= 0) {
 		put_key(b, "priority");
@@ -307,14 +179,14 @@ mine(struct ctx *x, const char *msg, size_t len, const struct meta *m)
 	}
 	if (m && m->severity_len) {
 		put_key(b, "severity");
-		put_str(b, m->severity, m->severity_len);
+		sre_sbuf_jstr(b, m->severity, m->severity_len);
 	}
 	if (x->fmt && m == NULL) {
 		/* The header fields of a --format line, Content aside. */
 		int first = 1;
 
 		put_key(b, "fields");
-		put(b, "{", 1);
+		sre_sbuf_add(b, "{", 1);
 		for (size_t i = 0; i < sre_logmine_format_nfields(x->fmt);
 		     i++) {
 			const char *name;
@@ -322,29 +194,29 @@ mine(struct ctx *x, const char *msg, size_t len, const struct meta *m)
 			if ((int)i == x->content || x->fields[i].p == NULL)
 				continue;
 			if (!first)
-				put(b, ",", 1);
+				sre_sbuf_add(b, ",", 1);
 			first = 0;
 			name = sre_logmine_format_field_name(x->fmt, i);
-			put_str(b, name, strlen(name));
-			put(b, ":", 1);
-			put_str(b, x->fields[i].p, x->fields[i].len);
+			sre_sbuf_jstr(b, name, strlen(name));
+			sre_sbuf_add(b, ":", 1);
+			sre_sbuf_jstr(b, x->fields[i].p, x->fields[i].len);
 		}
-		put(b, "}", 1);
+		sre_sbuf_add(b, "}", 1);
 	}
 	if (x->nmerged) {
 		/* {"gone id":"surviving id",...} */
 		put_key(b, "merged");
-		put(b, "{", 1);
+		sre_sbuf_add(b, "{", 1);
 		for (size_t i = 0; i < x->nmerged; i++) {
 			if (i)
-				put(b, ",", 1);
+				sre_sbuf_add(b, ",", 1);
 			put_id(b, x->merged[i][0]);
-			put(b, ":", 1);
+			sre_sbuf_add(b, ":", 1);
 			put_id(b, x->merged[i][1]);
 		}
-		put(b, "}", 1);
+		sre_sbuf_add(b, "}", 1);
 	}
-	put(b, "}", 1);
+	sre_sbuf_add(b, "}", 1);
 	if (b->oom) {
 		sre_warnx("out of memory");
 		return EX_OSERR;
@@ -512,17 +384,17 @@ on_idle(struct sre_stream *s, int at_end, void *ctx)
 	} else
 		qsort(l.v, l.n, sizeof(*l.v), by_count);
 	for (size_t i = 0; i < l.n; i++) {
-		struct buf *b = &x->out;
+		struct sre_sbuf *b = &x->out;
 
 		if (ex == 0) {
 			b->n = 0;
-			puts_(b, "{\"template_id\":");
+			sre_sbuf_adds(b, "{\"template_id\":");
 			put_id(b, l.v[i].id);
 			put_key(b, "template");
-			put_str(b, l.v[i].tmpl, l.v[i].len);
+			sre_sbuf_jstr(b, l.v[i].tmpl, l.v[i].len);
 			put_key(b, "count");
 			put_u64(b, l.v[i].count);
-			put(b, "}", 1);
+			sre_sbuf_add(b, "}", 1);
 			if (b->oom) {
 				sre_warnx("out of memory");
 				ex = EX_OSERR;
@@ -698,6 +570,6 @@ done:
 	sre_logmine_format_free(x.fmt);
 	sre_otlp_free(x.otlp);
 	free(x.fields);
-	free(x.out.p);
+	sre_sbuf_free(&x.out);
 	return ex;
 }

@@ -375,8 +375,12 @@ summary(struct sre_scout *sc, const struct sre_stream *s)
 	    st->metrics);
 }
 
-int
-main(int argc, char *argv[])
+/*
+ * The options into opt: -1 to go on, or the exit code.  Long: one flat
+ * case per option (19 of them), then the defaults that depend on them.
+ */
+static int
+parse_options(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
 		SRE_COMMON_LONGOPTS,
@@ -403,20 +407,11 @@ main(int argc, char *argv[])
 		{ "window", required_argument, NULL, 'w' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct sre_scout_hooks hooks;
-	struct sre_stream s;
-	struct ctx x;
-	const char *env, *dir;
-	char err[512];
+	const char *env;
 	int ch, ex, lateness_given = 0, dw_given = 0, threads_given = 0;
 	uint32_t threads = 0;
 	long ncpu;
 
-	sre_init("sre-scout");
-	sre_common_init(&opt.c);
-	sre_scout_config_default(&opt.cfg);
-	opt.degraded_sample = 0.1;
-	memset(&x, 0, sizeof(x));
 	while ((ch = sre_getopt(&opt.c, argc, argv, "l:s:t:w:", longopts,
 	    usage, &ex)) != -1) {
 		switch (ch) {
@@ -517,12 +512,8 @@ main(int argc, char *argv[])
 			break;
 		}
 	}
-	if (ex >= 0)
+	if ((ex = sre_opt_end(&opt.c, argc, argv, ex, usage)) >= 0)
 		return ex;
-	if (sre_opt_input(&opt.c, argc - optind, argv + optind) < 0) {
-		usage(stderr);
-		return EX_USAGE;
-	}
 	/* The profile: ENV=cloud samples a tenth of the traces. */
 	env = getenv("ENV");
 	if (!opt.sample_given && env != NULL && strcmp(env, "cloud") == 0)
@@ -541,6 +532,26 @@ main(int argc, char *argv[])
 		threads = ncpu > 1 ? (uint32_t)(ncpu > 4 ? 3 : ncpu - 1) : 0;
 	}
 	opt.cfg.threads = threads;
+	return -1;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct sre_scout_hooks hooks;
+	struct sre_stream s;
+	struct ctx x;
+	const char *dir;
+	char err[512];
+	int ex;
+
+	sre_init("sre-scout");
+	sre_common_init(&opt.c);
+	sre_scout_config_default(&opt.cfg);
+	opt.degraded_sample = 0.1;
+	memset(&x, 0, sizeof(x));
+	if ((ex = parse_options(argc, argv)) >= 0)
+		return ex;
 	dir = sre_state_dir(&opt.c);
 	if (opt.silences == NULL) {
 		if ((size_t)snprintf(x.silences_path, sizeof(x.silences_path),

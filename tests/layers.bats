@@ -35,3 +35,19 @@ load helper
 	got=$(make -s -C "$BATS_TEST_DIRNAME/.." -f Makefile -f - print-lib-dirs <<< 'print-lib-dirs: ; @echo $(LIB_DIRS)')
 	[ "$got " = "$want" ]
 }
+
+@test "tests/funclen: the tree is clean; a long function is named, unless a comment says why" {
+	run -0 sh "$BATS_TEST_DIRNAME/funclen"
+	[ "$output" = "funclen: clean" ]
+	root=$BATS_TEST_TMPDIR/tree
+	mkdir -p "$root/lib/core" "$root/bin"
+	{ printf 'static int\nlong_one(void)\n{\n'
+	  for i in $(seq 125); do printf '\tx();\n'; done
+	  printf '}\n'; } > "$root/lib/core/a.c"
+	run -1 sh "$BATS_TEST_DIRNAME/funclen" "$root"
+	[[ $output == *"lib/core/a.c:2: long_one is 125 lines"* ]]
+	{ printf '/* Long on purpose: one table. */\nstatic int\nlong_one(void)\n{\n'
+	  for i in $(seq 125); do printf '\tx();\n'; done
+	  printf '}\n'; } > "$root/lib/core/a.c"
+	run -0 sh "$BATS_TEST_DIRNAME/funclen" "$root"
+}

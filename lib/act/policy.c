@@ -1095,7 +1095,10 @@ fire(struct decide *dc, const char *id, int decision, const char *fmt, ...)
 	say(dc, id, "%s: %s", sre_decision_name(decision), dc->reason);
 }
 
-/* The built-in checks, in order; the first that fires decides. */
+/* The built-in checks, in order; the first that fires decides.  Long
+ * (about 125 lines) on purpose: the order is the policy's precedence,
+ * read top to bottom as sre-policy(5) lists it; each check is a few
+ * lines. */
 static void
 builtins(const struct sre_policy *p, jv d, const struct sre_guard_facts *f,
     struct decide *dc)

@@ -129,6 +129,19 @@ sre_opt_input(struct sre_common *c, int argc, char *const argv[])
 }
 
 int
+sre_opt_end(struct sre_common *c, int argc, char *const argv[], int ex,
+    void (*usage)(FILE *))
+{
+	if (ex >= 0)
+		return ex;
+	if (sre_opt_input(c, argc - optind, argv + optind) < 0) {
+		usage(stderr);
+		return EX_USAGE;
+	}
+	return -1;
+}
+
+int
 sre_opt_count(const char *name, const char *arg, long long min,
     long long max, long long *out)
 {

@@ -102,6 +102,17 @@ int sre_getopt(struct sre_common *c, int argc, char *const argv[],
 int sre_opt_input(struct sre_common *c, int argc, char *const argv[]);
 
 /*
+ * The end of a tool's option loop: ex as sre_getopt left it (>= 0: exit
+ * with it), then the operands from optind on through sre_opt_input (usage
+ * on stderr when they are wrong).  -1 to go on, or the exit code.
+ *
+ *	if ((ex = sre_opt_end(&opt.c, argc, argv, ex, usage)) >= 0)
+ *		return ex;
+ */
+int sre_opt_end(struct sre_common *c, int argc, char *const argv[], int ex,
+    void (*usage)(FILE *));
+
+/*
  * A whole number from min to max (decimal, strtonum(3)).  Returns 0 with
  * *out set, or -1 after "NAME ARG: too small; want a whole number from MIN
  * to MAX" (invalid, too small, too large).

@@ -181,6 +181,28 @@ getopt_run(char **argv, const char *letters, struct sre_common *c, char *out,
 }
 
 static void
+test_end(void)
+{
+	struct sre_common c;
+	char *argv1[] = { "tool", "-q", "in.ndjson", NULL };
+	char *argv2[] = { "tool", "a", "b", NULL };
+
+	int before = usages_err;
+
+	sre_common_init(&c);
+	optind = 2;
+	ok(sre_opt_end(&c, 3, argv1, 0, count_usage) == 0 &&
+	    usages_err == before, "--help or --version: exit 0");
+	ok(sre_opt_end(&c, 3, argv1, -1, count_usage) == -1 &&
+	    strcmp(c.in, "in.ndjson") == 0, "go on: the operand is the input");
+	sre_common_init(&c);
+	optind = 1;
+	ok(sre_opt_end(&c, 3, argv2, -1, count_usage) == EX_USAGE &&
+	    usages_err == before + 1, "two operands: EX_USAGE after the usage");
+	optind = 1;
+}
+
+static void
 test_getopt(void)
 {
 	struct sre_common c;
@@ -349,6 +371,7 @@ main(void)
 	test_real();
 	test_duration();
 	test_input();
+	test_end();
 	test_getopt();
 	test_lines();
 	test_bus();
