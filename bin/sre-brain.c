@@ -456,12 +456,8 @@ options(int argc, char *argv[])
 			break;
 		}
 	}
-	if (ex >= 0)
+	if ((ex = sre_opt_end(&opt.c, argc, argv, ex, usage)) >= 0)
 		return ex;
-	if (sre_opt_input(&opt.c, argc - optind, argv + optind) < 0) {
-		usage(stderr);
-		return EX_USAGE;
-	}
 	return -1;
 }
 

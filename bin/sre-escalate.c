@@ -604,12 +604,7 @@ main(int argc, char *argv[])
 	}
 	if (check_channels() < 0)
 		return EX_USAGE;
-	if ((ex = sre_mac_key_load(&opt.key, &opt.c, err, sizeof(err))) !=
-	    EX_OK) {
-		sre_warnx("%s", err);
-		return ex;
-	}
-	if ((ex = sre_store_open(&opt.st, sre_state_dir(&opt.c), NULL, err,
+	if ((ex = sre_store_open_keyed(&opt.st, &opt.key, &opt.c, err,
 	    sizeof(err))) != EX_OK) {
 		sre_warnx("%s", err);
 		return ex;

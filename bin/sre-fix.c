@@ -396,12 +396,8 @@ main(int argc, char *argv[])
 			break;
 		}
 	}
-	if (ex >= 0)
+	if ((ex = sre_opt_end(&opt.c, argc, argv, ex, usage)) >= 0)
 		return ex;
-	if (sre_opt_input(&opt.c, argc - optind, argv + optind) < 0) {
-		usage(stderr);
-		return EX_USAGE;
-	}
 	if (opt.repo_arg == NULL)
 		opt.repo_arg = ".";
 	if ((ex = setup()) == EX_OK && (ex = sre_stream_open(&s, &opt.c)) ==

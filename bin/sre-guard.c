@@ -446,12 +446,7 @@ setup(void)
 			sre_warnx("--freeze: %s", err);
 			return EX_USAGE;
 		}
-	if ((ex = sre_mac_key_load(&opt.key, &opt.c, err, sizeof(err))) !=
-	    EX_OK) {
-		sre_warnx("%s", err);
-		return ex;
-	}
-	if ((ex = sre_store_open(&opt.st, sre_state_dir(&opt.c), NULL, err,
+	if ((ex = sre_store_open_keyed(&opt.st, &opt.key, &opt.c, err,
 	    sizeof(err))) != EX_OK) {
 		sre_warnx("%s", err);
 		return ex;

@@ -233,12 +233,8 @@ main(int argc, char **argv)
 			break;
 		}
 	}
-	if (ex >= 0)
+	if ((ex = sre_opt_end(&opt.c, argc, argv, ex, usage)) >= 0)
 		return ex;
-	if (sre_opt_input(&opt.c, argc - optind, argv + optind) < 0) {
-		usage(stderr);
-		return EX_USAGE;
-	}
 	if (sre_parse_listen(opt.listen, &ho.addr, &ho.addrlen) < 0) {
 		sre_warnx("--listen: '%s' is not ADDR:PORT (an IP address; "
 		    "[ADDR] for IPv6)", opt.listen);

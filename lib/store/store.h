@@ -103,6 +103,17 @@ struct sre_store_opts {
 int sre_store_open(struct sre_store **out, const char *state_dir,
     const struct sre_store_opts *opts, char *err, size_t errlen);
 
+/*
+ * What a tool that judges control events opens before its stream: the
+ * control key (mac.h, from SRE_CONTROL_KEY or the state directory) into
+ * key, then the store of c's state directory into *out.  EX_OK, or the
+ * exit code with the message in err.
+ */
+struct sre_common;
+struct sre_mac_key;
+int sre_store_open_keyed(struct sre_store **out, struct sre_mac_key *key,
+    struct sre_common *c, char *err, size_t errlen);
+
 /* Close; accepts NULL.  No transaction may be open. */
 void sre_store_close(struct sre_store *st);
 
