@@ -34,7 +34,7 @@ teardown() {
 }
 
 @test "bench/loop: a leak healed by a restart; a latency fault escalated, nothing committed" {
-	run -0 timeout -k 5 170 sh "$RUN" -k 'leak latency' -s 1 -l 1 -j 2 -w 90 -o "$OUT"
+	run -0 timeout -k 10 300 sh "$RUN" -k 'leak latency' -s 1 -l 1 -j 2 -w 90 -o "$OUT"
 	echo "$output"
 	r=$OUT/results.ndjson
 	[ "$(wc -l < "$r")" -eq 2 ]
