@@ -4,6 +4,7 @@
 # redis-server and the librdkafka mock cluster on loopback.
 
 load helper
+load helpers/release-repo.sh
 
 BUS=$SRE_ROOT/pipelines/bus.sh
 TRACES=$SRE_ROOT/examples/traces
@@ -38,25 +39,6 @@ start_redis() {
 		sleep 0.1
 	done
 	return 1
-}
-
-# A checkout of examples/gitops with quote-api 1.4.0 deployed on top, as in
-# the release recording.
-gitops_repo() {
-	REMOTE=$BATS_TEST_TMPDIR/remote.git
-	REPO=$BATS_TEST_TMPDIR/gitops
-	git init -q --bare -b main "$REMOTE"
-	mkdir -p "$REPO"
-	cp -R "$SRE_ROOT/examples/gitops/." "$REPO/"
-	git -C "$REPO" init -q -b main
-	git -C "$REPO" add -A
-	git -C "$REPO" -c user.name=t -c user.email=t@localhost commit -q -m initial
-	sed -i 's|/quote-api:1\.3\.4$|/quote-api:1.4.0|' \
-	    "$REPO/services/quote-api/deployment.yaml"
-	git -C "$REPO" -c user.name=t -c user.email=t@localhost commit -q -a \
-	    -m 'quote-api 1.4.0'
-	git -C "$REPO" remote add origin "$REMOTE"
-	git -C "$REPO" push -q origin main
 }
 
 # wait_for SECONDS COMMAND...: until COMMAND succeeds, at most SECONDS.

@@ -4,6 +4,7 @@
 # pipes) on one of them, with a scratch GitOps repository and bare remote.
 
 load helper
+load helpers/release-repo.sh
 
 OFFLINE=$SRE_ROOT/pipelines/offline.sh
 LOCAL=$SRE_ROOT/pipelines/local.sh
@@ -16,25 +17,6 @@ setup() {
 	mkdir -p "$HOME"
 	unset SRE_POLICY SRE_GITOPS_REPO SRE_STATE_DIR SRE_EVENTS \
 	    GITHUB_PERSONAL_ACCESS_TOKEN OPENAI_API_KEY SRE_WEBHOOK_URL
-}
-
-# gitops_repo: $REPO, a checkout of examples/gitops with a bare remote
-# $REMOTE; quote-api 1.4.0 deployed on top, as in the release recording.
-gitops_repo() {
-	REMOTE=$BATS_TEST_TMPDIR/remote.git
-	REPO=$BATS_TEST_TMPDIR/gitops
-	git init -q --bare -b main "$REMOTE"
-	mkdir -p "$REPO"
-	cp -R "$SRE_ROOT/examples/gitops/." "$REPO/"
-	git -C "$REPO" init -q -b main
-	git -C "$REPO" add -A
-	git -C "$REPO" -c user.name=t -c user.email=t@localhost commit -q -m initial
-	sed -i 's|/quote-api:1\.3\.4$|/quote-api:1.4.0|' \
-	    "$REPO/services/quote-api/deployment.yaml"
-	git -C "$REPO" -c user.name=t -c user.email=t@localhost commit -q -a \
-	    -m 'quote-api 1.4.0'
-	git -C "$REPO" remote add origin "$REMOTE"
-	git -C "$REPO" push -q origin main
 }
 
 # run_files COMMAND...: stdout to $BATS_TEST_TMPDIR/out, stderr to .../err,
